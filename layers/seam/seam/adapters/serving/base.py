@@ -1,0 +1,30 @@
+"""The serving adapter's interface: how the deploy, check_rollout and rollback states touch serving.
+
+The EKS implementation lives in `eks.py`; `memory.py` is an in-memory fake with the same behaviour for
+unit and workflow tests that are not about Kubernetes.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from seam.models.model_config import ServingTarget
+from seam.models.serving import DeploymentSnapshot, Release, RolloutStatus
+
+
+class ServingAdapter(Protocol):
+    def snapshot(self, target: ServingTarget) -> DeploymentSnapshot:
+        """Read the target container and pod-template annotations (raises ServingError if absent)."""
+        ...
+
+    def apply(self, target: ServingTarget, release: Release) -> int:
+        """Patch image, model env and annotations; return the Deployment's new metadata.generation."""
+        ...
+
+    def rollout_status(self, target: ServingTarget, generation: int) -> RolloutStatus:
+        """kubectl rollout-status rules for the revision created at `generation`."""
+        ...
+
+    def restore(self, target: ServingTarget, snapshot: DeploymentSnapshot) -> int:
+        """Put the snapshot's container and annotations back (idempotent); return the new generation."""
+        ...

@@ -1,0 +1,61 @@
+"""Seam's domain errors: one place, one name each.
+
+A Lambda that raises one of these fails its Task with the class name as the Step Functions error name
+(`{"errorType": "DataValidationError"}` -> `States` sees `DataValidationError`), so the ASL retries
+`TransientError` and catches everything else into Finalize with the message as the cause.
+"""
+
+from __future__ import annotations
+
+
+class SeamError(Exception):
+    """Base for every error Seam raises on purpose."""
+
+
+class TransientError(SeamError):
+    """A dependency was throttled or unavailable; retrying later may succeed."""
+
+
+class ConfigError(SeamError):
+    """A model config, setting or environment variable is missing or invalid."""
+
+
+class ModelNotFoundError(SeamError):
+    """An event or request names a model that is not onboarded."""
+
+
+class BadEventError(SeamError):
+    """An event cannot be parsed or does not map to a run; it never starts one."""
+
+
+class DataValidationError(SeamError):
+    """The dataset broke a validation rule; the message names the rule."""
+
+    def __init__(self, rule: str, detail: str) -> None:
+        super().__init__(f"{rule}: {detail}")
+        self.rule = rule
+        self.detail = detail
+
+
+class TrainingError(SeamError):
+    """A training job could not be started or ended in Failed / Stopped."""
+
+
+class EvaluationError(SeamError):
+    """The challenger cannot be compared (e.g. its metric is missing); never promotes."""
+
+
+class RegistryError(SeamError):
+    """The model registry rejected the version."""
+
+
+class ServingError(SeamError):
+    """A serving target is unreachable, forbidden, missing or not allowed; not retried."""
+
+
+class ServingConflictError(TransientError):
+    """The Deployment changed underneath a patch (HTTP 409); retried."""
+
+
+class StaleUpdateError(SeamError):
+    """A conditional write lost a race (a terminal status or champion moved on)."""

@@ -1,0 +1,120 @@
+"""The model config: one validated record per onboarded model (see DESIGN.md "Model config").
+
+Adding or changing a model is a write of this record (`seam models put FILE.yaml`); no redeploy.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MODEL_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
+# An ECR image pinned by digest: the image that trains is the image that serves (same digest).
+IMAGE_BY_DIGEST_PATTERN = r"^[\w.-]+(:\d+)?(/[\w.-]+)+@sha256:[0-9a-f]{64}$"
+# Kubernetes object names (RFC 1123 labels / subdomains).
+K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrainingSpec(_Strict):
+    image: str = Field(pattern=IMAGE_BY_DIGEST_PATTERN, description="ECR image URI pinned by @sha256 digest")
+    instance_type: str = Field(default="ml.m5.large", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    instance_count: int = Field(default=1, ge=1, le=100)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=28 * 24 * 3600)
+    hyperparameters: dict[str, str] = Field(default_factory=dict)
+    # SageMaker warm pools keep the instance for the next job: what makes 15-minute retrains fast.
+    warm_pool_keep_alive_seconds: int = Field(default=0, ge=0, le=3600)
+    use_spot: bool = False
+    max_wait_seconds: int | None = Field(default=None, ge=60)
+    checkpoint_s3_uri: str | None = Field(default=None, pattern=r"^s3://")
+    metric_definitions: dict[str, str] = Field(
+        default_factory=dict, description="metric name -> regex with one group over the training log"
+    )
+
+    @model_validator(mode="after")
+    def _spot_rules(self) -> TrainingSpec:
+        # Warm pools cannot be combined with managed spot training (SageMaker rejects the job).
+        if self.use_spot and self.warm_pool_keep_alive_seconds:
+            raise ValueError("use_spot and warm_pool_keep_alive_seconds cannot be combined")
+        if self.use_spot and (self.max_wait_seconds or 0) < self.max_runtime_seconds:
+            raise ValueError("use_spot needs max_wait_seconds >= max_runtime_seconds")
+        return self
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _hyperparameter_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        # CreateTrainingJob: at most 100 hyperparameters, keys <= 256 and values <= 2500 chars.
+        if len(value) > 100:
+            raise ValueError("at most 100 hyperparameters")
+        for key, item in value.items():
+            if len(key) > 256 or len(item) > 2500:
+                raise ValueError(f"hyperparameter {key[:40]!r} is too long")
+        return value
+
+
+class ColumnRule(_Strict):
+    name: str = Field(min_length=1, max_length=256)
+    dtype: Literal["number", "string", "any"] = "any"
+    required: bool = True
+
+
+class ValidationRules(_Strict):
+    format: Literal["csv", "parquet"] = "csv"
+    min_bytes: int = Field(default=1, ge=0)
+    max_bytes: int = Field(default=10 * 1024**3, ge=1)
+    min_rows: int = Field(default=1, ge=0)
+    columns: list[ColumnRule] = Field(default_factory=list)
+    label_column: str | None = None
+    # Rows sampled from the head of the object to check types and row count (bounded reads).
+    sample_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+
+
+class EvaluationSpec(_Strict):
+    metric: str = Field(min_length=1, max_length=255)
+    direction: Literal["maximize", "minimize"] = "maximize"
+    min_improvement: float = Field(default=0.0, ge=0.0)
+    floor: float | None = Field(default=None, description="absolute bound the challenger must reach")
+
+
+class ServingTarget(_Strict):
+    cluster: str = Field(pattern=r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+    namespace: str = Field(pattern=K8S_NAME_PATTERN)
+    deployment: str = Field(pattern=K8S_NAME_PATTERN)
+    container: str = Field(pattern=K8S_NAME_PATTERN)
+
+
+class ModelConfig(_Strict):
+    name: str = Field(pattern=MODEL_NAME_PATTERN)
+    team: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@-]+$")
+    training: TrainingSpec
+    data_prefix: str | None = Field(default=None, description="defaults to datasets/<name>/")
+    validation: ValidationRules = Field(default_factory=ValidationRules)
+    evaluation: EvaluationSpec
+    approval: Literal["auto", "manual"] = "auto"
+    serving: ServingTarget | None = None
+    retrain_every_minutes: int | None = Field(default=None, ge=15, le=7 * 24 * 60)
+    drift_alarms: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("retrain_every_minutes")
+    @classmethod
+    def _multiple_of_tick(cls, value: int | None) -> int | None:
+        # The scheduler ticks every 15 minutes; a cadence is a whole number of ticks.
+        if value is not None and value % 15:
+            raise ValueError("retrain_every_minutes must be a multiple of 15")
+        return value
+
+    @model_validator(mode="after")
+    def _prefix(self) -> ModelConfig:
+        expected = f"datasets/{self.name}/"
+        if self.data_prefix is not None and self.data_prefix != expected:
+            raise ValueError(f"data_prefix must be {expected!r} (the trigger maps datasets/<model>/ keys)")
+        return self
+
+    @property
+    def dataset_prefix(self) -> str:
+        return f"datasets/{self.name}/"

@@ -1,0 +1,59 @@
+"""What crosses the serving boundary: a release to apply, a snapshot to restore, a rollout's status."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Release(BaseModel):
+    """What Deploy puts on the serving Deployment's pod template."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    image: str  # the training image, same digest
+    model_uri: str  # SEAM_MODEL_URI: s3://.../model.tar.gz
+    model_version: str  # SEAM_MODEL_VERSION
+    run_id: str
+    registry_arn: str | None = None  # model package ARN
+
+    def annotations(self) -> dict[str, str]:
+        values = {
+            "seam.dev/run-id": self.run_id,
+            "seam.dev/model-version": self.model_version,
+        }
+        if self.registry_arn:
+            values["seam.dev/model-package-arn"] = self.registry_arn
+        return values
+
+    def env(self) -> dict[str, str]:
+        return {"SEAM_MODEL_URI": self.model_uri, "SEAM_MODEL_VERSION": self.model_version}
+
+
+class DeploymentSnapshot(BaseModel):
+    """The serving container and pod-template annotations as they were before a patch.
+
+    `container` is the Kubernetes container object exactly as read (image, env, ...), so a rollback
+    restores it verbatim; `annotations` are the pod template's annotations.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    container: dict[str, Any]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    generation: int = 0
+
+
+class RolloutStatus(BaseModel):
+    """kubectl rollout-status semantics: done / progressing / failed, with the numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state: Literal["done", "progressing", "failed"]
+    reason: str = ""
+    generation: int = 0
+    observed_generation: int = 0
+    replicas: int = 0
+    updated_replicas: int = 0
+    available_replicas: int = 0
