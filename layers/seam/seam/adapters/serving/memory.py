@@ -26,8 +26,11 @@ class InMemoryServing:
     _checks: dict[tuple[str, str, str, int], int] = field(default_factory=dict)
 
     def add(self, target: ServingTarget, image: str, env: dict[str, str] | None = None) -> None:
-        container = {"name": target.container, "image": image,
-                     "env": [{"name": k, "value": v} for k, v in (env or {}).items()]}
+        container = {
+            "name": target.container,
+            "image": image,
+            "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
+        }
         self.deployments[(target.cluster, target.namespace, target.deployment)] = _Deployment(container)
 
     def get(self, target: ServingTarget) -> _Deployment:
@@ -40,8 +43,9 @@ class InMemoryServing:
 
     def snapshot(self, target: ServingTarget) -> DeploymentSnapshot:
         dep = self.get(target)
-        return DeploymentSnapshot(container=dict(dep.container), annotations=dict(dep.annotations),
-                                  generation=dep.generation)
+        return DeploymentSnapshot(
+            container=dict(dep.container), annotations=dict(dep.annotations), generation=dep.generation
+        )
 
     def apply(self, target: ServingTarget, release: Release) -> int:
         dep = self.get(target)
@@ -57,13 +61,30 @@ class InMemoryServing:
         key = (target.cluster, target.namespace, target.deployment, generation)
         self._checks[key] = self._checks.get(key, 0) + 1
         if FAILING_IMAGE_MARKER in dep.container["image"]:
-            return RolloutStatus(state="failed", reason="ProgressDeadlineExceeded", generation=generation,
-                                 observed_generation=generation, replicas=1, updated_replicas=1)
+            return RolloutStatus(
+                state="failed",
+                reason="ProgressDeadlineExceeded",
+                generation=generation,
+                observed_generation=generation,
+                replicas=1,
+                updated_replicas=1,
+            )
         if self._checks[key] < self.checks_until_done:
-            return RolloutStatus(state="progressing", reason="waiting for rollout", generation=generation,
-                                 observed_generation=generation, replicas=1)
-        return RolloutStatus(state="done", generation=generation, observed_generation=generation,
-                             replicas=1, updated_replicas=1, available_replicas=1)
+            return RolloutStatus(
+                state="progressing",
+                reason="waiting for rollout",
+                generation=generation,
+                observed_generation=generation,
+                replicas=1,
+            )
+        return RolloutStatus(
+            state="done",
+            generation=generation,
+            observed_generation=generation,
+            replicas=1,
+            updated_replicas=1,
+            available_replicas=1,
+        )
 
     def restore(self, target: ServingTarget, snapshot: DeploymentSnapshot) -> int:
         dep = self.get(target)

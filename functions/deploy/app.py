@@ -1,0 +1,22 @@
+"""Deploy: record the serving Deployment's current spec, then patch in the new version."""
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from seam.dependencies import dependencies
+from seam.domain.deployment import deploy, serving_target
+from seam.models.run import WorkflowState
+from seam.observability import RUN_ID_PATH, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=RUN_ID_PATH)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@event_parser(model=WorkflowState)
+def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
+    deps = dependencies()
+    target = serving_target(deps.models.get(state.model), deps.settings.allowed_clusters)
+    deployment = deploy(state, target, deps.serving, deps.runs, deps.settings.rollout_wait_seconds)
+    logger.info(
+        "deployment patched", extra={"target": target.model_dump(), "generation": deployment.generation}
+    )
+    return state.model_copy(update={"deployment": deployment}).dump()

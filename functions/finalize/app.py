@@ -1,0 +1,21 @@
+"""Finalize: outcome and timings on the run, champion pointer, lock release, pending run, domain event."""
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from seam.dependencies import dependencies
+from seam.domain.finalization import Finalizer
+from seam.models.run import WorkflowState
+from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=RUN_ID_PATH)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@event_parser(model=WorkflowState)
+def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
+    deps = dependencies()
+    finalizer = Finalizer(deps.runs, deps.versions, deps.locks, deps.workflow, deps.outcomes)
+    result = finalizer.finalize(state)
+    metrics.add_metric(name=f"Run{result['status'].title()}", unit=MetricUnit.Count, value=1)
+    logger.info("run finalized", extra=result)
+    return result

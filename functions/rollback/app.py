@@ -1,0 +1,21 @@
+"""Rollback: restore the serving spec recorded before Deploy (safe to retry)."""
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from seam.dependencies import dependencies
+from seam.domain.deployment import rollback, serving_target
+from seam.models.run import WorkflowState
+from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=RUN_ID_PATH)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@event_parser(model=WorkflowState)
+def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
+    deps = dependencies()
+    target = serving_target(deps.models.get(state.model), deps.settings.allowed_clusters)
+    rollback(state, target, deps.serving, deps.runs)
+    metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
+    logger.warning("rolled back", extra={"target": target.model_dump(), "rollout": state.deployment})
+    return state.model_copy(update={"rolled_back": True}).dump()

@@ -1,0 +1,40 @@
+"""TrainingCallback: SageMaker "Training Job State Change" events -> settle the run's task token.
+
+The event is a hint: DescribeTrainingJob is the truth. Settlement is exactly-once (conditional claim of
+the token record); jobs Seam did not start are ignored; a late event after a terminal status is a no-op.
+"""
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from seam.dependencies import dependencies
+from seam.domain.training import TrainingSettler
+from seam.models.events import parse_training_body
+from seam.observability import MetricUnit, logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def handle_record(record: SQSRecord) -> None:
+    deps = dependencies()
+    event = parse_training_body(record.body)  # BadEventError -> record fails -> DLQ
+    job_name = event.detail.TrainingJobName
+    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow)
+    if deps.tokens.get(job_name) is None:
+        logger.info("training job not started by Seam; ignored", extra={"job": job_name})
+        return
+    outcome = settler.settle_job(job_name, deps.training.describe(job_name))
+    logger.info(
+        "training state handled",
+        extra={"job": job_name, "event_status": event.detail.TrainingJobStatus, "outcome": outcome.value},
+    )
+    metrics.add_metric(name=f"Training_{outcome.value}", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(
+        event=event, record_handler=handle_record, processor=processor, context=context
+    )

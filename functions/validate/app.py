@@ -1,0 +1,29 @@
+"""Validate: check the dataset the run points at against the model's rules (or skip unchanged data)."""
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from seam.dependencies import dependencies
+from seam.domain.validation import validate_dataset
+from seam.models.run import RunStatus, WorkflowState
+from seam.observability import RUN_ID_PATH, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=RUN_ID_PATH)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@event_parser(model=WorkflowState)
+def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
+    deps = dependencies()
+    deps.runs.update(state.run_id, status=RunStatus.VALIDATING)
+    config = deps.models.get(state.model)
+    validated = validate_dataset(state, config, deps.datasets, deps.versions.champion(state.model))
+    if validated.dataset:
+        deps.runs.update(state.run_id, dataset=validated.dataset.model_dump(mode="json"))
+    logger.info(
+        "dataset validated",
+        extra={
+            "dataset": validated.dataset.uri if validated.dataset else None,
+            "data_unchanged": validated.data_unchanged,
+        },
+    )
+    return validated.dump()

@@ -1,0 +1,64 @@
+"""SageMaker: training jobs and the Model Registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seam.adapters.aws import aws_call, cause_code, client
+from seam.errors import RegistryError, SeamError, TrainingError
+
+
+class TrainingJobs:
+    @property
+    def sm(self) -> Any:
+        return client("sagemaker")
+
+    def create(self, request: dict[str, Any]) -> bool:
+        """CreateTrainingJob; False when a job of that name already exists (the launch was retried)."""
+        try:
+            with aws_call(f"CreateTrainingJob {request['TrainingJobName']}", TrainingError):
+                self.sm.create_training_job(**request)
+            return True
+        except SeamError as exc:
+            if cause_code(exc) == "ResourceInUse" or "already exists" in str(exc):
+                return False
+            raise
+
+    def describe(self, job_name: str) -> dict[str, Any] | None:
+        try:
+            with aws_call(f"DescribeTrainingJob {job_name}", TrainingError):
+                return self.sm.describe_training_job(TrainingJobName=job_name)
+        except SeamError as exc:
+            if cause_code(exc) in ("ResourceNotFound", "ValidationException") and "not" in str(exc).lower():
+                return None
+            raise
+
+
+class ModelRegistry:
+    @property
+    def sm(self) -> Any:
+        return client("sagemaker")
+
+    def ensure_group(self, group_name: str, description: str, tags: list[dict[str, str]]) -> None:
+        try:
+            with aws_call(f"DescribeModelPackageGroup {group_name}", RegistryError):
+                self.sm.describe_model_package_group(ModelPackageGroupName=group_name)
+            return
+        except SeamError as exc:
+            if cause_code(exc) not in ("ValidationException", "ResourceNotFound"):
+                raise
+        try:
+            with aws_call(f"CreateModelPackageGroup {group_name}", RegistryError):
+                self.sm.create_model_package_group(
+                    ModelPackageGroupName=group_name, ModelPackageGroupDescription=description, Tags=tags
+                )
+        except SeamError as exc:
+            if "already exists" not in str(exc):  # a concurrent register created it first
+                raise
+
+    def create_version(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CreateModelPackage (idempotent through ClientToken) and return its description."""
+        with aws_call(f"CreateModelPackage {request['ModelPackageGroupName']}", RegistryError):
+            arn = self.sm.create_model_package(**request)["ModelPackageArn"]
+        with aws_call(f"DescribeModelPackage {arn}", RegistryError):
+            return self.sm.describe_model_package(ModelPackageName=arn)

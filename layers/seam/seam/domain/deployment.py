@@ -1,0 +1,72 @@
+"""Deploy, watch the rollout, roll back: serving changes only through the ServingAdapter."""
+
+from __future__ import annotations
+
+from seam.adapters.dynamodb import RunStore
+from seam.adapters.serving.base import ServingAdapter
+from seam.errors import ServingError
+from seam.models.model_config import ModelConfig, ServingTarget
+from seam.models.run import DeploymentInfo, RunStatus, WorkflowState
+from seam.models.serving import DeploymentSnapshot, Release
+
+
+def serving_target(config: ModelConfig, allowed_clusters: frozenset[str]) -> ServingTarget:
+    """The model's target, rejected before any call when its cluster is not one Seam may touch."""
+    if config.serving is None:
+        raise ServingError(f"model {config.name} has no serving target")
+    if config.serving.cluster not in allowed_clusters:
+        allowed = ", ".join(sorted(allowed_clusters)) or "none"
+        raise ServingError(
+            f"cluster {config.serving.cluster!r} of model {config.name} is not an allowed "
+            f"serving cluster of this stack (allowed: {allowed})"
+        )
+    return config.serving
+
+
+def deploy(
+    state: WorkflowState, target: ServingTarget, serving: ServingAdapter, runs: RunStore, wait_seconds: int
+) -> DeploymentInfo:
+    if state.training is None or state.registration is None:
+        raise ServingError("deploy needs a trained and registered version")
+    run = runs.get(state.run_id)
+    if run and run.previous_serving:
+        # A retried Deploy: keep the snapshot taken before the first patch, not our own patch.
+        previous = DeploymentSnapshot.model_validate(run.previous_serving)
+    else:
+        previous = serving.snapshot(target)
+        runs.update(
+            state.run_id, status=RunStatus.DEPLOYING, previous_serving=previous.model_dump(mode="json")
+        )
+    release = Release(
+        image=state.training.image,
+        model_uri=state.training.model_artifact_uri,
+        model_version=state.registration.version,
+        run_id=state.run_id,
+        registry_arn=state.registration.model_package_arn,
+    )
+    generation = serving.apply(target, release)
+    return DeploymentInfo(generation=generation, wait_seconds=wait_seconds)
+
+
+def check_rollout(
+    state: WorkflowState, target: ServingTarget, serving: ServingAdapter, max_checks: int
+) -> DeploymentInfo:
+    if state.deployment is None:
+        raise ServingError("check_rollout needs a deployment")
+    status = serving.rollout_status(target, state.deployment.generation)
+    checks = state.deployment.checks + 1
+    outcome = status.state
+    details = status.model_dump(mode="json")
+    if outcome == "progressing" and checks >= max_checks:
+        # The wait loop's ceiling: a rollout that never settles is a failed rollout.
+        outcome = "failed"
+        details["reason"] = f"rollout not finished after {checks} checks ({status.reason or 'progressing'})"
+    return state.deployment.model_copy(update={"checks": checks, "rollout": details, "state": outcome})
+
+
+def rollback(state: WorkflowState, target: ServingTarget, serving: ServingAdapter, runs: RunStore) -> None:
+    run = runs.get(state.run_id)
+    if run is None or run.previous_serving is None:
+        raise ServingError(f"run {state.run_id} has no recorded previous serving spec to restore")
+    runs.update(state.run_id, status=RunStatus.ROLLING_BACK)
+    serving.restore(target, DeploymentSnapshot.model_validate(run.previous_serving))

@@ -1,0 +1,164 @@
+"""Finalize: record the outcome, move the champion, release the lock, start the pending run, announce.
+
+Every step is idempotent, so the state's Retry can re-run Finalize after any partial failure:
+a terminal run is not rewritten, a released lock is not released twice, and a lock handed to a pending
+run whose start was lost is started again (`resume_lock_holder`, shared with the reconciler).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from seam.adapters.dynamodb import LockStore, RunStore, VersionStore
+from seam.adapters.outcomes import OutcomePublisher
+from seam.adapters.workflow import Workflow
+from seam.domain.triggering import TriggerOutcome, start_run
+from seam.errors import StaleUpdateError
+from seam.models.run import Run, RunRequest, RunStatus, WorkflowState, utc_now
+from seam.models.version import Champion
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: RunStatus
+    event: str  # the domain event published on Seam's bus
+    reason: str
+
+
+def outcome_of(state: WorkflowState) -> Outcome:
+    if state.error:
+        return Outcome(RunStatus.FAILED, "RunFailed", f"{state.error.error}: {state.error.message}")
+    if state.rolled_back:
+        reason = (state.deployment.rollout.get("reason") if state.deployment else "") or "rollout failed"
+        return Outcome(RunStatus.FAILED, "RunFailed", f"RolloutFailed: {reason}; previous version restored")
+    if state.data_unchanged:
+        return Outcome(RunStatus.SKIPPED, "RunSkipped", "dataset unchanged since the champion was trained")
+    if state.evaluation and state.evaluation.decision == "reject":
+        return Outcome(RunStatus.REJECTED, "RunRejected", state.evaluation.reason)
+    if state.deployment and state.deployment.state == "done":
+        return Outcome(
+            RunStatus.DEPLOYED,
+            "ModelDeployed",
+            f"version {state.registration.version} serving" if state.registration else "deployed",
+        )
+    if state.registration and state.deployment is None:
+        return Outcome(
+            RunStatus.REGISTERED,
+            "ModelRegistered",
+            f"version {state.registration.version} registered ({state.registration.approval})",
+        )
+    return Outcome(RunStatus.FAILED, "RunFailed", "workflow ended without an outcome")
+
+
+def state_timings(timeline: dict[str, datetime], finished_at: datetime) -> dict[str, float]:
+    """Seconds spent in each status, from the timeline of status changes."""
+    ordered = sorted(timeline.items(), key=lambda item: item[1])
+    ends = [at for _, at in ordered[1:]] + [finished_at]
+    return {
+        status: round((end - start).total_seconds(), 3)
+        for (status, start), end in zip(ordered, ends, strict=True)
+    }
+
+
+@dataclass
+class Finalizer:
+    runs: RunStore
+    versions: VersionStore
+    locks: LockStore
+    workflow: Workflow
+    outcomes: OutcomePublisher
+
+    def finalize(self, state: WorkflowState) -> dict[str, Any]:
+        outcome = outcome_of(state)
+        outcome = self._promote_champion(state, outcome)
+        run = self._record(state, outcome)
+        self.locks.release(state.model, state.run_id)
+        resumed = resume_lock_holder(state.model, self.locks, self.runs, self.workflow)
+        self.outcomes.publish(
+            outcome.event,
+            {
+                "run_id": state.run_id,
+                "model": state.model,
+                "status": outcome.status.value,
+                "reason": outcome.reason,
+                "trigger": state.trigger.value,
+                "model_version": state.registration.version if state.registration else None,
+                "metrics": state.training.metrics if state.training else {},
+                "state_timings": run.state_timings if run else {},
+            },
+        )
+        return {
+            "run_id": state.run_id,
+            "status": outcome.status.value,
+            "reason": outcome.reason,
+            "next_run_id": resumed,
+        }
+
+    def _promote_champion(self, state: WorkflowState, outcome: Outcome) -> Outcome:
+        promotes = outcome.status is RunStatus.DEPLOYED or (
+            outcome.status is RunStatus.REGISTERED
+            and state.registration
+            and state.registration.approval == "Approved"
+        )
+        if not promotes:
+            return outcome
+        assert state.evaluation and state.registration
+        champion = Champion(
+            model=state.model,
+            version=state.registration.version,
+            metric=state.evaluation.metric,
+            value=state.evaluation.challenger,
+            run_id=state.run_id,
+            dataset_fingerprint=state.dataset.fingerprint if state.dataset else None,
+        )
+        current = self.versions.champion(state.model)
+        if current and current.run_id == state.run_id:
+            return outcome  # already promoted by an earlier attempt of this Finalize
+        try:
+            self.versions.promote(champion, replaces=state.evaluation.champion_version)
+        except StaleUpdateError as exc:
+            return Outcome(RunStatus.FAILED, "RunFailed", f"ChampionMoved: {exc}")
+        return outcome
+
+    def _record(self, state: WorkflowState, outcome: Outcome) -> Run | None:
+        run = self.runs.get(state.run_id)
+        if run is None or run.status.terminal:
+            return run  # recorded by an earlier attempt: never overwrite a terminal status
+        finished = utc_now()
+        timeline = {**run.timeline, outcome.status.value: finished}
+        fields: dict[str, Any] = {
+            "status": outcome.status,
+            "finished_at": finished,
+            "state_timings": state_timings(run.timeline, finished),
+            "dataset": state.dataset.model_dump(mode="json") if state.dataset else None,
+            "evaluation": state.evaluation.model_dump(mode="json") if state.evaluation else None,
+            "metrics": state.training.metrics if state.training else None,
+            "training_job_name": state.training.job_name if state.training else None,
+            "model_version": state.registration.version if state.registration else None,
+            "rollout": state.deployment.rollout if state.deployment else None,
+        }
+        if outcome.status in (RunStatus.FAILED, RunStatus.REJECTED, RunStatus.SKIPPED):
+            fields["error"] = outcome.reason.split(":", 1)[0] if outcome.status is RunStatus.FAILED else None
+            fields["cause"] = outcome.reason
+        with contextlib.suppress(StaleUpdateError):
+            self.runs.update(state.run_id, **{k: v for k, v in fields.items() if v is not None})
+        return run.model_copy(
+            update={"status": outcome.status, "timeline": timeline, "state_timings": fields["state_timings"]}
+        )
+
+
+def resume_lock_holder(model: str, locks: LockStore, runs: RunStore, workflow: Workflow) -> str | None:
+    """Start the run that holds `model`'s lock if it never started (a lost hand-over or a crash between
+    taking the lock and StartExecution). Returns its run id when it had to be started."""
+    lock = locks.get(model)
+    if not lock or not lock.get("holder_request"):
+        return None
+    request = RunRequest.model_validate_json(lock["holder_request"])
+    holder = runs.get(request.run_id)
+    if holder is not None and workflow.execution_status(request.run_id) is not None:
+        return None
+    outcome = start_run(request, runs, workflow)
+    return request.run_id if outcome is TriggerOutcome.STARTED else None

@@ -1,0 +1,169 @@
+"""Training: the CreateTrainingJob request, the wait limits, and settling a job's task token.
+
+The callback (events) and the reconciler (polling) settle through `settle_job`, so a lost, duplicated
+or late event can never settle a token twice or overwrite a terminal status.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from seam.adapters.dynamodb import RunStore, TokenRecord, TokenStore
+from seam.adapters.workflow import Workflow
+from seam.errors import StaleUpdateError
+from seam.models.model_config import ModelConfig
+from seam.models.run import DatasetRef, TrainingLimits, TrainingResult
+
+# Time SageMaker may spend before the clock of MaxRuntimeInSeconds starts (provisioning, image pull).
+START_MARGIN_SECONDS = 1800
+
+
+def limits_for(config: ModelConfig) -> TrainingLimits:
+    """TimeoutSeconds/HeartbeatSeconds of the .waitForTaskToken state, from the model's max runtime.
+
+    Without both, a task token waits up to a year. Heartbeats come from InProgress events and from the
+    reconciler (every 5 minutes), so a heartbeat window of a quarter of the runtime, at least 15
+    minutes, only fires when both are gone."""
+    runtime = config.training.max_runtime_seconds
+    if config.training.use_spot and config.training.max_wait_seconds:
+        runtime = config.training.max_wait_seconds
+    timeout = runtime + START_MARGIN_SECONDS
+    heartbeat = min(timeout, max(900, runtime // 4))
+    return TrainingLimits(timeout_seconds=timeout, heartbeat_seconds=heartbeat)
+
+
+def training_job_request(
+    config: ModelConfig, run_id: str, dataset: DatasetRef, role_arn: str, output_uri: str, stage: str
+) -> dict[str, Any]:
+    spec = config.training
+    stopping: dict[str, int] = {"MaxRuntimeInSeconds": spec.max_runtime_seconds}
+    if spec.use_spot and spec.max_wait_seconds:
+        stopping["MaxWaitTimeInSeconds"] = spec.max_wait_seconds
+    request: dict[str, Any] = {
+        "TrainingJobName": run_id,  # deterministic: a retried launch cannot start a second job
+        "AlgorithmSpecification": {
+            "TrainingImage": spec.image,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": n, "Regex": r} for n, r in spec.metric_definitions.items()],
+        },
+        "RoleArn": role_arn,
+        "InputDataConfig": [
+            {
+                "ChannelName": "train",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": dataset.uri,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+        ],
+        "OutputDataConfig": {"S3OutputPath": output_uri},
+        "ResourceConfig": {
+            "InstanceType": spec.instance_type,
+            "InstanceCount": spec.instance_count,
+            "VolumeSizeInGB": spec.volume_size_gb,
+        },
+        "StoppingCondition": stopping,
+        "HyperParameters": spec.hyperparameters,
+        "EnableManagedSpotTraining": spec.use_spot,
+        "Tags": [
+            {"Key": "seam:model", "Value": config.name},
+            {"Key": "seam:team", "Value": config.team},
+            {"Key": "seam:run-id", "Value": run_id},
+            {"Key": "seam:stage", "Value": stage},
+        ],
+    }
+    if spec.warm_pool_keep_alive_seconds:
+        request["ResourceConfig"]["KeepAlivePeriodInSeconds"] = spec.warm_pool_keep_alive_seconds
+    if spec.checkpoint_s3_uri:
+        request["CheckpointConfig"] = {"S3Uri": f"{spec.checkpoint_s3_uri.rstrip('/')}/{config.name}/"}
+    return request
+
+
+class Settlement(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    HEARTBEAT = "heartbeat"
+    ALREADY_SETTLED = "already_settled"
+    NOT_OURS = "not_ours"  # a job Seam did not start (no token record)
+    WAITING = "waiting"  # still starting or stopping: nothing to do yet
+
+
+TERMINAL_JOB_STATUSES = {"Completed", "Failed", "Stopped"}
+
+
+@dataclass
+class TrainingSettler:
+    tokens: TokenStore
+    runs: RunStore
+    workflow: Workflow
+
+    def settle_job(self, job_name: str, description: dict[str, Any] | None) -> Settlement:
+        """Act on DescribeTrainingJob's answer for `job_name` (the truth; events are only hints)."""
+        token = self.tokens.get(job_name)
+        if token is None:
+            return Settlement.NOT_OURS
+        if token.settled:
+            return Settlement.ALREADY_SETTLED
+        if description is None:
+            return self._fail(token, "TrainingJobNotFound", f"training job {job_name} does not exist")
+        status = description["TrainingJobStatus"]
+        if status == "InProgress":
+            self.workflow.heartbeat(token.task_token)
+            return Settlement.HEARTBEAT
+        if status not in TERMINAL_JOB_STATUSES:
+            return Settlement.WAITING
+        if status == "Completed":
+            return self._succeed(token, result_from(description))
+        reason = description.get("FailureReason") or f"training job ended {status}"
+        return self._fail(token, f"Training{status}", f"{job_name}: {reason}")
+
+    def _succeed(self, token: TokenRecord, result: TrainingResult) -> Settlement:
+        if not self.tokens.claim(token.training_job_name, "success"):
+            return Settlement.ALREADY_SETTLED
+        self._record(token.run_id, metrics=result.metrics)
+        return self._send(
+            token,
+            lambda: self.workflow.succeed(token.task_token, result.model_dump(mode="json")),
+            Settlement.SUCCEEDED,
+        )
+
+    def _fail(self, token: TokenRecord, error: str, cause: str) -> Settlement:
+        if not self.tokens.claim(token.training_job_name, "failure"):
+            return Settlement.ALREADY_SETTLED
+        return self._send(
+            token, lambda: self.workflow.fail(token.task_token, error, cause), Settlement.FAILED
+        )
+
+    def _send(self, token: TokenRecord, send: Any, outcome: Settlement) -> Settlement:
+        try:
+            sent = send()
+        except Exception:
+            # Give the claim back so the redelivered event (or the reconciler) can settle it.
+            self.tokens.unclaim(token.training_job_name)
+            raise
+        # TaskTimedOut / InvalidToken: the workflow already moved on, so the token counts as settled.
+        return outcome if sent else Settlement.ALREADY_SETTLED
+
+    def _record(self, run_id: str, **fields: Any) -> None:
+        # The run may have ended already (e.g. timed out): a late result changes nothing.
+        with suppress(StaleUpdateError):
+            self.runs.update(run_id, **fields)
+
+
+def result_from(description: dict[str, Any]) -> TrainingResult:
+    metrics = {m["MetricName"]: float(m["Value"]) for m in description.get("FinalMetricDataList", [])}
+    return TrainingResult(
+        job_name=description["TrainingJobName"],
+        status="Completed",
+        metrics=metrics,
+        model_artifact_uri=description["ModelArtifacts"]["S3ModelArtifacts"],
+        image=description["AlgorithmSpecification"]["TrainingImage"],
+        billable_seconds=description.get("BillableTimeInSeconds"),
+        training_seconds=description.get("TrainingTimeInSeconds"),
+    )

@@ -1,0 +1,159 @@
+"""Events Seam consumes, as pydantic models.
+
+Powertools' parser models are used where they exist (EventBridge envelope, S3 Object Created);
+CloudWatch alarm and SageMaker training details, the schedule tick and the manual request have their
+own. Every body arrives through SQS, so `parse_trigger_body` / `parse_training_body` take the raw body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser.models import (
+    EventBridgeModel,
+    S3EventNotificationEventBridgeModel,
+)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from seam.errors import BadEventError
+from seam.models.model_config import MODEL_NAME_PATTERN
+
+MAX_BODY_BYTES = 256 * 1024  # SQS message size limit; anything larger is not from AWS
+
+
+class AlarmState(BaseModel):
+    value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+    reason: str = ""
+    timestamp: datetime
+
+
+class AlarmDetail(BaseModel):
+    alarmName: str = Field(min_length=1, max_length=255)
+    state: AlarmState
+    previousState: AlarmState | None = None
+
+
+class AlarmStateChangeEvent(EventBridgeModel):
+    """CloudWatch "CloudWatch Alarm State Change" (source aws.cloudwatch)."""
+
+    source: Literal["aws.cloudwatch"]
+    detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
+    detail: AlarmDetail
+
+
+class TrainingJobDetail(BaseModel):
+    """The fields Seam reads from "SageMaker Training Job State Change"; the event is only a hint:
+    the callback asks DescribeTrainingJob for the truth (metrics are not in the event)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    TrainingJobName: str = Field(min_length=1, max_length=63)
+    TrainingJobStatus: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
+    SecondaryStatus: str | None = None
+
+
+class TrainingStateChangeEvent(EventBridgeModel):
+    source: Literal["aws.sagemaker"]
+    detail_type: Literal["SageMaker Training Job State Change"] = Field(alias="detail-type")
+    detail: TrainingJobDetail
+
+
+class ScheduleTick(BaseModel):
+    """What EventBridge Scheduler puts on the trigger queue every 15 minutes (the schedule's Input)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    source: Literal["seam.schedule"]
+    detail_type: Literal["Scheduled Retrain Tick"] = Field(alias="detail-type")
+    time: datetime
+    id: str = Field(min_length=1, max_length=200)
+
+
+class ManualDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(pattern=MODEL_NAME_PATTERN)
+    requested_by: str = Field(default="unknown", max_length=128)
+    reason: str = Field(default="", max_length=1024)
+
+
+class ManualRequest(BaseModel):
+    """`seam trigger MODEL`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    source: Literal["seam.manual"]
+    detail_type: Literal["Manual Retrain Requested"] = Field(alias="detail-type")
+    id: str = Field(min_length=1, max_length=200)
+    time: datetime
+    detail: ManualDetail
+
+
+TriggerEvent = S3EventNotificationEventBridgeModel | AlarmStateChangeEvent | ScheduleTick | ManualRequest
+
+_TRIGGER_MODELS: dict[str, type[BaseModel]] = {
+    "aws.s3": S3EventNotificationEventBridgeModel,
+    "aws.cloudwatch": AlarmStateChangeEvent,
+    "seam.schedule": ScheduleTick,
+    "seam.manual": ManualRequest,
+}
+
+
+def _load_body(body: str) -> dict[str, Any]:
+    if len(body.encode()) > MAX_BODY_BYTES:
+        raise BadEventError(f"message body is {len(body.encode())} bytes, over the {MAX_BODY_BYTES} limit")
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise BadEventError(f"message body is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise BadEventError(f"message body is a JSON {type(payload).__name__}, not an object")
+    return payload
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    return f"{where}: {first['msg']} ({exc.error_count()} problem(s))"
+
+
+def parse_trigger_body(body: str) -> TriggerEvent:
+    payload = _load_body(body)
+    source = payload.get("source")
+    model = _TRIGGER_MODELS.get(source) if isinstance(source, str) else None
+    if model is None:
+        raise BadEventError(f"unsupported event source {str(source)[:64]!r} on the trigger queue")
+    try:
+        return model.model_validate(payload)  # type: ignore[return-value]
+    except ValidationError as exc:
+        raise BadEventError(f"invalid {source} event: {_validation_reason(exc)}") from exc
+
+
+def parse_training_body(body: str) -> TrainingStateChangeEvent:
+    payload = _load_body(body)
+    try:
+        return TrainingStateChangeEvent.model_validate(payload)
+    except ValidationError as exc:
+        raise BadEventError(f"invalid training state change: {_validation_reason(exc)}") from exc
+
+
+_DATASET_KEY = re.compile(r"^datasets/(?P<model>[^/]+)/(?P<rest>.+)$")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
+
+
+def model_from_dataset_key(key: str) -> str:
+    """`datasets/<model>/<file>` -> model; anything else is rejected with the reason."""
+    if _CONTROL_CHARS.search(key):
+        raise BadEventError("object key contains control characters")
+    match = _DATASET_KEY.match(key)
+    if not match:
+        raise BadEventError(f"object key {key[:200]!r} is not under datasets/<model>/")
+    if any(part in ("", ".", "..") for part in match["rest"].split("/")) or key.endswith("/"):
+        raise BadEventError(f"object key {key[:200]!r} has an empty, '.' or '..' path segment")
+    if not _MODEL_NAME.match(match["model"]):
+        raise BadEventError(f"{match['model'][:64]!r} in {key[:200]!r} is not a valid model name")
+    return match["model"]

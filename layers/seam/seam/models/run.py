@@ -1,0 +1,204 @@
+"""A run: one retraining attempt of one model, from trigger to outcome.
+
+`RunRequest` is what a trigger asks for; `WorkflowState` is the document the state machine passes from
+state to state (each Lambda parses it, fills in its own section and returns it); `Run` is the record
+in the runs table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TriggerKind(StrEnum):
+    DATA = "data"  # S3 Object Created under datasets/<model>/
+    SCHEDULE = "schedule"  # EventBridge Scheduler tick, model's cadence due
+    DRIFT = "drift"  # CloudWatch alarm -> ALARM
+    MANUAL = "manual"  # `seam trigger MODEL`
+
+
+class RunStatus(StrEnum):
+    STARTED = "STARTED"
+    VALIDATING = "VALIDATING"
+    TRAINING = "TRAINING"
+    EVALUATING = "EVALUATING"
+    REGISTERING = "REGISTERING"
+    DEPLOYING = "DEPLOYING"
+    ROLLING_BACK = "ROLLING_BACK"
+    DEPLOYED = "DEPLOYED"
+    REGISTERED = "REGISTERED"  # registered, waiting for manual approval
+    REJECTED = "REJECTED"  # the evaluation gate kept the champion
+    SKIPPED = "SKIPPED"  # data unchanged since the champion was trained
+    FAILED = "FAILED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {RunStatus.DEPLOYED, RunStatus.REGISTERED, RunStatus.REJECTED, RunStatus.SKIPPED, RunStatus.FAILED}
+)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetRef(_Record):
+    """An S3 object a run trains on; version_id/etag pin exactly which bytes."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+    size: int | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the data's content: same ETag (or version) means unchanged data."""
+        return self.etag or self.version_id or self.key
+
+
+class RunRequest(_Record):
+    """What a trigger asks for. The run id is derived from the intent, so a redelivered event (or the
+    same intent arriving twice) maps to the same run."""
+
+    model: str
+    trigger: TriggerKind
+    intent: str = Field(description="what identifies the intent, e.g. bucket/key/version or tick time")
+    dataset: DatasetRef | None = None  # known for data triggers; found by Validate otherwise
+    detail: dict[str, str] = Field(default_factory=dict)
+    requested_at: datetime = Field(default_factory=utc_now)
+
+    @property
+    def run_id(self) -> str:
+        digest = hashlib.sha256(f"{self.model}|{self.trigger}|{self.intent}".encode()).hexdigest()[:12]
+        # <= 58 chars: a valid execution name (80) and training job name (63, [a-zA-Z0-9-]).
+        return f"seam-{self.model}-{digest}"
+
+
+class TrainingLimits(_Record):
+    timeout_seconds: int
+    heartbeat_seconds: int
+
+
+class TrainingResult(_Record):
+    """What the training callback sends with SendTaskSuccess (from DescribeTrainingJob)."""
+
+    job_name: str
+    status: Literal["Completed"]
+    metrics: dict[str, float] = Field(default_factory=dict)
+    model_artifact_uri: str
+    image: str
+    billable_seconds: int | None = None
+    training_seconds: int | None = None
+
+
+class Evaluation(_Record):
+    decision: Literal["promote", "reject"]
+    metric: str
+    direction: Literal["maximize", "minimize"]
+    challenger: float
+    champion: float | None = None
+    champion_version: str | None = None
+    improvement: float | None = None
+    reason: str
+
+
+class Registration(_Record):
+    version: str
+    model_package_arn: str
+    approval: Literal["Approved", "PendingManualApproval"]
+    deployable: bool = False  # approved and the model has a serving target
+
+
+class DeploymentInfo(_Record):
+    generation: int
+    wait_seconds: int = 15  # the workflow's Wait between rollout checks
+    checks: int = 0
+    rollout: dict[str, Any] = Field(default_factory=dict)  # the last RolloutStatus
+    state: Literal["progressing", "done", "failed"] = "progressing"
+
+
+class ErrorInfo(_Record):
+    """Step Functions' Catch output: {"Error": name, "Cause": text}."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    error: str = Field(alias="Error")
+    cause: str | None = Field(default=None, alias="Cause")  # absent for e.g. States.Timeout
+
+    @property
+    def message(self) -> str:
+        """A Lambda error's Cause is JSON with errorMessage; other causes are plain text."""
+        if not self.cause:
+            return ""
+        try:
+            return str(json.loads(self.cause).get("errorMessage", self.cause))
+        except (ValueError, AttributeError):
+            return self.cause
+
+
+class WorkflowState(_Record):
+    """The state machine's document. Sections fill in as the run advances."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    run_id: str
+    model: str
+    trigger: TriggerKind
+    dataset: DatasetRef | None = None
+    data_unchanged: bool = False
+    limits: TrainingLimits | None = None
+    training: TrainingResult | None = None
+    evaluation: Evaluation | None = None
+    registration: Registration | None = None
+    deployment: DeploymentInfo | None = None
+    rolled_back: bool = False
+    error: ErrorInfo | None = None
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class Run(_Record):
+    """The run record (runs table)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    run_id: str
+    model: str
+    trigger: TriggerKind
+    status: RunStatus = RunStatus.STARTED
+    started_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+    finished_at: datetime | None = None
+    dataset: DatasetRef | None = None
+    training_job_name: str | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    evaluation: Evaluation | None = None
+    model_version: str | None = None
+    previous_serving: dict[str, Any] | None = None  # DeploymentSnapshot before the patch
+    rollout: dict[str, Any] | None = None
+    error: str | None = None
+    cause: str | None = None
+    timeline: dict[str, datetime] = Field(default_factory=dict)  # status -> when the run entered it
+    state_timings: dict[str, float] = Field(default_factory=dict)  # status -> seconds spent in it
+
+    def model_post_init(self, _context: Any) -> None:
+        self.timeline.setdefault(self.status.value, self.started_at)

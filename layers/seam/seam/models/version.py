@@ -1,0 +1,43 @@
+"""A model version: what Register records, with the lineage that explains it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from seam.models.run import DatasetRef, utc_now
+
+
+class ModelVersion(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str
+    version: str  # zero-padded model package version, e.g. "000003": sorts as it counts
+    model_package_arn: str
+    approval: str
+    run_id: str
+    training_job_name: str
+    image: str
+    model_artifact_uri: str
+    dataset: DatasetRef
+    metrics: dict[str, float] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class Champion(BaseModel):
+    """The version that serves today: what challengers are compared against."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str
+    version: str
+    metric: str
+    value: float
+    dataset_fingerprint: str | None = None
+    run_id: str
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+def version_label(package_version: int) -> str:
+    return f"{package_version:06d}"

@@ -1,0 +1,260 @@
+"""Drives the real RetrainWorkflow ASL in moto's Step Functions interpreter with in-process handlers.
+
+Events reach the functions the way their event sources deliver them (SQS batches with EventBridge
+bodies); SageMaker is moto's, moved through its statuses by `finish_training`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from seam.adapters.serving.memory import InMemoryServing
+from seam.dependencies import Dependencies
+from seam.models.model_config import ModelConfig
+from seam.models.run import Run
+from seam_local.moto_hooks import set_training_job
+from seam_local.stack import EmulatedStack
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn@sha256:" + "a" * 64
+CRASHING_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-crashloop@sha256:" + "b" * 64
+GOOD_CSV = "tenure,charges,churned\n" + "".join(f"{i},{i * 1.5},{i % 2}\n" for i in range(60))
+
+
+def model_config(name: str = "churn", image: str = IMAGE, **overrides: Any) -> ModelConfig:
+    data: dict[str, Any] = {
+        "name": name,
+        "team": "growth",
+        "training": {
+            "image": image,
+            "max_runtime_seconds": 600,
+            "metric_definitions": {"validation:auc": r"validation:auc=([0-9\.]+)"},
+        },
+        "validation": {
+            "format": "csv",
+            "min_rows": 10,
+            "label_column": "churned",
+            "columns": [{"name": "tenure", "dtype": "number"}, {"name": "charges", "dtype": "number"}],
+        },
+        "evaluation": {
+            "metric": "validation:auc",
+            "direction": "maximize",
+            "min_improvement": 0.01,
+            "floor": 0.6,
+        },
+        "serving": {
+            "cluster": "seam-local",
+            "namespace": "ml-serving",
+            "deployment": f"{name}-predictor",
+            "container": "model",
+        },
+        "drift_alarms": [f"{name}-feature-drift"],
+        "retrain_every_minutes": 60,
+    }
+    data.update(overrides)
+    return ModelConfig.model_validate(data)
+
+
+def sqs_event(*bodies: dict[str, Any] | str, receive_count: int = 1) -> dict[str, Any]:
+    """An SQS batch as Lambda's event source mapping delivers it."""
+    records = []
+    for body in bodies:
+        text = body if isinstance(body, str) else json.dumps(body)
+        records.append(
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "handle",
+                "body": text,
+                "attributes": {
+                    "ApproximateReceiveCount": str(receive_count),
+                    "SentTimestamp": "1700000000000",
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": "1700000000000",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:trigger",
+                "awsRegion": "us-east-1",
+            }
+        )
+    return {"Records": records}
+
+
+@dataclass
+class Harness:
+    stack: EmulatedStack
+    deps: Dependencies
+    serving: InMemoryServing
+
+    @property
+    def bucket(self) -> str:
+        return self.deps.settings.data_bucket
+
+    def onboard(self, config: ModelConfig) -> ModelConfig:
+        self.deps.models.put(config)
+        if config.serving:
+            self.serving.add(config.serving, image="registry/churn:previous", env={"SEAM_MODEL_VERSION": "0"})
+        return config
+
+    # -- events ------------------------------------------------------------------------------------
+    def object_created_event(self, key: str, body: str) -> dict[str, Any]:
+        put = self.stack.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body.encode())
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Object Created",
+            "source": "aws.s3",
+            "account": "123456789012",
+            "time": _now(),
+            "region": "us-east-1",
+            "resources": [f"arn:aws:s3:::{self.bucket}"],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": self.bucket},
+                "object": {
+                    "key": key,
+                    "size": len(body.encode()),
+                    "etag": put["ETag"].strip('"'),
+                    "version-id": put.get("VersionId"),
+                    "sequencer": uuid.uuid4().hex[:18].upper(),
+                },
+                "request-id": "REQ",
+                "requester": "123456789012",
+                "source-ip-address": "10.0.0.1",
+                "reason": "PutObject",
+            },
+        }
+
+    def alarm_event(self, alarm: str, state: str = "ALARM") -> dict[str, Any]:
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "CloudWatch Alarm State Change",
+            "source": "aws.cloudwatch",
+            "account": "123456789012",
+            "time": _now(),
+            "region": "us-east-1",
+            "resources": [f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"],
+            "detail": {
+                "alarmName": alarm,
+                "state": {
+                    "value": state,
+                    "reason": "Threshold Crossed",
+                    "timestamp": datetime.now(UTC).isoformat(),
+                },
+                "previousState": {"value": "OK", "reason": "ok", "timestamp": "2026-11-22T00:00:00+00:00"},
+                "configuration": {"metrics": []},
+            },
+        }
+
+    def trigger(self, *bodies: dict[str, Any] | str) -> dict[str, Any]:
+        return self.stack.invoke("TriggerFunction", sqs_event(*bodies))
+
+    def drop(self, model: str, body: str = GOOD_CSV, name: str | None = None) -> dict[str, Any]:
+        event = self.object_created_event(f"datasets/{model}/{name or uuid.uuid4().hex[:8]}.csv", body)
+        assert self.trigger(event) == {"batchItemFailures": []}
+        return event
+
+    # -- training ------------------------------------------------------------------------------------
+    def wait_for_training(self, run_id: str, timeout: float = 20) -> None:
+        """Until LaunchTraining has stored the token and created the job."""
+        _poll(
+            lambda: self.deps.tokens.get(run_id) is not None and self._job_exists(run_id),
+            timeout,
+            f"{run_id} never reached LaunchTraining",
+        )
+
+    def _job_exists(self, name: str) -> bool:
+        try:
+            self.stack.client("sagemaker").describe_training_job(TrainingJobName=name)
+            return True
+        except Exception:
+            return False
+
+    def training_event(
+        self,
+        run_id: str,
+        status: str,
+        metrics: dict[str, float] | None = None,
+        failure_reason: str | None = None,
+    ) -> dict[str, Any]:
+        return set_training_job(
+            run_id,
+            status,
+            account="123456789012",
+            region="us-east-1",
+            metrics=metrics,
+            failure_reason=failure_reason,
+            billable_seconds=42,
+        )
+
+    def finish_training(
+        self,
+        run_id: str,
+        status: str = "Completed",
+        auc: float = 0.9,
+        failure_reason: str | None = None,
+        deliver: bool = True,
+    ) -> dict[str, Any]:
+        self.wait_for_training(run_id)
+        event = self.training_event(
+            run_id, status, {"validation:auc": auc} if status == "Completed" else None, failure_reason
+        )
+        if deliver:
+            assert self.stack.invoke("TrainingCallbackFunction", sqs_event(event)) == {
+                "batchItemFailures": []
+            }
+        return event
+
+    # -- executions ------------------------------------------------------------------------------------
+    def execution_arn(self, run_id: str) -> str:
+        return self.deps.workflow.execution_arn(run_id)
+
+    def wait_execution(self, run_id: str, timeout: float = 30) -> dict[str, Any]:
+        sfn = self.stack.client("stepfunctions")
+        _poll(
+            lambda: sfn.describe_execution(executionArn=self.execution_arn(run_id))["status"] != "RUNNING",
+            timeout,
+            f"execution {run_id} still running",
+        )
+        return sfn.describe_execution(executionArn=self.execution_arn(run_id))
+
+    def states_entered(self, run_id: str) -> list[str]:
+        events = self.stack.client("stepfunctions").get_execution_history(
+            executionArn=self.execution_arn(run_id), maxResults=1000
+        )["events"]
+        return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+    def executions(self) -> list[dict[str, Any]]:
+        return self.stack.client("stepfunctions").list_executions(
+            stateMachineArn=self.stack.state_machine_arn
+        )["executions"]
+
+    def run(self, run_id: str) -> Run:
+        run = self.deps.runs.get(run_id)
+        assert run is not None, f"no run record {run_id}"
+        return run
+
+    def only_run_id(self, model: str = "churn") -> str:
+        runs = self.deps.runs.list_for_model(model)
+        assert len(runs) == 1, [r.run_id for r in runs]
+        return runs[0].run_id
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _poll(check: Any, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.02)
+    raise AssertionError(message)

@@ -1,0 +1,255 @@
+"""The real RetrainWorkflow ASL, executed by moto's Step Functions interpreter, with the real handlers.
+
+Each test names the path it proves and asserts on the execution history and on the records.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from seam.models.run import RunStatus, utc_now
+
+from tests.workflow.harness import CRASHING_IMAGE, GOOD_CSV, Harness, model_config, sqs_event
+
+HAPPY_PATH = [
+    "Validate",
+    "DataChanged",
+    "LaunchTraining",
+    "Evaluate",
+    "Promote",
+    "Register",
+    "Deployable",
+    "Deploy",
+    "WaitForRollout",
+    "CheckRollout",
+    "RolloutDone",
+    "Finalize",
+    "RunSucceeded",
+    "Done",
+]
+
+
+def deploy_first_version(h: Harness, auc: float = 0.9) -> str:
+    h.drop("churn")
+    run_id = h.only_run_id()
+    h.finish_training(run_id, auc=auc)
+    assert h.wait_execution(run_id)["status"] == "SUCCEEDED"
+    return run_id
+
+
+def test_data_drop_trains_evaluates_registers_and_deploys(harness: Harness) -> None:
+    harness.onboard(model_config())
+    run_id = deploy_first_version(harness)
+
+    assert harness.states_entered(run_id) == HAPPY_PATH
+    run = harness.run(run_id)
+    assert run.status is RunStatus.DEPLOYED
+    assert run.metrics == {"validation:auc": 0.9}
+    assert run.model_version == "000001"
+    assert set(run.state_timings) >= {
+        "STARTED",
+        "VALIDATING",
+        "TRAINING",
+        "EVALUATING",
+        "REGISTERING",
+        "DEPLOYING",
+    }
+    # The serving Deployment now runs the training image with the new model, and its old spec is recorded.
+    serving = harness.serving.snapshot(model_config().serving)
+    assert serving.container["image"] == model_config().training.image
+    env = {e["name"]: e["value"] for e in serving.container["env"]}
+    assert env["SEAM_MODEL_VERSION"] == "000001"
+    assert env["SEAM_MODEL_URI"].startswith(f"s3://{harness.bucket}/models/churn/{run_id}/")
+    assert serving.annotations["seam.dev/run-id"] == run_id
+    assert run.previous_serving and run.previous_serving["container"]["image"] == "registry/churn:previous"
+    champion = harness.deps.versions.champion("churn")
+    assert champion and (champion.version, champion.value) == ("000001", 0.9)
+    [version] = harness.deps.versions.list_versions("churn")
+    assert version.training_job_name == run_id and version.dataset.etag
+    assert harness.deps.locks.get("churn") is None  # Finalize released the lock
+
+
+def test_worse_challenger_is_rejected_and_champion_keeps_serving(harness: Harness) -> None:
+    harness.onboard(model_config())
+    first = deploy_first_version(harness, auc=0.9)
+    harness.drop("churn", body=GOOD_CSV + "61,91.5,1\n")  # new data, so the run trains
+    second = next(r.run_id for r in harness.deps.runs.list_for_model("churn") if r.run_id != first)
+    harness.finish_training(second, auc=0.85)
+
+    assert harness.wait_execution(second)["status"] == "SUCCEEDED"
+    assert harness.states_entered(second)[-4:] == ["Promote", "Finalize", "RunSucceeded", "Done"]
+    run = harness.run(second)
+    assert run.status is RunStatus.REJECTED
+    assert run.evaluation and run.evaluation.decision == "reject"
+    assert (run.evaluation.challenger, run.evaluation.champion) == (0.85, 0.9)
+    assert "improvement -0.0500 < required 0.01" in (run.cause or "")
+    assert harness.deps.versions.champion("churn").version == "000001"  # type: ignore[union-attr]
+    env = {e["name"]: e["value"] for e in harness.serving.snapshot(model_config().serving).container["env"]}
+    assert env["SEAM_MODEL_VERSION"] == "000001"
+
+
+def test_invalid_data_fails_at_validate_naming_the_rule(harness: Harness) -> None:
+    harness.onboard(model_config())
+    harness.drop("churn", body="tenure,charges,churned\n1,abc,0\n" + GOOD_CSV.split("\n", 1)[1])
+    run_id = harness.only_run_id()
+
+    execution = harness.wait_execution(run_id)
+    assert execution["status"] == "FAILED"
+    assert harness.states_entered(run_id) == ["Validate", "Finalize", "RunSucceeded", "RunFailed"]
+    run = harness.run(run_id)
+    assert run.status is RunStatus.FAILED and run.error == "DataValidationError"
+    assert "dtype" in (run.cause or "") and "'charges' is 'abc'" in (run.cause or "")
+    assert harness.stack.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
+    assert harness.deps.locks.get("churn") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [("Failed", "AlgorithmError: out of memory"), ("Stopped", None)]
+)
+def test_training_failed_or_stopped_ends_the_run_failed(
+    harness: Harness, status: str, reason: str | None
+) -> None:
+    harness.onboard(model_config())
+    harness.drop("churn")
+    run_id = harness.only_run_id()
+    harness.finish_training(run_id, status=status, failure_reason=reason)
+
+    assert harness.wait_execution(run_id)["status"] == "FAILED"
+    assert harness.states_entered(run_id) == [
+        "Validate",
+        "DataChanged",
+        "LaunchTraining",
+        "Finalize",
+        "RunSucceeded",
+        "RunFailed",
+    ]
+    run = harness.run(run_id)
+    assert run.status is RunStatus.FAILED and run.error == f"Training{status}"
+    assert (reason or f"training job ended {status}") in (run.cause or "")
+    assert harness.deps.locks.get("churn") is None
+    assert harness.deps.tokens.get(run_id).settled == "failure"  # type: ignore[union-attr]
+
+
+def test_lost_callback_is_settled_by_the_reconciler(harness: Harness) -> None:
+    harness.onboard(model_config())
+    harness.drop("churn")
+    run_id = harness.only_run_id()
+    harness.finish_training(run_id, auc=0.9, deliver=False)  # SageMaker's event never arrives
+    # The run has been in TRAINING longer than the reconciler's threshold.
+    stale = (utc_now() - timedelta(hours=1)).isoformat()
+    harness.stack.client("dynamodb").update_item(
+        TableName=harness.deps.settings.runs_table,
+        Key={"run_id": {"S": run_id}},
+        UpdateExpression="SET updated_at = :t",
+        ExpressionAttributeValues={":t": {"S": stale}},
+    )
+
+    report = harness.stack.invoke("ReconcilerFunction", {})
+
+    assert report["settled"] == {run_id: "succeeded"}
+    assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
+    assert harness.run(run_id).status is RunStatus.DEPLOYED
+    # A late duplicate of the lost event now changes nothing.
+    late = harness.training_event(run_id, "Completed", {"validation:auc": 0.1})
+    assert harness.stack.invoke("TrainingCallbackFunction", sqs_event(late)) == {"batchItemFailures": []}
+    assert harness.run(run_id).metrics == {"validation:auc": 0.9}
+
+
+def test_training_that_never_reports_times_out(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Limits are derived from the config (tests/unit/test_training.py); shrunk here to run the timeout path.
+    from seam.domain import validation
+    from seam.models.run import TrainingLimits
+
+    monkeypatch.setattr(
+        validation, "limits_for", lambda config: TrainingLimits(timeout_seconds=1, heartbeat_seconds=1)
+    )
+    harness.onboard(model_config())
+    harness.drop("churn")
+    run_id = harness.only_run_id()
+
+    assert harness.wait_execution(run_id)["status"] == "FAILED"
+    assert harness.states_entered(run_id) == [
+        "Validate",
+        "DataChanged",
+        "LaunchTraining",
+        "Finalize",
+        "RunSucceeded",
+        "RunFailed",
+    ]
+    run = harness.run(run_id)
+    assert run.status is RunStatus.FAILED and run.error in ("States.Timeout", "States.HeartbeatTimeout")
+    assert harness.deps.locks.get("churn") is None
+
+
+def test_failed_rollout_rolls_back_to_the_recorded_spec(harness: Harness) -> None:
+    harness.onboard(model_config(image=CRASHING_IMAGE))
+    before = harness.serving.snapshot(model_config().serving)
+    harness.drop("churn")
+    run_id = harness.only_run_id()
+    harness.finish_training(run_id, auc=0.9)
+
+    assert harness.wait_execution(run_id)["status"] == "FAILED"
+    assert harness.states_entered(run_id)[-6:] == [
+        "CheckRollout",
+        "RolloutDone",
+        "Rollback",
+        "Finalize",
+        "RunSucceeded",
+        "RunFailed",
+    ]
+    run = harness.run(run_id)
+    assert run.status is RunStatus.FAILED and "ProgressDeadlineExceeded" in (run.cause or "")
+    after = harness.serving.snapshot(model_config().serving)
+    assert (after.container, after.annotations) == (before.container, before.annotations)
+    assert harness.deps.versions.champion("churn") is None  # a version that never served is not champion
+
+
+def test_the_same_event_twice_starts_one_run(harness: Harness) -> None:
+    harness.onboard(model_config())
+    event = harness.object_created_event("datasets/churn/day1.csv", GOOD_CSV)
+
+    assert harness.trigger(event, event) == {"batchItemFailures": []}
+    assert harness.trigger(event) == {"batchItemFailures": []}
+
+    assert len(harness.executions()) == 1
+    run_id = harness.only_run_id()
+    harness.finish_training(run_id)
+    assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
+    harness.trigger(event)  # redelivered after the run ended
+    assert len(harness.executions()) == 1
+
+
+def test_triggers_while_running_coalesce_into_one_pending_run_started_by_finalize(harness: Harness) -> None:
+    harness.onboard(model_config())
+    harness.drop("churn", name="a")
+    first = harness.only_run_id()
+    harness.wait_for_training(first)
+    harness.drop("churn", name="b", body=GOOD_CSV + "61,91.5,1\n")
+    harness.drop("churn", name="c", body=GOOD_CSV + "62,93.0,0\n")
+    harness.trigger(harness.alarm_event("churn-feature-drift"))
+
+    assert len(harness.executions()) == 1
+    lock = harness.deps.locks.get("churn")
+    assert lock and lock["holder"] == first and "pending" in lock
+
+    harness.finish_training(first)
+    assert harness.wait_execution(first)["status"] == "SUCCEEDED"
+    executions = harness.executions()
+    assert len(executions) == 2  # the newest request (the drift alarm) runs; older ones coalesced into it
+    pending = next(e["name"] for e in executions if e["name"] != first)
+    assert harness.run(pending).trigger == "drift"
+    harness.wait_for_training(pending)
+    assert harness.deps.locks.get("churn")["holder"] == pending  # type: ignore[index]
+    assert harness.run(pending).dataset.key == "datasets/churn/c.csv"  # type: ignore[union-attr]
+
+
+def test_unchanged_data_ends_without_training(harness: Harness) -> None:
+    harness.onboard(model_config())
+    deploy_first_version(harness)
+    harness.trigger(harness.alarm_event("churn-feature-drift"))  # retrains on the latest drop: the same data
+    run_id = next(r.run_id for r in harness.deps.runs.list_for_model("churn") if r.trigger == "drift")
+
+    assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
+    assert harness.states_entered(run_id) == ["Validate", "DataChanged", "Finalize", "RunSucceeded", "Done"]
+    assert harness.run(run_id).status is RunStatus.SKIPPED
