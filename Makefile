@@ -20,7 +20,7 @@ setup: $(VENV)/.installed $(SAM_VENV)/.installed kubectl ## Create the venvs and
 $(VENV)/.installed: requirements/dev.txt requirements/constraints.txt layers/seam/requirements.txt examples/churn/image/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
