@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
 from seam.domain.training import TrainingSettler
+from seam.errors import BadEventError
 from seam.models.events import parse_training_body
 from seam.observability import MetricUnit, logger, metrics, tracer
 
@@ -17,7 +18,15 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def handle_record(record: SQSRecord) -> None:
     deps = dependencies()
-    event = parse_training_body(record.body)  # BadEventError -> record fails -> DLQ
+    try:
+        event = parse_training_body(record.body)
+    except BadEventError as exc:
+        # Poison: the record fails, SQS redelivers it and moves it to the DLQ after maxReceiveCount.
+        logger.error(
+            "rejected training event",
+            extra={"reason": f"BadEventError: {exc}", "message_id": record.message_id},
+        )
+        raise
     job_name = event.detail.TrainingJobName
     settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow)
     if deps.tokens.get(job_name) is None:

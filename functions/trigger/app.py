@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.adapters.aws import client
 from seam.dependencies import dependencies
 from seam.domain.triggering import Ignored, requests_for, start_or_coalesce
-from seam.errors import ModelNotFoundError
+from seam.errors import BadEventError, ModelNotFoundError
 from seam.models.events import parse_trigger_body
 from seam.models.run import RunRequest
 from seam.observability import MetricUnit, logger, metrics, tracer
@@ -47,9 +47,25 @@ def start_once() -> Any:
 
 def handle_record(record: SQSRecord) -> None:
     deps = dependencies()
-    event = parse_trigger_body(record.body)  # BadEventError -> record fails -> DLQ after maxReceiveCount
+    try:
+        event = parse_trigger_body(record.body)
+    except BadEventError as exc:
+        # Poison: the record fails, SQS redelivers it and moves it to the DLQ after maxReceiveCount.
+        logger.error(
+            "rejected trigger message",
+            extra={"reason": f"BadEventError: {exc}", "message_id": record.message_id},
+        )
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        raise
     try:
         requests = requests_for(event, deps.models, deps.settings.data_bucket)
+    except BadEventError as exc:
+        logger.error(
+            "rejected trigger event",
+            extra={"reason": f"BadEventError: {exc}", "message_id": record.message_id},
+        )
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        raise
     except ModelNotFoundError as exc:
         logger.warning(
             "event maps to no model; nothing started",

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import contextlib
+import io
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +15,34 @@ from seam_local.stack import EmulatedStack
 from seam_local.template import StackTemplate
 
 from tests.workflow.harness import Harness
+
+
+def stop_running_executions(stack: EmulatedStack, timeout: float = 5.0) -> None:
+    """Executions still waiting (e.g. on a training job the test never finished) end with the test, so
+    their threads cannot write into the next test's backend."""
+    sfn = stack.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = sfn.list_executions(stateMachineArn=stack.state_machine_arn, statusFilter="RUNNING")[
+            "executions"
+        ]
+        if not running:
+            return
+        for execution in running:
+            with contextlib.suppress(Exception):  # moto cannot stop an execution whose worker has not started
+                sfn.stop_execution(executionArn=execution["executionArn"])
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """What Seam's Logger writes during the test (its handler keeps the stream it saw at import)."""
+    from seam.observability import logger
+
+    buffer = io.StringIO()
+    previous = logger.registered_handler.setStream(buffer)
+    yield buffer
+    logger.registered_handler.setStream(previous)
 
 
 @pytest.fixture
@@ -39,5 +70,6 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
             serving = InMemoryServing()
             deps.serving = serving
             yield Harness(stack, deps, serving)
+            stop_running_executions(stack)
         reset_dependencies()
         reset_clients()
