@@ -12,7 +12,7 @@ import typer
 import yaml
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from seam.models.model_config import ModelConfig
 
 from seam_cli.context import configure, trigger_queue_url
@@ -88,7 +88,9 @@ def runs_list(
         return
     deps = configure(stack)
     runs = deps.runs.list_for_model(model) if model else deps.runs.list_recent()
-    table = Table("run", "model", "trigger", "status", "started", "metric", "version", "reason")
+    table = Table(
+        Column("run", no_wrap=True), "model", "trigger", "status", "started", "metric", "version", "reason"
+    )
     for run in runs:
         metric = ", ".join(f"{k}={v:.4f}" for k, v in sorted(run.metrics.items())[:1])
         table.add_row(

@@ -1,0 +1,50 @@
+"""`seam models put` onboards a model without a redeploy; bad configs are refused with the field named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from seam_cli.main import app
+from tests.workflow.harness import GOOD_CSV, Harness
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "churn" / "model.yaml"
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+def test_models_put_onboards_the_example_and_a_drop_then_starts_a_run(harness: Harness) -> None:
+    result = runner.invoke(app, ["models", "put", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "model churn saved" in result.output
+    assert harness.deps.models.get("churn").evaluation.metric == "validation:auc"
+
+    harness.trigger(harness.object_created_event("datasets/churn/new.csv", GOOD_CSV))
+    assert len(harness.executions()) == 1
+
+    listing = runner.invoke(app, ["models", "list"])
+    assert listing.exit_code == 0 and "churn" in listing.output and "growth" in listing.output
+
+
+def test_models_put_refuses_an_invalid_config_naming_the_field(harness: Harness, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXAMPLE.read_text().replace("@sha256:", ":latest-"))  # not pinned by digest
+    result = runner.invoke(app, ["models", "put", str(bad)])
+    assert result.exit_code != 0
+    assert "training.image" in result.output
+    with pytest.raises(Exception, match="not onboarded"):
+        harness.deps.models.get("churn")
+
+
+def test_runs_show_names_the_failing_rule(harness: Harness) -> None:
+    runner.invoke(app, ["models", "put", str(EXAMPLE)])
+    harness.drop("churn", body="tenure_months,churned\n1,0\n")
+    run_id = harness.only_run_id()
+    harness.wait_execution(run_id)
+
+    shown = runner.invoke(app, ["runs", "show", run_id])
+    assert shown.exit_code == 0, shown.output
+    assert "FAILED" in shown.output and "DataValidationError" in shown.output and "columns" in shown.output
+    listed = runner.invoke(app, ["runs"])
+    assert run_id in listed.output
