@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from seam_cli.main import app
 from typer.testing import CliRunner
 
-from seam_cli.main import app
 from tests.workflow.harness import GOOD_CSV, Harness
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "churn" / "model.yaml"
