@@ -10,7 +10,7 @@ LAMBDA_PATH := PATH=$(dir $(PY313)):$$PATH
 ENV ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint build deploy clean
+.PHONY: help setup demo test lint build deploy bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ build: setup ## sam build (python3.13, arm64)
 
 deploy: build ## sam deploy --config-env $(ENV) (needs AWS credentials)
 	$(SAM) deploy --config-env $(ENV)
+
+bench: setup ## Speed and size figures (cold start, package size, ...) -> bench/results.json
+	$(LAMBDA_PATH) $(BIN)/python -m bench.run
 
 clean: ## Remove venvs and build output
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .seam

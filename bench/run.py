@@ -1,0 +1,65 @@
+"""`make bench`: Seam's speed and size figures, measured in one run, printed and written to
+bench/results.json. Figures are ratios or counts measured together, never timed assertions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import cold_start, package_size
+
+RESULTS = Path(__file__).with_name("results.json")
+TARGETS = {  # key -> (limit, "max" | "min")
+    "cold_start_ratio_max": (1.3, "max"),
+    "package_function_max_bytes": (1_000_000, "max"),
+    "layer_bytes": (30_000_000, "max"),
+}
+HANDLER_LIMITS = {"deploy": 1.6, "check_rollout": 1.6}  # these two carry the Kubernetes client
+
+
+def verdict(key: str, value: float) -> str:
+    limit, kind = TARGETS[key]
+    ok = value <= limit if kind == "max" else value >= limit
+    return f"[green]meets {'≤' if kind == 'max' else '≥'} {limit:,}[/]" if ok else f"[red]misses {limit:,}[/]"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=10, help="fresh interpreters per cold-start figure")
+    parser.add_argument("--skip-build", action="store_true", help="skip sam build (package sizes)")
+    args = parser.parse_args()
+    console = Console()
+    results: dict[str, Any] = {}
+
+    console.print(
+        f"cold start: {args.repeats} fresh interpreters per handler, interleaved with import boto3 …"
+    )
+    results.update(cold_start.run(args.repeats))
+    if not args.skip_build:
+        console.print("package size: sam build …")
+        results.update(package_size.run())
+
+    table = Table("figure", "value", "target")
+    for handler, ratio in sorted(results["cold_start_ratio"].items()):
+        limit = HANDLER_LIMITS.get(handler, 1.3)
+        mark = "[green]meets[/]" if ratio <= limit else "[red]misses[/]"
+        table.add_row(f"cold start {handler} / import boto3", f"{ratio:.2f}", f"{mark} ≤ {limit}")
+    table.add_row("import boto3 (s, min)", f"{results['boto3_import_s']:.3f}", "")
+    for key in ("package_function_max_bytes", "layer_bytes"):
+        if key in results:
+            table.add_row(key, f"{results[key]:,}", verdict(key, results[key]))
+    console.print(table)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    console.print(
+        f"written to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
