@@ -635,3 +635,15 @@ def test_access_entry_only_with_a_serving_cluster(cfn: dict[str, Any]) -> None:
     deployer = _ref_id(entry["Properties"]["PrincipalArn"])
     for lid in ("DeployFunction", "CheckRolloutFunction", "RollbackFunction"):
         assert _ref_id(cfn["Resources"][lid]["Properties"]["Role"]) == deployer, lid
+
+
+def test_layer_lock_pins_the_same_versions_as_the_dev_constraints() -> None:
+    """The layer's closure (layers/seam/requirements.lock) and the dev/CI closure must not drift apart."""
+
+    def pins(path: Path) -> dict[str, str]:
+        lines = [ln.strip() for ln in path.read_text().splitlines() if "==" in ln and not ln.startswith("#")]
+        return {ln.split("==")[0].lower().replace("_", "-"): ln.split("==")[1] for ln in lines}
+
+    layer = pins(REPO / "layers" / "seam" / "requirements.lock")
+    dev = pins(REPO / "requirements" / "constraints.txt")
+    assert {name: version for name, version in layer.items() if dev.get(name) != version} == {}

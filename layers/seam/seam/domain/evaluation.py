@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from seam.errors import EvaluationError
 from seam.models.model_config import EvaluationSpec
 from seam.models.run import Evaluation
@@ -36,8 +38,12 @@ def evaluate(spec: EvaluationSpec, metrics: dict[str, float], champion: Champion
 
     improvement = (value - champion.value) if maximize else (champion.value - value)
     fields = {**base, **_champion_fields(champion), "improvement": improvement}
-    # A tie promotes only when no improvement is required: same quality, fresher data.
-    if improvement >= spec.min_improvement:
+    # A tie promotes only when no improvement is required: same quality, fresher data. An improvement of
+    # exactly the minimum promotes: in binary floating point 0.3 - 0.1 is 0.19999999999999998.
+    meets = improvement >= spec.min_improvement or math.isclose(
+        improvement, spec.min_improvement, rel_tol=1e-9, abs_tol=1e-12
+    )
+    if meets:
         reason = f"{spec.metric} {champion.value:.4f} -> {value:.4f} (improvement {improvement:+.4f})"
         return Evaluation(decision="promote", reason=reason, **fields)
     reason = (

@@ -141,7 +141,7 @@ def parse_training_body(body: str) -> TrainingStateChangeEvent:
 
 
 _DATASET_KEY = re.compile(r"^datasets/(?P<model>[^/]+)/(?P<rest>.+)$")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1 (NEL \x85 splits lines)
 _MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
 
 
