@@ -1,0 +1,351 @@
+"""Training: wait limits, the CreateTrainingJob request, and settling a job's task token exactly once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+import pytest
+from seam.adapters.workflow import Workflow
+from seam.dependencies import Dependencies
+from seam.domain.training import (
+    START_MARGIN_SECONDS,
+    Settlement,
+    TrainingSettler,
+    limits_for,
+    result_from,
+    training_job_request,
+)
+from seam.errors import TrainingError, TransientError
+from seam.models.run import DatasetRef, Run, RunStatus, TrainingLimits, TriggerKind
+
+from tests.unit.conftest import IMAGE, Faults, RecordingWorkflow, model_config
+
+pytestmark = pytest.mark.tables("RunsTable", "TaskTokensTable")
+
+RUN_ID = "seam-churn-0123456789ab"
+TOKEN = "token-of-launch-training"
+ARTIFACT = "s3://seam-unit-data/models/churn/seam-churn-0123456789ab/output/model.tar.gz"
+DATASET = DatasetRef(
+    bucket="seam-unit-data", key="datasets/churn/2026-11-22.csv", version_id="v1", etag="e", size=10
+)
+
+
+def training(**overrides: Any) -> dict[str, Any]:
+    return {
+        "image": IMAGE,
+        "max_runtime_seconds": 3600,
+        "metric_definitions": {"validation:auc": r"validation:auc=([0-9\.]+)"},
+        **overrides,
+    }
+
+
+# -- limits_for ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "timeout", "heartbeat"),
+    [
+        ({"max_runtime_seconds": 60}, 60 + 1800, 900),  # heartbeat never under 15 minutes
+        ({"max_runtime_seconds": 3600}, 3600 + 1800, 900),
+        ({"max_runtime_seconds": 7200}, 7200 + 1800, 1800),  # a quarter of the runtime
+        ({"max_runtime_seconds": 28 * 24 * 3600}, 28 * 24 * 3600 + 1800, 7 * 24 * 3600),
+        ({"max_runtime_seconds": 3600, "use_spot": True, "max_wait_seconds": 14400}, 14400 + 1800, 3600),
+    ],
+)
+def test_limits_are_the_runtime_plus_the_start_margin_and_a_clamped_heartbeat(
+    spec: dict[str, Any], timeout: int, heartbeat: int
+) -> None:
+    limits = limits_for(model_config(training=training(**spec)))
+
+    assert limits == TrainingLimits(timeout_seconds=timeout, heartbeat_seconds=heartbeat)
+    assert START_MARGIN_SECONDS == 1800
+    assert limits.heartbeat_seconds < limits.timeout_seconds  # ASL: HeartbeatSeconds < TimeoutSeconds
+
+
+def test_a_warm_pool_does_not_change_the_limits() -> None:
+    warm = model_config(training=training(warm_pool_keep_alive_seconds=900))
+    assert limits_for(warm) == limits_for(model_config(training=training()))
+
+
+# -- training_job_request ------------------------------------------------------------------------------------
+
+
+def request(**spec: Any) -> dict[str, Any]:
+    return training_job_request(
+        model_config(training=training(**spec)),
+        RUN_ID,
+        DATASET,
+        "arn:aws:iam::123456789012:role/seam-unit-SageMakerTrainingRole",
+        "s3://seam-unit-data/models/churn/",
+        "unit",
+    )
+
+
+def test_the_job_is_named_by_the_run_id_so_a_retried_launch_cannot_start_a_second_job() -> None:
+    assert request()["TrainingJobName"] == RUN_ID
+    assert request() == request()
+
+
+def test_the_request_trains_the_pinned_image_on_the_runs_dataset() -> None:
+    job = request(
+        instance_type="ml.g5.xlarge", instance_count=2, volume_size_gb=100, hyperparameters={"C": "1.0"}
+    )
+
+    assert job["AlgorithmSpecification"] == {
+        "TrainingImage": IMAGE,
+        "TrainingInputMode": "File",
+        "MetricDefinitions": [{"Name": "validation:auc", "Regex": r"validation:auc=([0-9\.]+)"}],
+    }
+    assert job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == DATASET.uri
+    assert job["OutputDataConfig"] == {"S3OutputPath": "s3://seam-unit-data/models/churn/"}
+    assert job["RoleArn"] == "arn:aws:iam::123456789012:role/seam-unit-SageMakerTrainingRole"
+    assert job["ResourceConfig"] == {
+        "InstanceType": "ml.g5.xlarge",
+        "InstanceCount": 2,
+        "VolumeSizeInGB": 100,
+    }
+    assert job["HyperParameters"] == {"C": "1.0"}
+
+
+def test_the_request_is_tagged_with_model_team_run_id_and_stage() -> None:
+    assert request()["Tags"] == [
+        {"Key": "seam:model", "Value": "churn"},
+        {"Key": "seam:team", "Value": "growth"},
+        {"Key": "seam:run-id", "Value": RUN_ID},
+        {"Key": "seam:stage", "Value": "unit"},
+    ]
+
+
+def test_a_warm_pool_sets_keep_alive_and_an_on_demand_stopping_condition() -> None:
+    job = request(warm_pool_keep_alive_seconds=900)
+
+    assert job["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 900
+    assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
+    assert job["EnableManagedSpotTraining"] is False
+
+
+def test_without_a_warm_pool_or_checkpoints_neither_is_requested() -> None:
+    job = request()
+
+    assert "KeepAlivePeriodInSeconds" not in job["ResourceConfig"]
+    assert "CheckpointConfig" not in job
+
+
+def test_spot_training_waits_up_to_max_wait_and_checkpoints_per_model() -> None:
+    job = request(use_spot=True, max_wait_seconds=7200, checkpoint_s3_uri="s3://seam-unit-data/checkpoints/")
+
+    assert job["EnableManagedSpotTraining"] is True
+    assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}
+    assert job["CheckpointConfig"] == {"S3Uri": "s3://seam-unit-data/checkpoints/churn/"}
+
+
+# -- result_from ---------------------------------------------------------------------------------------------
+
+
+def description(status: str = "Completed", **extra: Any) -> dict[str, Any]:
+    return {
+        "TrainingJobName": RUN_ID,
+        "TrainingJobStatus": status,
+        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        "ModelArtifacts": {"S3ModelArtifacts": ARTIFACT},
+        "FinalMetricDataList": [
+            {"MetricName": "validation:auc", "Value": 0.91, "Timestamp": datetime(2026, 11, 22)},
+            {"MetricName": "validation:accuracy", "Value": 1, "Timestamp": datetime(2026, 11, 22)},
+        ],
+        "BillableTimeInSeconds": 42,
+        "TrainingTimeInSeconds": 40,
+        **extra,
+    }
+
+
+def test_the_result_carries_final_metrics_artifact_image_and_seconds() -> None:
+    result = result_from(description())
+
+    assert result.model_dump() == {
+        "job_name": RUN_ID,
+        "status": "Completed",
+        "metrics": {"validation:auc": 0.91, "validation:accuracy": 1.0},
+        "model_artifact_uri": ARTIFACT,
+        "image": IMAGE,
+        "billable_seconds": 42,
+        "training_seconds": 40,
+    }
+
+
+# -- TrainingSettler (real token and run stores on moto) -----------------------------------------------------
+
+
+@pytest.fixture
+def launched(deps: Dependencies) -> Dependencies:
+    """What LaunchTraining leaves behind: a TRAINING run and its stored task token."""
+    deps.runs.create(Run(run_id=RUN_ID, model="churn", trigger=TriggerKind.DATA, dataset=DATASET))
+    deps.tokens.put(RUN_ID, TOKEN, RUN_ID)
+    deps.runs.update(RUN_ID, status=RunStatus.TRAINING, training_job_name=RUN_ID)
+    return deps
+
+
+@pytest.fixture
+def workflow() -> RecordingWorkflow:
+    return RecordingWorkflow()
+
+
+def settler(deps: Dependencies, workflow: Any) -> TrainingSettler:
+    return TrainingSettler(deps.tokens, deps.runs, workflow)
+
+
+def settled(deps: Dependencies) -> str | None:
+    token = deps.tokens.get(RUN_ID)
+    assert token is not None
+    return token.settled
+
+
+def test_a_completed_job_succeeds_the_token_once_with_the_described_result(
+    launched: Dependencies, workflow: RecordingWorkflow
+) -> None:
+    outcome = settler(launched, workflow).settle_job(RUN_ID, description())
+
+    assert outcome is Settlement.SUCCEEDED
+    assert workflow.sent == [("success", TOKEN, result_from(description()).model_dump(mode="json"))]
+    assert settled(launched) == "success"
+    run = launched.runs.get(RUN_ID)
+    assert run is not None and run.metrics == {"validation:auc": 0.91, "validation:accuracy": 1.0}
+
+
+@pytest.mark.parametrize(
+    "second", [description(), description("Failed", FailureReason="late"), description("InProgress")]
+)
+def test_any_later_event_for_a_settled_job_is_already_settled_and_sends_nothing(
+    launched: Dependencies, workflow: RecordingWorkflow, second: dict[str, Any]
+) -> None:
+    settler(launched, workflow).settle_job(RUN_ID, description())
+
+    assert settler(launched, workflow).settle_job(RUN_ID, second) is Settlement.ALREADY_SETTLED
+    assert len(workflow.sent) == 1
+    assert settled(launched) == "success"
+
+
+@pytest.mark.parametrize(
+    ("job", "error", "cause"),
+    [
+        (
+            description("Failed", FailureReason="AlgorithmError: no label column 'churned'"),
+            "TrainingFailed",
+            f"{RUN_ID}: AlgorithmError: no label column 'churned'",
+        ),
+        (description("Stopped"), "TrainingStopped", f"{RUN_ID}: training job ended Stopped"),
+        (None, "TrainingJobNotFound", f"training job {RUN_ID} does not exist"),
+    ],
+)
+def test_a_failed_stopped_or_missing_job_fails_the_token_with_the_reason(
+    launched: Dependencies, workflow: RecordingWorkflow, job: dict[str, Any] | None, error: str, cause: str
+) -> None:
+    assert settler(launched, workflow).settle_job(RUN_ID, job) is Settlement.FAILED
+
+    assert workflow.sent == [("failure", TOKEN, (error, cause))]
+    assert settled(launched) == "failure"
+    assert settler(launched, workflow).settle_job(RUN_ID, job) is Settlement.ALREADY_SETTLED
+    assert len(workflow.sent) == 1
+
+
+def test_a_job_in_progress_sends_a_heartbeat_and_leaves_the_token_open(
+    launched: Dependencies, workflow: RecordingWorkflow
+) -> None:
+    first = settler(launched, workflow)
+
+    assert first.settle_job(RUN_ID, description("InProgress")) is Settlement.HEARTBEAT
+    assert first.settle_job(RUN_ID, description("InProgress")) is Settlement.HEARTBEAT
+    assert settled(launched) is None
+    assert first.settle_job(RUN_ID, description()) is Settlement.SUCCEEDED
+    assert [kind for kind, _, _ in workflow.sent] == ["heartbeat", "heartbeat", "success"]
+
+
+def test_a_job_stopping_is_waited_for_without_sending_anything(
+    launched: Dependencies, workflow: RecordingWorkflow
+) -> None:
+    assert settler(launched, workflow).settle_job(RUN_ID, description("Stopping")) is Settlement.WAITING
+    assert workflow.sent == []
+    assert settled(launched) is None
+
+
+def test_a_job_without_a_token_is_not_ours(deps: Dependencies, workflow: RecordingWorkflow) -> None:
+    assert settler(deps, workflow).settle_job("someone-elses-job", description()) is Settlement.NOT_OURS
+    assert workflow.sent == []
+
+
+@pytest.mark.parametrize("job", [description(), description("Failed", FailureReason="boom")])
+def test_a_transient_send_failure_gives_the_claim_back_so_a_retry_settles(
+    launched: Dependencies, workflow: RecordingWorkflow, job: dict[str, Any]
+) -> None:
+    workflow.raises.append(TransientError("SendTask failed: Throttling"))
+
+    with pytest.raises(TransientError):
+        settler(launched, workflow).settle_job(RUN_ID, job)
+    assert settled(launched) is None
+    assert workflow.sent == []
+
+    assert settler(launched, workflow).settle_job(RUN_ID, job) in (Settlement.SUCCEEDED, Settlement.FAILED)
+    assert len(workflow.sent) == 1
+    assert settled(launched) in ("success", "failure")
+
+
+@pytest.mark.parametrize(
+    ("operation", "job"), [("SendTaskSuccess", description()), ("SendTaskFailure", None)]
+)
+def test_a_token_step_functions_no_longer_accepts_counts_as_settled(
+    launched: Dependencies, faults: Faults, operation: str, job: dict[str, Any] | None
+) -> None:
+    real = Workflow(launched.settings.state_machine_arn)
+    for number, code in enumerate(["TaskTimedOut", "InvalidToken", "TaskDoesNotExist"], start=1):
+        job_name = f"{RUN_ID}-{number}"
+        launched.tokens.put(job_name, f"{TOKEN}-{number}", RUN_ID)
+        faults.fail("sfn", operation, code, times=1)
+
+        assert settler(launched, real).settle_job(job_name, job) is Settlement.ALREADY_SETTLED, code
+        assert launched.tokens.get(job_name).settled in ("success", "failure")  # type: ignore[union-attr]
+        # A redelivered event does not try again.
+        assert settler(launched, real).settle_job(job_name, job) is Settlement.ALREADY_SETTLED
+        assert faults.count("sfn", operation) == number
+
+
+def test_another_step_functions_error_is_a_training_error_and_gives_the_claim_back(
+    launched: Dependencies, faults: Faults
+) -> None:
+    faults.fail("sfn", "SendTaskSuccess", "AccessDeniedException", message="not allowed")
+
+    with pytest.raises(TrainingError, match="SendTaskSuccess failed"):
+        settler(launched, Workflow(launched.settings.state_machine_arn)).settle_job(RUN_ID, description())
+    assert settled(launched) is None
+
+
+def test_a_late_result_for_a_run_that_already_ended_settles_without_touching_the_run(
+    launched: Dependencies, workflow: RecordingWorkflow
+) -> None:
+    launched.runs.update(RUN_ID, status=RunStatus.FAILED, error="States.Timeout")
+
+    assert settler(launched, workflow).settle_job(RUN_ID, description()) is Settlement.SUCCEEDED
+
+    run = launched.runs.get(RUN_ID)
+    assert run is not None
+    assert (run.status, run.error, run.metrics) == (RunStatus.FAILED, "States.Timeout", {})
+
+
+def test_concurrent_settlers_of_one_job_send_exactly_one_result(
+    launched: Dependencies, workflow: RecordingWorkflow, atomic_dynamodb: None
+) -> None:
+    barrier = threading.Barrier(10)
+    outcomes: list[Settlement] = []
+
+    def settle() -> None:
+        barrier.wait()
+        outcomes.append(settler(launched, workflow).settle_job(RUN_ID, description()))
+
+    threads = [threading.Thread(target=settle) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+
+    assert sorted(outcomes) == sorted([Settlement.SUCCEEDED] + [Settlement.ALREADY_SETTLED] * 9)
+    assert len(workflow.sent) == 1
