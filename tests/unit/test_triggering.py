@@ -383,12 +383,6 @@ def test_the_same_request_again_starts_no_second_execution_or_run(stores: Depend
     assert stores.runs.get(first.run_id).started_at == started_at  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="StartExecution with the name and input of a RUNNING execution succeeds (AWS and moto), so "
-    "Workflow.start returns True and a duplicate is reported STARTED; telling them apart needs "
-    "DescribeExecution first, which TriggerFunction's role (StepFunctionsExecutionPolicy) lacks",
-)
 def test_the_same_request_again_is_reported_already_started(stores: Dependencies) -> None:
     first = request("a")
     start(stores, first)

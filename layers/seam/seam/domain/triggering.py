@@ -134,12 +134,15 @@ def start_or_coalesce(
 
 
 def start_run(request: RunRequest, runs: RunStore, workflow: Workflow) -> TriggerOutcome:
-    """Record and start a run whose lock is held; every step is idempotent, so retries are safe."""
-    runs.create(
+    """Record and start a run whose lock is held; every step is idempotent, so retries are safe.
+
+    StartExecution with the name and input of a running execution succeeds, so the run record (created
+    once, conditionally) is what tells a duplicate from a first start, without an extra API call."""
+    created = runs.create(
         Run(run_id=request.run_id, model=request.model, trigger=request.trigger, dataset=request.dataset)
     )
     document = WorkflowState(
         run_id=request.run_id, model=request.model, trigger=request.trigger, dataset=request.dataset
     ).dump()
     started = workflow.start(request.run_id, document)
-    return TriggerOutcome.STARTED if started else TriggerOutcome.ALREADY_STARTED
+    return TriggerOutcome.STARTED if created and started else TriggerOutcome.ALREADY_STARTED
