@@ -11,14 +11,28 @@
    a job to the status, metrics and failure reason a test (or the local SageMaker) decides, and returns
    the "SageMaker Training Job State Change" event SageMaker would emit.
 
-Both touch moto internals; `check_moto_compatibility` fails loudly when moto changes underneath
+The local runtime (seam_local.runtime) adds, each installed only while it runs:
+
+4. Training jobs: `install_training_runner` keeps the request's MetricDefinitions (moto overwrites them),
+   refuses a duplicate job name (ResourceInUse, as SageMaker does; moto would replace the job), leaves
+   the job InProgress and hands it to a runner (seam_local.sagemaker); StopTrainingJob, which moto lacks,
+   goes to the same runner.
+5. Events as AWS delivers them (`install_event_sources`): moto's default target input drops the envelope's
+   `account`; S3's EventBridge events get S3's shape (`etag`, a growing `sequencer`, `reason` PutObject)
+   on the default bus only; a CloudWatch alarm that changes state emits "CloudWatch Alarm State Change".
+6. EKS: `set_cluster_endpoint` points a moto cluster at the local Kubernetes API and its CA.
+
+All touch moto internals; `check_moto_compatibility` fails loudly when moto changes underneath
 (tests/workflow/test_moto_hooks.py runs it).
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
+import itertools
 import json
+import logging
 import threading
 import traceback
 import uuid
@@ -26,17 +40,32 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import moto
+import moto.s3.notifications as s3_notifications
 from moto.awslambda.models import LambdaFunction
+from moto.cloudwatch.models import CloudWatchBackend
 from moto.core.responses import EmptyResult
-from moto.sagemaker.models import FakeTrainingJob, sagemaker_backends
+from moto.core.utils import unix_time
+from moto.eks.models import Cluster as EksCluster
+from moto.eks.models import eks_backends
+from moto.events.models import events_backends
+from moto.events.utils import EventTemplateParser
+from moto.sagemaker.exceptions import ResourceInUseException
+from moto.sagemaker.models import FakeTrainingJob, SageMakerModelBackend, sagemaker_backends
+from moto.sagemaker.responses import SageMakerResponse
 from moto.stepfunctions.responses import StepFunctionResponse
 
 PINNED_MOTO_VERSION = "5.2.5"
 _ORIGINAL_INVOKE = LambdaFunction.invoke
 _ORIGINAL_SEND_TASK_FAILURE = StepFunctionResponse.send_task_failure
+_ORIGINAL_CREATE_TRAINING_JOB = SageMakerModelBackend.create_training_job
+_ORIGINAL_SET_ALARM_STATE = CloudWatchBackend.set_alarm_state
+_ORIGINAL_S3_EVENTBRIDGE = s3_notifications._send_event_bridge_message
+_ORIGINAL_INPUT_TEMPLATE = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -56,6 +85,22 @@ def check_moto_compatibility() -> None:
     for attribute in ("training_job_status", "secondary_status", "final_metric_data_list", "model_artifacts"):
         if attribute not in inspect.getsource(FakeTrainingJob.__init__):
             raise RuntimeError(f"moto FakeTrainingJob no longer sets {attribute}")
+    params = list(inspect.signature(_ORIGINAL_CREATE_TRAINING_JOB).parameters)
+    if params[:2] != ["self", "training_job_name"] or "algorithm_specification" not in params:
+        raise RuntimeError(f"moto SageMakerModelBackend.create_training_job signature changed: {params}")
+    if vars(SageMakerResponse).get("stop_training_job", _stop_training_job) is not _stop_training_job:
+        raise RuntimeError("moto now implements StopTrainingJob: drop the stop_training_job patch")
+    if '"account"' in _ORIGINAL_INPUT_TEMPLATE:
+        raise RuntimeError("moto's default event input now has the account: drop the input template patch")
+    params = list(inspect.signature(_ORIGINAL_S3_EVENTBRIDGE).parameters)
+    if params != ["account_id", "bucket", "event_name", "key"]:
+        raise RuntimeError(f"moto s3 _send_event_bridge_message signature changed: {params}")
+    params = list(inspect.signature(_ORIGINAL_SET_ALARM_STATE).parameters)
+    if params != ["self", "alarm_name", "reason", "reason_data", "state_value"]:
+        raise RuntimeError(f"moto CloudWatchBackend.set_alarm_state signature changed: {params}")
+    for attribute in ("self.endpoint", "self.certificate_authority"):
+        if attribute not in inspect.getsource(EksCluster.__init__):
+            raise RuntimeError(f"moto EKS Cluster no longer sets {attribute}")
 
 
 @dataclass
@@ -229,3 +274,192 @@ def training_state_change_event(job: FakeTrainingJob, account: str, region: str)
         "resources": [job.arn],
         "detail": detail,
     }
+
+
+# -- 4. training jobs ---------------------------------------------------------------------------------
+
+
+class TrainingRunner(Protocol):
+    """What runs training jobs (seam_local.sagemaker.LocalSageMaker)."""
+
+    def start(self, job: FakeTrainingJob) -> None: ...
+
+    def stop(self, job: FakeTrainingJob) -> None: ...
+
+
+_runner: TrainingRunner | None = None
+
+
+def _create_training_job(
+    self: SageMakerModelBackend, training_job_name: str, **kwargs: Any
+) -> FakeTrainingJob:
+    if training_job_name in self.training_jobs:
+        raise ResourceInUseException(f"Training job {training_job_name} already exists")
+    requested = copy.deepcopy(kwargs["algorithm_specification"].get("MetricDefinitions") or [])
+    job = _ORIGINAL_CREATE_TRAINING_JOB(self, training_job_name, **kwargs)
+    if _runner is None:
+        return job
+    job.algorithm_specification["MetricDefinitions"] = requested
+    job.training_job_status, job.secondary_status = "InProgress", "Starting"
+    job.final_metric_data_list = []
+    job.training_end_time = None
+    job.secondary_status_transitions = [
+        {"Status": "Starting", "StartTime": job.creation_time, "StatusMessage": "Starting the training job"}
+    ]
+    _runner.start(job)
+    return job
+
+
+def _stop_training_job(self: SageMakerResponse) -> EmptyResult:
+    name = self._get_param("TrainingJobName")
+    self.sagemaker_backend.describe_training_job(name)  # ValidationException when there is no such job
+    if _runner is not None:
+        _runner.stop(self.sagemaker_backend.training_jobs[name])
+    return EmptyResult()
+
+
+@contextmanager
+def install_training_runner(runner: TrainingRunner) -> Iterator[TrainingRunner]:
+    """CreateTrainingJob leaves the job InProgress and calls `runner.start(job)`; StopTrainingJob calls
+    `runner.stop(job)`. Both must return at once (the runner works on its own threads)."""
+    global _runner
+    check_moto_compatibility()
+    previous, _runner = _runner, runner
+    SageMakerModelBackend.create_training_job = _create_training_job  # type: ignore[method-assign,assignment]
+    SageMakerResponse.stop_training_job = _stop_training_job  # type: ignore[attr-defined]
+    try:
+        yield runner
+    finally:
+        _runner = previous
+        if previous is None:
+            SageMakerModelBackend.create_training_job = _ORIGINAL_CREATE_TRAINING_JOB  # type: ignore[method-assign]
+            del SageMakerResponse.stop_training_job  # type: ignore[attr-defined]
+
+
+# -- 5. events as AWS delivers them -------------------------------------------------------------------
+
+_S3_REASONS = {"Put": "PutObject", "Post": "POSTObject", "Copy": "CopyObject"}
+_sequencer = itertools.count(0x6A1F00000000000000)
+
+
+def _s3_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+    """S3's event to EventBridge: sent to the default bus, with S3's field names."""
+    try:
+        detail_type = s3_notifications._detail_type(event_name)
+        obj: dict[str, Any] = {
+            "key": key.name,
+            "size": key.size,
+            "etag": key.etag.strip('"'),
+            "sequencer": f"{next(_sequencer):018X}",  # orders the writes of a key, as S3's does
+        }
+        if bucket.is_versioned:
+            obj["version-id"] = key.version_id
+        action = event_name.split(":")[-1]
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": "aws.s3",
+            "account": account_id,
+            "time": unix_time(),
+            "region": bucket.region_name,
+            "resources": [bucket.arn],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": bucket.name},
+                "object": obj,
+                "request-id": uuid.uuid4().hex[:16].upper(),
+                "requester": account_id,
+                "source-ip-address": "127.0.0.1",
+                "reason": _S3_REASONS.get(action, action),
+            },
+        }
+        default_bus = events_backends[account_id][bucket.region_name].event_buses["default"]
+        for rule in list(default_bus.rules.values()):
+            rule.send_to_targets(event, transform_input=False)
+    except Exception:  # delivery is asynchronous in AWS: it never fails the S3 request
+        log.exception("S3 event for s3://%s/%s was not delivered", bucket.name, key.name)
+
+
+def _set_alarm_state(
+    self: CloudWatchBackend, alarm_name: str, reason: str, reason_data: str, state_value: str
+) -> None:
+    alarm = self.alarms.get(alarm_name)
+    before = (
+        (alarm.state_value, alarm.state_reason, alarm.state_reason_data, alarm.state_updated_timestamp)
+        if alarm
+        else None
+    )
+    _ORIGINAL_SET_ALARM_STATE(self, alarm_name, reason, reason_data, state_value)
+    alarm = self.alarms[alarm_name]
+    if before is None or before[0] == alarm.state_value:
+        return  # CloudWatch emits an event only when the state changes
+    events_backends[self.account_id][self.region_name].put_events([alarm_state_change(alarm, before)])
+
+
+def alarm_state_change(alarm: Any, before: tuple[str, str, str, datetime]) -> dict[str, Any]:
+    """A PutEvents entry with CloudWatch's "CloudWatch Alarm State Change" detail."""
+
+    def state(value: str, reason: str, reason_data: str, at: datetime) -> dict[str, str]:
+        stamp = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
+        return {"value": value, "reason": reason, "reasonData": reason_data or "{}", "timestamp": stamp}
+
+    metric: dict[str, Any] = {
+        "metric": {
+            "namespace": alarm.namespace,
+            "name": alarm.metric_name,
+            "dimensions": {d.name: d.value for d in alarm.dimensions},
+        },
+        "period": alarm.period,
+        "stat": alarm.statistic,
+    }
+    detail = {
+        "alarmName": alarm.name,
+        "state": state(
+            alarm.state_value, alarm.state_reason, alarm.state_reason_data, alarm.state_updated_timestamp
+        ),
+        "previousState": state(*before),
+        "configuration": {
+            "description": alarm.description or "",
+            "metrics": [
+                {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, alarm.alarm_arn)),
+                    "metricStat": metric,
+                    "returnData": True,
+                }
+            ],
+        },
+    }
+    return {
+        "Source": "aws.cloudwatch",
+        "DetailType": "CloudWatch Alarm State Change",
+        "Detail": json.dumps(detail),
+        "Resources": [alarm.alarm_arn],
+    }
+
+
+@contextmanager
+def install_event_sources() -> Iterator[None]:
+    """While active, events reach EventBridge targets with the shape and envelope AWS uses."""
+    check_moto_compatibility()
+    EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = _ORIGINAL_INPUT_TEMPLATE.replace(
+        '"version": "0",', '"version": "0", "account": "<account>",'
+    )
+    s3_notifications._send_event_bridge_message = _s3_event_bridge_message
+    CloudWatchBackend.set_alarm_state = _set_alarm_state  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = _ORIGINAL_INPUT_TEMPLATE
+        s3_notifications._send_event_bridge_message = _ORIGINAL_S3_EVENTBRIDGE
+        CloudWatchBackend.set_alarm_state = _ORIGINAL_SET_ALARM_STATE  # type: ignore[method-assign]
+
+
+# -- 6. EKS -------------------------------------------------------------------------------------------
+
+
+def set_cluster_endpoint(name: str, endpoint: str, ca_data: str, *, account: str, region: str) -> None:
+    """Point moto's cluster record at a real API server, so DescribeCluster answers with it."""
+    cluster = eks_backends[account][region].clusters[name]
+    cluster.endpoint = endpoint
+    cluster.certificate_authority = {"data": ca_data}

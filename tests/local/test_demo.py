@@ -1,0 +1,85 @@
+"""`seam demo`'s three scenarios end to end on the local runtime, in this process: data drop -> v1
+deployed and serving; worse data -> rejected, v1 keeps serving; drift alarm -> v2 deployed."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from rich.console import Console
+from seam.models.run import RunStatus, TriggerKind
+from seam_local.console import RuntimeLog
+from seam_local.demo import DATA, Demo, expected, fresh_dataset
+from seam_local.runtime import LocalRuntime
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[LocalRuntime]:
+    log = RuntimeLog(Console(file=io.StringIO()))
+    with LocalRuntime(state_dir=tmp_path / "local", log=log, schedules=False) as started:
+        yield started
+
+
+def test_fresh_dataset_is_deterministic_and_differs_from_good_csv() -> None:
+    data = fresh_dataset()
+    assert data == fresh_dataset()
+    assert data.count(b"\n") == 3001
+    good = (DATA / "good.csv").read_bytes()
+    assert data.split(b"\n", 1)[0] == good.split(b"\n", 1)[0]  # same columns, other customers
+    assert data != good
+
+
+def test_demo_deploys_v1_rejects_worse_data_and_deploys_v2_on_drift(runtime: LocalRuntime) -> None:
+    console = Console(file=io.StringIO(), width=120)
+    demo = Demo(runtime, console)
+
+    first, second, third = demo.run()
+
+    assert expected([first, second, third]) == []
+    assert first.run and second.run and third.run
+    assert [s.run.trigger for s in (first, second, third)] == [
+        TriggerKind.DATA,
+        TriggerKind.DATA,
+        TriggerKind.DRIFT,
+    ]  # type: ignore[union-attr]
+    assert [s.run.status for s in (first, second, third)] == [
+        RunStatus.DEPLOYED,
+        RunStatus.REJECTED,
+        RunStatus.DEPLOYED,
+    ]  # type: ignore[union-attr]
+    # The fresh drop that landed while run 2 ran was coalesced into the drift request: three runs in all.
+    assert len(runtime.deps.runs.list_for_model("churn")) == 3
+    assert third.run.dataset and third.run.dataset.key == "datasets/churn/demo-3-fresh.csv"
+    assert second.run.evaluation and second.run.evaluation.decision == "reject"
+
+    versions = runtime.deps.versions.list_versions("churn")
+    assert [(v.version, v.run_id) for v in versions] == [("000001", first.run_id), ("000002", third.run_id)]
+    champion = runtime.deps.versions.champion("churn")
+    assert champion and (champion.version, champion.value) == ("000002", third.run.metrics["validation:auc"])
+
+    # The serving process answered with v1 after runs 1 and 2, then with v2, which predicts differently.
+    answers = [(s.serving["model_version"], s.serving["predictions"][0]) for s in (first, second, third)]
+    assert [a[0] for a in answers] == ["000001", "000001", "000002"]
+    assert answers[0][1] == answers[1][1] != answers[2][1]
+    assert demo.predict()["model_version"] == "000002"
+
+    # What the cluster says (the Deployment Seam patched) and what the execution history says.
+    assert runtime.eks is not None
+    deployment = runtime.eks.kube.get_deployment("ml-serving", "churn-predictor")
+    assert deployment is not None
+    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SEAM_MODEL_VERSION"] == "000002"
+    assert env["SEAM_MODEL_URI"] == versions[1].model_artifact_uri
+    sfn = boto3.client("stepfunctions")
+    history = sfn.get_execution_history(executionArn=runtime.deps.workflow.execution_arn(second.run_id or ""))
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in history["events"] if "stateEnteredEventDetails" in e
+    ]
+    assert "Register" not in entered and entered[-1] == "Done"
+
+    summary = io.StringIO()
+    Console(file=summary, width=160).print(demo.summary())
+    assert "REJECTED" in summary.getvalue() and "v000002" in summary.getvalue()
