@@ -128,8 +128,10 @@ def runs_show(run_id: str, stack: StackOption = None) -> None:
         console.print(f"decision {run.evaluation.decision}: {run.evaluation.reason}")
     if run.model_version:
         console.print(f"version  {run.model_version}")
-    if run.error or run.cause:
-        console.print(f"[red]{run.error or 'reason'}[/]: {run.cause}")
+    if run.cause:  # the cause starts with the error name ("DataValidationError: columns: ...")
+        console.print(f"[red]{run.cause}[/]")
+    elif run.error:
+        console.print(f"[red]{run.error}[/]")
 
 
 @app.command()

@@ -284,8 +284,7 @@ class LocalRuntime:
         def clear_caches() -> None:
             aws.reset_clients()
             reset_dependencies()
-            eks_serving._shared_resolver.cache_clear()
-            eks_serving._shared_tokens.cache_clear()
+            eks_serving.reset_caches()
 
         def restore() -> None:
             for name in [m for m in sys.modules if m.startswith("seam_function_")]:

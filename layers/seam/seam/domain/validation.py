@@ -76,9 +76,10 @@ def _check_csv(ref: DatasetRef, head: bytes, rules: ValidationRules) -> int:
 
 
 def _check_columns(ref: DatasetRef, header: list[str], rules: ValidationRules) -> None:
-    missing = [c.name for c in rules.columns if c.required and c.name not in header]
-    if rules.label_column and rules.label_column not in header:
-        missing.append(rules.label_column)
+    required = [c.name for c in rules.columns if c.required] + (
+        [rules.label_column] if rules.label_column else []
+    )
+    missing = [name for name in dict.fromkeys(required) if name not in header]  # ordered, no repeats
     if missing:
         raise DataValidationError("columns", f"{ref.uri} lacks required column(s): {', '.join(missing)}")
 

@@ -408,6 +408,13 @@ def _shared_tokens() -> TokenProvider:
     return EksTokenProvider()
 
 
+def reset_caches() -> None:
+    """Forget cluster endpoints and tokens shared across the process (the local runtime's cluster
+    endpoint changes every time it starts)."""
+    _shared_resolver.cache_clear()
+    _shared_tokens.cache_clear()
+
+
 def _default_tokens(clock: Clock | None) -> TokenProvider:
     if clock is None:
         return _shared_tokens()
