@@ -241,7 +241,9 @@ class LocalRuntime:
             **{k: env[k] for k in keys},
             "SEAM_TRIGGER_QUEUE_URL": self.stack.queue_url("TriggerQueue"),
             "KUBECONFIG": str(self.state_dir / "kubeconfig"),
-            "SEAM_EXAMPLE_MODEL": str(EXAMPLE_MODEL),
+            # A model name: `aws s3 cp … s3://$SEAM_DATA_BUCKET/datasets/$SEAM_EXAMPLE_MODEL/` starts a run
+            "SEAM_EXAMPLE_MODEL": yaml.safe_load(EXAMPLE_MODEL.read_text())["name"],
+            "SEAM_EXAMPLE_CONFIG": str(EXAMPLE_MODEL),
             "SEAM_EXAMPLE_DATA": str(EXAMPLE_DATA),
         }
 
