@@ -20,7 +20,9 @@ from seam_cli.context import configure, trigger_queue_url
 app = typer.Typer(
     help="Seam: event-driven retraining of ML models (SageMaker training, EKS serving).", no_args_is_help=True
 )
-models_app = typer.Typer(help="Onboard and list models.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="Onboard and list models (`seam models` lists them).", invoke_without_command=True
+)
 runs_app = typer.Typer(help="List and inspect runs.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
 app.add_typer(runs_app, name="runs")
@@ -51,6 +53,13 @@ def models_put(file: Path, stack: StackOption = None) -> None:
     console.print(
         f"[green]model {config.name} saved[/] (team {config.team}, metric {config.evaluation.metric})"
     )
+
+
+@models_app.callback()
+def models_default(ctx: typer.Context, stack: StackOption = None) -> None:
+    """List onboarded models when no subcommand is given."""
+    if ctx.invoked_subcommand is None:
+        models_list(stack)
 
 
 @models_app.command("list")

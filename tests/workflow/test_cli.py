@@ -23,8 +23,9 @@ def test_models_put_onboards_the_example_and_a_drop_then_starts_a_run(harness: H
     harness.trigger(harness.object_created_event("datasets/churn/new.csv", GOOD_CSV))
     assert len(harness.executions()) == 1
 
-    listing = runner.invoke(app, ["models", "list"])
-    assert listing.exit_code == 0 and "churn" in listing.output and "growth" in listing.output
+    for command in (["models", "list"], ["models"]):
+        listing = runner.invoke(app, command)
+        assert listing.exit_code == 0 and "churn" in listing.output and "growth" in listing.output
 
 
 def test_models_put_refuses_an_invalid_config_naming_the_field(harness: Harness, tmp_path: Path) -> None:
