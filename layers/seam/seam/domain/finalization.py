@@ -15,7 +15,7 @@ from typing import Any
 from seam.adapters.dynamodb import LockStore, RunStore, VersionStore
 from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.workflow import Workflow
-from seam.domain.triggering import TriggerOutcome, start_run
+from seam.domain.triggering import start_run
 from seam.errors import StaleUpdateError
 from seam.models.run import Run, RunRequest, RunStatus, WorkflowState, utc_now
 from seam.models.version import Champion
@@ -120,6 +120,9 @@ class Finalizer:
         try:
             self.versions.promote(champion, replaces=state.evaluation.champion_version)
         except StaleUpdateError as exc:
+            current = self.versions.champion(state.model)
+            if current and current.run_id == state.run_id:
+                return outcome  # our own write: an attempt whose response was lost had applied it
             return Outcome(RunStatus.FAILED, "RunFailed", f"ChampionMoved: {exc}")
         return outcome
 
@@ -160,5 +163,5 @@ def resume_lock_holder(model: str, locks: LockStore, runs: RunStore, workflow: W
     holder = runs.get(request.run_id)
     if holder is not None and workflow.execution_status(request.run_id) is not None:
         return None
-    outcome = start_run(request, runs, workflow)
-    return request.run_id if outcome is TriggerOutcome.STARTED else None
+    start_run(request, runs, workflow)  # no execution existed: whatever the record said, this starts it
+    return request.run_id
