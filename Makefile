@@ -10,7 +10,7 @@ LAMBDA_PATH := PATH=$(dir $(PY313)):$$PATH
 ENV ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint build deploy bench clean
+.PHONY: help setup demo test reliability lint build deploy bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ demo: setup ## Run a full retraining run offline, on the embedded emulator
 
 test: setup ## Run the test suite (unit, workflow, local, template)
 	$(LAMBDA_PATH) $(BIN)/pytest tests -q -p no:logging
+
+reliability: setup ## Fault-injection scenarios + bad-input corpus: table and "N passed, M failed"
+	$(LAMBDA_PATH) $(BIN)/python -m tests.reliability.report
 
 lint: setup ## ruff, cfn-lint and sam validate --lint
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 from seam.dependencies import dependencies
 from seam.domain.training import training_job_request
+from seam.errors import TrainingError
 from seam.models.run import RunStatus, WorkflowState
 from seam.observability import logger, metrics, tracer
 
@@ -26,7 +27,8 @@ def lambda_handler(event: LaunchInput, context: LambdaContext) -> dict:
     deps = dependencies()
     state, settings = event.state, deps.settings
     config = deps.models.get(state.model)
-    assert state.dataset is not None, "Validate resolves the dataset before LaunchTraining"
+    if state.dataset is None:  # not an assert: `python -O` drops those, and this is input checking
+        raise TrainingError(f"run {state.run_id} has no dataset: Validate resolves it before LaunchTraining")
     job_name = state.run_id
     # Token first: a job that fails at once can emit its event before CreateTrainingJob returns.
     deps.tokens.put(job_name, event.task_token, state.run_id)

@@ -14,7 +14,7 @@ from seam.observability import MetricUnit, logger, metrics, tracer
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     deps = dependencies()
-    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow)
+    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant="reconciler")
     reconciler = Reconciler(deps.runs, deps.locks, deps.training, deps.workflow, settler)
     report = reconciler.sweep(deps.settings.training_stale_after_seconds)
     metrics.add_metric(name="RunsReconciled", unit=MetricUnit.Count, value=len(report.settled))

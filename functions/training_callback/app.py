@@ -28,9 +28,16 @@ def handle_record(record: SQSRecord) -> None:
         )
         raise
     job_name = event.detail.TrainingJobName
-    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow)
+    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant=record.message_id)
     if deps.tokens.get(job_name) is None:
-        logger.info("training job not started by Seam; ignored", extra={"job": job_name})
+        logger.info(
+            "training job not started by Seam; ignored",
+            extra={
+                "job": job_name,
+                "reason": f"no task token stored for training job {job_name!r}",
+                "message_id": record.message_id,
+            },
+        )
         return
     outcome = settler.settle_job(job_name, deps.training.describe(job_name))
     logger.info(
@@ -40,10 +47,25 @@ def handle_record(record: SQSRecord) -> None:
     metrics.add_metric(name=f"Training_{outcome.value}", unit=MetricUnit.Count, value=1)
 
 
+def handle_record_logged(record: SQSRecord) -> None:
+    """Powertools turns a failing record into a batch item failure without logging anything: say why
+    (a throttled dependency, a bug) before SQS redelivers it and, after maxReceiveCount, dead-letters it."""
+    try:
+        handle_record(record)
+    except BadEventError:
+        raise  # logged with its reason where it was rejected
+    except Exception as exc:
+        logger.exception(
+            "training event record failed; left for redelivery",
+            extra={"reason": f"{type(exc).__name__}: {exc}", "message_id": record.message_id},
+        )
+        raise
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(
-        event=event, record_handler=handle_record, processor=processor, context=context
+        event=event, record_handler=handle_record_logged, processor=processor, context=context
     )

@@ -82,11 +82,26 @@ def handle_record(record: SQSRecord) -> None:
         metrics.add_metric(name=f"Trigger_{result['outcome']}", unit=MetricUnit.Count, value=1)
 
 
+def handle_record_logged(record: SQSRecord) -> None:
+    """Powertools turns a failing record into a batch item failure without logging anything: say why
+    (a throttled dependency, a bug) before SQS redelivers it and, after maxReceiveCount, dead-letters it."""
+    try:
+        handle_record(record)
+    except BadEventError:
+        raise  # logged with its reason where it was rejected
+    except Exception as exc:
+        logger.exception(
+            "trigger record failed; left for redelivery",
+            extra={"reason": f"{type(exc).__name__}: {exc}", "message_id": record.message_id},
+        )
+        raise
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     IDEMPOTENCY.register_lambda_context(context)
     return process_partial_response(
-        event=event, record_handler=handle_record, processor=processor, context=context
+        event=event, record_handler=handle_record_logged, processor=processor, context=context
     )

@@ -257,6 +257,7 @@ class TokenRecord:
     task_token: str
     run_id: str
     settled: str | None = None  # "success" | "failure" once settled
+    claimed_by: str | None = None  # who claimed it (an SQS message id, "reconciler"), if it said
 
 
 class TokenStore(_Table):
@@ -288,18 +289,35 @@ class TokenStore(_Table):
         if not item:
             return None
         data = from_item(item)
-        return TokenRecord(data["training_job_name"], data["task_token"], data["run_id"], data.get("settled"))
+        return TokenRecord(
+            data["training_job_name"],
+            data["task_token"],
+            data["run_id"],
+            data.get("settled"),
+            data.get("claimed_by"),
+        )
 
-    def claim(self, job_name: str, outcome: str) -> bool:
-        """Mark the token settled; True for exactly one caller."""
+    def claim(self, job_name: str, outcome: str, claimant: str | None = None) -> bool:
+        """Mark the token settled; True for exactly one caller.
+
+        A `claimant` may claim again what it claimed before: when the UpdateItem was applied but its
+        response lost, the SDK's retry (or the redelivered message) must not find the token taken by
+        nobody who will ever send it."""
+        condition = "attribute_exists(task_token) AND attribute_not_exists(settled)"
+        update = "SET settled = :o, settled_at = :t"
+        values = {":o": {"S": outcome}, ":t": {"S": utc_now().isoformat()}}
+        if claimant:
+            condition = "attribute_exists(task_token) AND (attribute_not_exists(settled) OR claimed_by = :c)"
+            update += ", claimed_by = :c"
+            values[":c"] = {"S": claimant}
         try:
             with aws_call(f"UpdateItem {self.table}/{job_name}"):
                 self.ddb.update_item(
                     TableName=self.table,
                     Key={"training_job_name": {"S": job_name}},
-                    UpdateExpression="SET settled = :o, settled_at = :t",
-                    ConditionExpression="attribute_exists(task_token) AND attribute_not_exists(settled)",
-                    ExpressionAttributeValues={":o": {"S": outcome}, ":t": {"S": utc_now().isoformat()}},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
                 )
             return True
         except StaleUpdateError:
@@ -311,7 +329,7 @@ class TokenStore(_Table):
             self.ddb.update_item(
                 TableName=self.table,
                 Key={"training_job_name": {"S": job_name}},
-                UpdateExpression="REMOVE settled, settled_at",
+                UpdateExpression="REMOVE settled, settled_at, claimed_by",
             )
 
 

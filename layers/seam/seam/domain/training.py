@@ -102,13 +102,16 @@ class TrainingSettler:
     tokens: TokenStore
     runs: RunStore
     workflow: Workflow
+    # Who settles (the SQS message id of the event, "reconciler"): a claim applied by an attempt whose
+    # answer was lost is this claimant's to finish (Step Functions rejects a second settlement).
+    claimant: str | None = None
 
     def settle_job(self, job_name: str, description: dict[str, Any] | None) -> Settlement:
         """Act on DescribeTrainingJob's answer for `job_name` (the truth; events are only hints)."""
         token = self.tokens.get(job_name)
         if token is None:
             return Settlement.NOT_OURS
-        if token.settled:
+        if token.settled and not (self.claimant and token.claimed_by == self.claimant):
             return Settlement.ALREADY_SETTLED
         if description is None:
             return self._fail(token, "TrainingJobNotFound", f"training job {job_name} does not exist")
@@ -124,7 +127,7 @@ class TrainingSettler:
         return self._fail(token, f"Training{status}", f"{job_name}: {reason}")
 
     def _succeed(self, token: TokenRecord, result: TrainingResult) -> Settlement:
-        if not self.tokens.claim(token.training_job_name, "success"):
+        if not self.tokens.claim(token.training_job_name, "success", self.claimant):
             return Settlement.ALREADY_SETTLED
         self._record(token.run_id, metrics=result.metrics)
         return self._send(
@@ -134,7 +137,7 @@ class TrainingSettler:
         )
 
     def _fail(self, token: TokenRecord, error: str, cause: str) -> Settlement:
-        if not self.tokens.claim(token.training_job_name, "failure"):
+        if not self.tokens.claim(token.training_job_name, "failure", self.claimant):
             return Settlement.ALREADY_SETTLED
         return self._send(
             token, lambda: self.workflow.fail(token.task_token, error, cause), Settlement.FAILED

@@ -109,6 +109,8 @@ def _load_body(body: str) -> dict[str, Any]:
         payload = json.loads(body)
     except (json.JSONDecodeError, TypeError) as exc:
         raise BadEventError(f"message body is not JSON: {exc}") from exc
+    except RecursionError as exc:  # e.g. '{"a":' x 40000: well under the size limit
+        raise BadEventError("message body is JSON nested too deeply to parse") from exc
     if not isinstance(payload, dict):
         raise BadEventError(f"message body is a JSON {type(payload).__name__}, not an object")
     return payload
