@@ -15,7 +15,11 @@ from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
     target = serving_target(deps.models.get(state.model), deps.settings.allowed_clusters)
-    rollback(state, target, deps.serving, deps.runs)
-    metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
-    logger.warning("rolled back", extra={"target": target.model_dump(), "rollout": state.deployment})
-    return state.model_copy(update={"rolled_back": True}).dump()
+    restored = rollback(state, target, deps.serving, deps.runs)
+    if restored:
+        metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
+    logger.warning(
+        "rolled back" if restored else "nothing to roll back: Deploy failed before patching",
+        extra={"target": target.model_dump(), "rollout": state.deployment, "error": state.error},
+    )
+    return state.model_copy(update={"rolled_back": restored}).dump()

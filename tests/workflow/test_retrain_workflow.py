@@ -253,3 +253,56 @@ def test_unchanged_data_ends_without_training(harness: Harness) -> None:
     assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
     assert harness.states_entered(run_id) == ["Validate", "DataChanged", "Finalize", "RunSucceeded", "Done"]
     assert harness.run(run_id).status is RunStatus.SKIPPED
+
+
+def test_a_deploy_that_fails_after_patching_is_rolled_back(harness: Harness) -> None:
+    """The patch reached the API but its answer didn't: serving must not stay on the new revision."""
+    from seam.adapters.serving.memory import InMemoryServing
+    from seam.errors import ServingError
+
+    class PatchThenFail(InMemoryServing):
+        def apply(self, target, release):
+            super().apply(target, release)
+            raise ServingError("connection reset after the PATCH was applied")
+
+    serving = PatchThenFail()
+    harness.deps.serving = harness.serving = serving
+    harness.onboard(model_config())
+    before = serving.snapshot(model_config().serving)
+    harness.drop("churn")
+    run_id = harness.only_run_id()
+    harness.finish_training(run_id)
+
+    assert harness.wait_execution(run_id)["status"] == "FAILED"
+    assert harness.states_entered(run_id)[-5:] == [
+        "Deploy",
+        "Rollback",
+        "Finalize",
+        "RunSucceeded",
+        "RunFailed",
+    ]
+    after = serving.snapshot(model_config().serving)
+    assert (after.container, after.annotations) == (before.container, before.annotations)
+    assert "connection reset after the PATCH" in (harness.run(run_id).cause or "")
+
+
+def test_a_serving_target_outside_the_allowed_clusters_fails_before_any_patch(harness: Harness) -> None:
+    config = model_config(
+        serving={
+            "cluster": "someone-elses",
+            "namespace": "ml-serving",
+            "deployment": "churn-predictor",
+            "container": "model",
+        }
+    )
+    harness.onboard(config)
+    harness.drop("churn")
+    run_id = harness.only_run_id()
+    harness.finish_training(run_id)
+
+    assert harness.wait_execution(run_id)["status"] == "FAILED"
+    cause = harness.run(run_id).cause or ""
+    assert (
+        "ServingError" in cause and "'someone-elses'" in cause and "not an allowed serving cluster" in cause
+    )
+    assert harness.serving.snapshot(config.serving).generation == 1  # never patched

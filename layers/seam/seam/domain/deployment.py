@@ -64,9 +64,14 @@ def check_rollout(
     return state.deployment.model_copy(update={"checks": checks, "rollout": details, "state": outcome})
 
 
-def rollback(state: WorkflowState, target: ServingTarget, serving: ServingAdapter, runs: RunStore) -> None:
+def rollback(state: WorkflowState, target: ServingTarget, serving: ServingAdapter, runs: RunStore) -> bool:
+    """Restore the spec recorded before Deploy's patch; False when Deploy failed before recording one
+    (then nothing was patched and there is nothing to restore)."""
     run = runs.get(state.run_id)
-    if run is None or run.previous_serving is None:
-        raise ServingError(f"run {state.run_id} has no recorded previous serving spec to restore")
+    if run is None:
+        raise ServingError(f"run {state.run_id} does not exist: nothing of it to roll back")
+    if run.previous_serving is None:
+        return False
     runs.update(state.run_id, status=RunStatus.ROLLING_BACK)
     serving.restore(target, DeploymentSnapshot.model_validate(run.previous_serving))
+    return True
