@@ -9,24 +9,15 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
 from seam.domain.training import TrainingSettler
-from seam.errors import BadEventError
 from seam.models.events import parse_training_body
-from seam.observability import MetricUnit, logger, metrics, tracer
+from seam.observability import MetricUnit, logged_record_handler, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def handle_record(record: SQSRecord) -> None:
     deps = dependencies()
-    try:
-        event = parse_training_body(record.body)
-    except BadEventError as exc:
-        # Poison: the record fails, SQS redelivers it and moves it to the DLQ after maxReceiveCount.
-        logger.error(
-            "rejected training event",
-            extra={"reason": f"BadEventError: {exc}", "message_id": record.message_id},
-        )
-        raise
+    event = parse_training_body(record.body)  # BadEventError: poison, logged by logged_record_handler
     job_name = event.detail.TrainingJobName
     settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant=record.message_id)
     if deps.tokens.get(job_name) is None:
@@ -47,25 +38,13 @@ def handle_record(record: SQSRecord) -> None:
     metrics.add_metric(name=f"Training_{outcome.value}", unit=MetricUnit.Count, value=1)
 
 
-def handle_record_logged(record: SQSRecord) -> None:
-    """Powertools turns a failing record into a batch item failure without logging anything: say why
-    (a throttled dependency, a bug) before SQS redelivers it and, after maxReceiveCount, dead-letters it."""
-    try:
-        handle_record(record)
-    except BadEventError:
-        raise  # logged with its reason where it was rejected
-    except Exception as exc:
-        logger.exception(
-            "training event record failed; left for redelivery",
-            extra={"reason": f"{type(exc).__name__}: {exc}", "message_id": record.message_id},
-        )
-        raise
-
-
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(
-        event=event, record_handler=handle_record_logged, processor=processor, context=context
+        event=event,
+        record_handler=logged_record_handler("training event", handle_record),
+        processor=processor,
+        context=context,
     )

@@ -19,10 +19,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.adapters.aws import client
 from seam.dependencies import dependencies
 from seam.domain.triggering import Ignored, requests_for, start_or_coalesce
-from seam.errors import BadEventError, ModelNotFoundError
+from seam.errors import ModelNotFoundError
 from seam.models.events import parse_trigger_body
 from seam.models.run import RunRequest
-from seam.observability import MetricUnit, logger, metrics, tracer
+from seam.observability import MetricUnit, logged_record_handler, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="run_id", expires_after_seconds=3600)
@@ -47,25 +47,9 @@ def start_once() -> Any:
 
 def handle_record(record: SQSRecord) -> None:
     deps = dependencies()
-    try:
-        event = parse_trigger_body(record.body)
-    except BadEventError as exc:
-        # Poison: the record fails, SQS redelivers it and moves it to the DLQ after maxReceiveCount.
-        logger.error(
-            "rejected trigger message",
-            extra={"reason": f"BadEventError: {exc}", "message_id": record.message_id},
-        )
-        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        raise
+    event = parse_trigger_body(record.body)  # BadEventError: poison, logged by logged_record_handler
     try:
         requests = requests_for(event, deps.models, deps.settings.data_bucket)
-    except BadEventError as exc:
-        logger.error(
-            "rejected trigger event",
-            extra={"reason": f"BadEventError: {exc}", "message_id": record.message_id},
-        )
-        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        raise
     except ModelNotFoundError as exc:
         logger.warning(
             "event maps to no model; nothing started",
@@ -82,26 +66,14 @@ def handle_record(record: SQSRecord) -> None:
         metrics.add_metric(name=f"Trigger_{result['outcome']}", unit=MetricUnit.Count, value=1)
 
 
-def handle_record_logged(record: SQSRecord) -> None:
-    """Powertools turns a failing record into a batch item failure without logging anything: say why
-    (a throttled dependency, a bug) before SQS redelivers it and, after maxReceiveCount, dead-letters it."""
-    try:
-        handle_record(record)
-    except BadEventError:
-        raise  # logged with its reason where it was rejected
-    except Exception as exc:
-        logger.exception(
-            "trigger record failed; left for redelivery",
-            extra={"reason": f"{type(exc).__name__}: {exc}", "message_id": record.message_id},
-        )
-        raise
-
-
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     IDEMPOTENCY.register_lambda_context(context)
     return process_partial_response(
-        event=event, record_handler=handle_record_logged, processor=processor, context=context
+        event=event,
+        record_handler=logged_record_handler("trigger", handle_record),
+        processor=processor,
+        context=context,
     )

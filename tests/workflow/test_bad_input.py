@@ -79,7 +79,7 @@ def test_objects_outside_a_models_dataset_prefix_start_nothing(
     expected = [{"itemIdentifier": batch["Records"][0]["messageId"]}] if poison else []
     assert result == {"batchItemFailures": expected}
     assert len(harness.executions()) == 1  # only the good drop's run
-    assert ("rejected trigger event" if poison else "maps to no model") in logs.getvalue()
+    assert ("rejected trigger message" if poison else "maps to no model") in logs.getvalue()
 
 
 def test_a_batch_of_only_poison_fails_the_invocation_so_sqs_retries_it(harness: Harness) -> None:
@@ -117,4 +117,4 @@ def test_malformed_training_events_fail_their_record(harness: Harness, logs: io.
     batch = sqs_event("{}", json.dumps(exploded), sagemaker_sample())
     result = harness.stack.invoke("TrainingCallbackFunction", batch)
     assert result["batchItemFailures"] == [{"itemIdentifier": r["messageId"]} for r in batch["Records"][:2]]
-    assert logs.getvalue().count("rejected training event") == 2
+    assert logs.getvalue().count("rejected training event message") == 2
