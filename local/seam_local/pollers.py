@@ -24,6 +24,7 @@ import re
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,7 @@ class EventSourceMapping:
     report_batch_item_failures: bool = False
 
 
-class Worker:
+class Worker(ABC):
     """A daemon thread running `step` until stopped; errors are logged, never fatal."""
 
     name = "worker"
@@ -79,8 +80,9 @@ class Worker:
                     self.log("error", f"{self.name}: {exc!r}")
                     self._stop.wait(0.5)
 
+    @abstractmethod
     def step(self) -> None:
-        raise NotImplementedError
+        """One unit of work (a receive, a tick); the loop repeats it until stopped."""
 
 
 class SqsPoller(Worker):
