@@ -1,5 +1,7 @@
 """Seam's hooks into moto internals must fail loudly, not silently, when moto changes underneath."""
 
+import time
+
 import moto
 import pytest
 from seam_local import moto_hooks
@@ -24,5 +26,9 @@ def test_lambda_tasks_run_in_process_through_the_hook(harness) -> None:
     harness.drop("churn")
     run_id = harness.only_run_id()
     harness.wait_for_training(run_id)
+    # An invocation is recorded when its handler returns, just after LaunchTraining created the job.
+    deadline = time.monotonic() + 10
+    while len(harness.stack.runtime.invocations) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
     invoked = [i.function_name for i in harness.stack.runtime.invocations]
     assert invoked[:3] == ["seam-test-trigger", "seam-test-validate", "seam-test-launch-training"]
