@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
-from seam.domain.training import TrainingSettler
+from seam.domain.training import Settlement, TrainingSettler
 from seam.models.events import parse_training_body
 from seam.observability import MetricUnit, logged_record_handler, logger, metrics, tracer
 
@@ -20,7 +20,8 @@ def handle_record(record: SQSRecord) -> None:
     event = parse_training_body(record.body)  # BadEventError: poison, logged by logged_record_handler
     job_name = event.detail.TrainingJobName
     settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant=record.message_id)
-    if deps.tokens.get(job_name) is None:
+    outcome = settler.settle(job_name, deps.training.describe)
+    if outcome is Settlement.NOT_OURS:
         logger.info(
             "training job not started by Seam; ignored",
             extra={
@@ -30,7 +31,6 @@ def handle_record(record: SQSRecord) -> None:
             },
         )
         return
-    outcome = settler.settle_job(job_name, deps.training.describe(job_name))
     logger.info(
         "training state handled",
         extra={"job": job_name, "event_status": event.detail.TrainingJobStatus, "outcome": outcome.value},

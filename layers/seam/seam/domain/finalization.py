@@ -114,15 +114,12 @@ class Finalizer:
             run_id=state.run_id,
             dataset_fingerprint=state.dataset.fingerprint if state.dataset else None,
         )
-        current = self.versions.champion(state.model)
-        if current and current.run_id == state.run_id:
-            return outcome  # already promoted by an earlier attempt of this Finalize
         try:
             self.versions.promote(champion, replaces=state.evaluation.champion_version)
         except StaleUpdateError as exc:
             current = self.versions.champion(state.model)
             if current and current.run_id == state.run_id:
-                return outcome  # our own write: an attempt whose response was lost had applied it
+                return outcome  # our own write: an earlier attempt (or one whose answer was lost) applied it
             return Outcome(RunStatus.FAILED, "RunFailed", f"ChampionMoved: {exc}")
         return outcome
 

@@ -41,7 +41,7 @@ class Reconciler:
         cutoff = utc_now() - timedelta(seconds=stale_after_seconds)
         for run in self.runs.list_by_status(RunStatus.TRAINING, updated_before=cutoff):
             job = run.training_job_name or run.run_id
-            report.settled[run.run_id] = self.settler.settle_job(job, self.training.describe(job)).value
+            report.settled[run.run_id] = self.settler.settle(job, self.training.describe).value
         for lock in self.locks.list():
             self._repair(lock["model"], lock.get("holder"), report)
         return report

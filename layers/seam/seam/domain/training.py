@@ -6,6 +6,7 @@ or late event can never settle a token twice or overwrite a terminal status.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
@@ -106,13 +107,22 @@ class TrainingSettler:
     # answer was lost is this claimant's to finish (Step Functions rejects a second settlement).
     claimant: str | None = None
 
-    def settle_job(self, job_name: str, description: dict[str, Any] | None) -> Settlement:
-        """Act on DescribeTrainingJob's answer for `job_name` (the truth; events are only hints)."""
+    def settle(self, job_name: str, describe: Callable[[str], dict[str, Any] | None]) -> Settlement:
+        """Settle `job_name`'s token from DescribeTrainingJob (the truth; events are only hints).
+        The job is described only when Seam holds an unsettled token for it: duplicates, late events and
+        jobs Seam did not start cost one read."""
         token = self.tokens.get(job_name)
         if token is None:
             return Settlement.NOT_OURS
         if token.settled and not (self.claimant and token.claimed_by == self.claimant):
             return Settlement.ALREADY_SETTLED
+        return self._act(token, job_name, describe(job_name))
+
+    def settle_job(self, job_name: str, description: dict[str, Any] | None) -> Settlement:
+        """`settle` with a description already at hand."""
+        return self.settle(job_name, lambda _: description)
+
+    def _act(self, token: TokenRecord, job_name: str, description: dict[str, Any] | None) -> Settlement:
         if description is None:
             return self._fail(token, "TrainingJobNotFound", f"training job {job_name} does not exist")
         status = description["TrainingJobStatus"]
