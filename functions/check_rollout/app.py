@@ -1,5 +1,6 @@
 """CheckRollout: kubectl's rollout-status rules -> done / progressing / failed (with a ceiling)."""
 
+import seam.adapters.serving.eks  # noqa: F401  (every call uses the Kubernetes client: load it at init)
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies

@@ -1,5 +1,6 @@
 """Deploy: record the serving Deployment's current spec, then patch in the new version."""
 
+import seam.adapters.serving.eks  # noqa: F401  (every call uses the Kubernetes client: load it at init)
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies

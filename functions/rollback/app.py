@@ -1,5 +1,6 @@
 """Rollback: restore the serving spec recorded before Deploy (safe to retry)."""
 
+import seam.adapters.serving.eks  # noqa: F401  (every call uses the Kubernetes client: load it at init)
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies

@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 logger = Logger()
-tracer = Tracer()
+# Patch only botocore (every AWS call becomes a subsegment): the default patches every supported
+# library it can import (requests, sqlite3, httplib, ...), which costs cold start and traces nothing
+# Seam calls.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
 # Where the run id lives in each workflow state's input: the correlation id of every log line.

@@ -1,8 +1,8 @@
 """The serving adapter for Deployments on EKS (docs/EKS.md).
 
 Talks to the Kubernetes API with lightkube, authenticated as the Lambda's IAM role (eks_auth.py), with
-no kubeconfig file. lightkube is imported on first use: the deploy handler imports this module on
-every cold start, most of which never reach Kubernetes.
+no kubeconfig file. Only the deploy, check_rollout and rollback functions import this module (and so
+lightkube); each of their invocations talks to Kubernetes, so the client loads at init, not mid-call.
 
 The Deployment is handled as the raw JSON dict the API server returns, so a snapshot holds the
 container exactly as read (fields newer than lightkube's models included) and a rollback puts it back
@@ -15,16 +15,17 @@ import functools
 import ssl
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import httpx2
+import lightkube
+from lightkube.generic_resource import GenericNamespacedResource, create_api_info
+from lightkube.types import PatchType
 
 from seam.adapters.serving.eks_auth import Clock, ClusterEndpoint
 from seam.errors import SeamError, ServingConflictError, ServingError, TransientError
 from seam.models.model_config import ServingTarget
 from seam.models.serving import DeploymentSnapshot, Release, RolloutStatus
-
-if TYPE_CHECKING:
-    import httpx2
-    import lightkube
 
 ClusterResolver = Callable[[str], ClusterEndpoint]
 TokenProvider = Callable[[str], str]
@@ -259,13 +260,12 @@ def _generation(deployment: dict[str, Any]) -> int:
     return int(deployment.get("metadata", {}).get("generation", 0))
 
 
-# -- lightkube, imported on first use --------------------------------------------------------------
+# -- lightkube -------------------------------------------------------------------------------------
 
 
 @functools.cache
 def _deployment_resource() -> type:
     """apps/v1 Deployment as a generic (dict) resource, kept out of lightkube's global registry."""
-    from lightkube.generic_resource import GenericNamespacedResource, create_api_info
 
     class Deployment(GenericNamespacedResource):
         _api_info = create_api_info("apps", "v1", "Deployment", "deployments", verbs=["get", "patch"])
@@ -278,8 +278,6 @@ def _get(client: lightkube.Client, target: ServingTarget) -> dict[str, Any]:
 
 
 def _patch(client: lightkube.Client, target: ServingTarget, body: Any, content_type: str) -> dict[str, Any]:
-    from lightkube.types import PatchType
-
     patched = client.patch(
         _deployment_resource(),
         target.deployment,
@@ -298,12 +296,9 @@ def _new_client(
     TLS is verified against the cluster CA only (lightkube loads certificate-authority-data into the
     SSL context through a short-lived temporary file); verification is never turned off.
     """
-    import httpx2
-    from lightkube import Client, KubeConfig
-
     if "-----BEGIN CERTIFICATE-----" not in cluster.ca_pem:
         raise ServingError(f"cluster {cluster.name}: certificateAuthority.data is not a PEM certificate")
-    config = KubeConfig.from_dict(
+    config = lightkube.KubeConfig.from_dict(
         {
             "clusters": [
                 {
@@ -317,7 +312,7 @@ def _new_client(
         }
     )
     try:
-        return Client(
+        return lightkube.Client(
             config,
             field_manager=FIELD_MANAGER,
             transport=transport,
@@ -339,8 +334,6 @@ def _translated(target: ServingTarget, verb: str, call: Callable[[], Any]) -> An
     except SeamError:
         raise
     except Exception as exc:
-        import httpx2
-
         where = f"deployment {target.namespace}/{target.deployment} in cluster {target.cluster}"
         failed = _with_response(exc)
         if failed is not None:
