@@ -11,13 +11,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import cold_start, package_size
+from bench import cold_start, overhead, package_size, storm
 
 RESULTS = Path(__file__).with_name("results.json")
 TARGETS = {  # key -> (limit, "max" | "min")
     "cold_start_ratio_max": (1.3, "max"),
     "package_function_max_bytes": (1_000_000, "max"),
     "layer_bytes": (30_000_000, "max"),
+    "overhead_median_s": (1.5, "max"),
+    "transitions_per_run": (20, "max"),
+    "cost_per_run_usd": (0.0006, "max"),
+    "storm_runs_started": (100, "max"),
+    "storm_pending": (100, "max"),
+    "storm_events_per_s": (1000, "min"),
 }
 HANDLER_LIMITS = {"deploy": 1.6, "check_rollout": 1.6}  # these two carry the Kubernetes client
 
@@ -32,6 +38,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=10, help="fresh interpreters per cold-start figure")
     parser.add_argument("--skip-build", action="store_true", help="skip sam build (package sizes)")
+    parser.add_argument("--runs", type=int, default=20, help="end-to-end runs for the overhead figures")
+    parser.add_argument("--storm-events", type=int, default=10_000, help="S3 events in the storm")
     args = parser.parse_args()
     console = Console()
     results: dict[str, Any] = {}
@@ -43,6 +51,10 @@ def main() -> int:
     if not args.skip_build:
         console.print("package size: sam build …")
         results.update(package_size.run())
+    console.print(f"orchestration overhead: {args.runs} local end-to-end runs …")
+    results.update(overhead.run(args.runs))
+    console.print(f"event storm: {args.storm_events:,} S3 events for 100 models through the trigger …")
+    results.update(storm.run(events=args.storm_events))
 
     table = Table("figure", "value", "target")
     for handler, ratio in sorted(results["cold_start_ratio"].items()):
@@ -56,6 +68,14 @@ def main() -> int:
     for key in ("package_function_max_bytes", "layer_bytes"):
         if key in results:
             table.add_row(key, f"{results[key]:,}", verdict(key, results[key]))
+    for state, seconds in results["overhead_per_state_s"].items():
+        table.add_row(f"  overhead in {state} (s, median)", f"{seconds:.3f}", "")
+    for key in ("overhead_median_s", "transitions_per_run", "cost_per_run_usd"):
+        table.add_row(key, f"{results[key]:g}", verdict(key, results[key]))
+    table.add_row("lambda_invocations_per_run", f"{results['lambda_invocations_per_run']}", "")
+    for key in ("storm_runs_started", "storm_pending", "storm_events_per_s"):
+        table.add_row(key, f"{results[key]:,}", verdict(key, results[key]))
+    table.add_row("storm_drain_s (SQS calls included)", f"{results['storm_drain_s']:.1f}", "")
     console.print(table)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     console.print(

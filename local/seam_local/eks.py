@@ -10,6 +10,10 @@ free port of 127.0.0.1, with AWS_ENDPOINT_URL pointing at the emulator. Once `/p
 the previous process and the rollout proceeds; if it exits or stays silent, it is killed, the previous one
 keeps serving and the rollout fails (ProgressDeadlineExceeded, so Seam rolls back). A template without
 SEAM_MODEL_URI (the seeded placeholder) serves nothing.
+
+`instant_rollouts=True` (bench/overhead.py): no serving process starts, and every rollout completes
+before the patch's reply (the controller's `instant` mode), so the workflow's first rollout check finds
+it done; the time measured is Seam's, not a cluster's.
 """
 
 from __future__ import annotations
@@ -74,13 +78,19 @@ class LocalEks:
         images: ImageResolver | None = None,
         step_seconds: float = 0.1,
         ping_timeout: float = 30.0,
+        instant_rollouts: bool = False,
         log: Log = silent,
     ) -> None:
         self.work_dir, self.endpoint_url, self.cluster = Path(work_dir), endpoint_url, cluster
         self.account, self.region = account, region
         self.images = images or ImageResolver()
         self.ping_timeout, self.log = ping_timeout, log
-        self.kube = KubeApiServer("127.0.0.1", step_seconds=step_seconds, on_rollout=self._on_rollout)
+        self.kube = KubeApiServer(
+            "127.0.0.1",
+            step_seconds=step_seconds,
+            on_rollout=None if instant_rollouts else self._on_rollout,
+            instant_rollouts=instant_rollouts,
+        )
         self._serving: dict[tuple[str, str], ServingProcess] = {}
         self._latest: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()

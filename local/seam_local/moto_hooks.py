@@ -34,6 +34,7 @@ import itertools
 import json
 import logging
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -129,6 +130,7 @@ class Invocation:
     event: Any
     result: Any = None
     error: str | None = None
+    seconds: float = 0.0  # the handler's wall time in this process (bench/overhead.py bills it)
 
 
 class LambdaRuntime:
@@ -152,10 +154,13 @@ class LambdaRuntime:
         handler, memory_mb, timeout_s = self.handlers[function.function_name]
         context = LambdaContext(function.function_name, function.function_arn, memory_mb, timeout_s)
         record = Invocation(function.function_name, event)
+        started = time.perf_counter()
         try:
             record.result = handler(event, context)
+            record.seconds = time.perf_counter() - started
             payload, errored = json.dumps(record.result).encode(), False
         except Exception as exc:  # the Lambda runtime reports any exception as a function error
+            record.seconds = time.perf_counter() - started
             record.error = type(exc).__name__
             payload = json.dumps(
                 {

@@ -68,6 +68,7 @@ class LocalRuntime:
     images: ImageResolver = field(default_factory=ImageResolver)
     log: Log = field(default_factory=RuntimeLog)
     schedules: bool = True
+    instant_rollouts: bool = False  # no serving process; rollouts complete as patched (bench/overhead.py)
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).resolve()
@@ -167,6 +168,7 @@ class LocalRuntime:
             account=self.template.account,
             region=self.template.region,
             images=self.images,
+            instant_rollouts=self.instant_rollouts,
             log=self.log,
         ).start()
         self._exit.callback(self.eks.stop)

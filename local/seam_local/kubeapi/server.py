@@ -108,6 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise unauthorized()
             query = {key: values[-1] for key, values in parse_qs(url.query, keep_blank_values=True).items()}
             outcome = kube.api.handle(Request(self.command, path, query, self.headers, body))
+            if kube.controller.instant and self.command != "GET":
+                kube.controller.step()  # instant rollouts: done before the client hears the write succeeded
             if isinstance(outcome, WatchPlan):
                 self._watch(outcome)
             else:
@@ -224,6 +226,7 @@ class KubeApiServer:
         step_seconds: float = 0.5,
         fail_after_steps: int = 4,
         on_rollout: RolloutHook | None = None,
+        instant_rollouts: bool = False,
         namespaces: Iterable[str] = DEFAULT_NAMESPACES,
         anonymous: bool = False,
     ) -> None:
@@ -234,7 +237,11 @@ class KubeApiServer:
         self.api = Api(self.store, lambda: f"{self.host}:{self.port}")
         self.authenticator = Authenticator(tokens, token_validator, anonymous=anonymous)
         self.controller = RolloutController(
-            self.store, step_seconds=step_seconds, fail_after_steps=fail_after_steps, on_rollout=on_rollout
+            self.store,
+            step_seconds=step_seconds,
+            fail_after_steps=fail_after_steps,
+            on_rollout=on_rollout,
+            instant=instant_rollouts,
         )
         self.tls = tls_material.generate() if tls else None
         self._httpd: _HttpServer | None = None

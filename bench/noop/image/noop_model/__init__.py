@@ -1,0 +1,1 @@
+"""The no-op model of bench/overhead.py (see image/Dockerfile)."""
