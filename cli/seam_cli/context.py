@@ -46,7 +46,7 @@ def configure(stack: str | None) -> Dependencies:
             if output in outputs:
                 os.environ[variable] = outputs[output]
     # Tables the CLI never touches still need a value for the settings model.
-    for variable in ("SEAM_TOKENS_TABLE", "SEAM_LOCKS_TABLE", "SEAM_IDEMPOTENCY_TABLE"):
+    for variable in ("SEAM_TOKENS_TABLE", "SEAM_LOCKS_TABLE"):
         os.environ.setdefault(variable, "unused-by-cli")
     reset_dependencies()
     from seam.dependencies import dependencies

@@ -1,79 +1,97 @@
 """Trigger: SQS batch of S3 drops, schedule ticks, drift alarms and manual requests -> runs.
 
-A malformed body fails its record (redelivered, then dead-lettered); an event that maps to no model
-is logged with the reason and dropped; everything else starts a run or becomes the model's one
-pending retrain. Idempotency (Powertools, keyed by run id) absorbs redelivered duplicates cheaply.
+Two steps. Each record is parsed and mapped to run requests (Powertools' batch processor): a
+malformed body fails its record (redelivered, then dead-lettered); an event that maps to no model is
+logged with the reason and dropped. Then the batch's requests start or coalesce together
+(`start_batch`: one read, one write for the common cases); a request that fails there fails its
+record, which SQS redelivers. Redeliveries are cheap: run ids are deterministic, so the run record
+and the model's lock already say whether a request was seen.
 """
-
-from functools import cache
-from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from seam.adapters.aws import client
 from seam.dependencies import dependencies
-from seam.domain.triggering import Ignored, requests_for, start_or_coalesce
+from seam.domain.triggering import Ignored, requests_for, start_batch
 from seam.errors import ModelNotFoundError
 from seam.models.events import parse_trigger_body
 from seam.models.run import RunRequest
 from seam.observability import MetricUnit, logged_record_handler, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
-IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="run_id", expires_after_seconds=3600)
 
 
-@cache
-def start_once() -> Any:
-    deps = dependencies()
-    store = DynamoDBPersistenceLayer(
-        table_name=deps.settings.idempotency_table, boto3_client=client("dynamodb")
+def _unmapped(reason: str, message_id: str) -> None:
+    logger.warning(
+        "event maps to no model; nothing started", extra={"reason": reason, "message_id": message_id}
     )
-
-    @idempotent_function(data_keyword_argument="request", persistence_store=store, config=IDEMPOTENCY)
-    def start(request: dict[str, Any]) -> dict[str, str]:
-        outcome = start_or_coalesce(
-            RunRequest.model_validate(request["request"]), deps.locks, deps.runs, deps.workflow
-        )
-        return {"run_id": request["run_id"], "outcome": outcome.value}
-
-    return start
+    metrics.add_metric(name="EventsUnmapped", unit=MetricUnit.Count, value=1)
 
 
-def handle_record(record: SQSRecord) -> None:
+def handle_record(record: SQSRecord) -> list[RunRequest]:
+    """Parse and map one record to the run requests it asks for (none when unmapped or ignored)."""
     deps = dependencies()
     event = parse_trigger_body(record.body)  # BadEventError: poison, logged by logged_record_handler
     try:
-        requests = requests_for(event, deps.models, deps.settings.data_bucket)
+        mapped = requests_for(event, deps.models, deps.settings.data_bucket)
     except ModelNotFoundError as exc:
-        logger.warning(
-            "event maps to no model; nothing started",
-            extra={"reason": str(exc), "message_id": record.message_id},
-        )
-        metrics.add_metric(name="EventsUnmapped", unit=MetricUnit.Count, value=1)
-        return
-    if isinstance(requests, Ignored):
-        logger.info("event ignored", extra={"reason": requests.reason, "message_id": record.message_id})
-        return
-    for request in requests:
-        result = start_once()(request={"run_id": request.run_id, "request": request.model_dump(mode="json")})
-        logger.info("trigger handled", extra={**result, "model": request.model, "trigger": request.trigger})
-        metrics.add_metric(name=f"Trigger_{result['outcome']}", unit=MetricUnit.Count, value=1)
+        _unmapped(str(exc), record.message_id)
+        return []
+    if isinstance(mapped, Ignored):
+        logger.info("event ignored", extra={"reason": mapped.reason, "message_id": record.message_id})
+        return []
+    return mapped
+
+
+def start_all(requests: dict[str, list[RunRequest]]) -> list[str]:
+    """Start or coalesce every request of the batch; the message ids whose requests failed."""
+    deps = dependencies()
+    flat = [request for mapped in requests.values() for request in mapped]
+    outcomes = start_batch(flat, deps.models, deps.locks, deps.runs, deps.workflow) if flat else {}
+    failed: list[str] = []
+    for message_id, mapped in requests.items():
+        for request in mapped:
+            outcome = outcomes[request.run_id]
+            if isinstance(outcome, ModelNotFoundError):
+                _unmapped(str(outcome), message_id)
+            elif isinstance(outcome, Exception):
+                logger.error(
+                    "trigger record failed; left for redelivery",
+                    extra={
+                        "reason": f"{type(outcome).__name__}: {outcome}",
+                        "message_id": message_id,
+                        "run_id": request.run_id,
+                    },
+                )
+                failed.append(message_id)
+            else:
+                logger.info(
+                    "trigger handled",
+                    extra={
+                        "run_id": request.run_id,
+                        "outcome": outcome.value,
+                        "model": request.model,
+                        "trigger": request.trigger,
+                    },
+                )
+                metrics.add_metric(name=f"Trigger_{outcome.value}", unit=MetricUnit.Count, value=1)
+    return list(dict.fromkeys(failed))
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    IDEMPOTENCY.register_lambda_context(context)
-    return process_partial_response(
+    requests: dict[str, list[RunRequest]] = {}
+
+    def collect(record: SQSRecord) -> None:
+        requests[record.message_id] = handle_record(record)
+
+    response = process_partial_response(
         event=event,
-        record_handler=logged_record_handler("trigger", handle_record),
+        record_handler=logged_record_handler("trigger", collect),
         processor=processor,
         context=context,
     )
+    failures = response["batchItemFailures"] + [{"itemIdentifier": m} for m in start_all(requests)]
+    return {"batchItemFailures": failures}

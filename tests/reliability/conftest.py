@@ -58,14 +58,6 @@ def _trigger_module() -> Any:
     return sys.modules.get("seam_function_trigger")
 
 
-def _forget_idempotency_client() -> None:
-    """The trigger builds its Powertools persistence layer (and its boto3 client) once per container;
-    in tests the "container" outlives the test, so drop it and let the next call pick up the hooks."""
-    module = _trigger_module()
-    if module is not None:
-        module.start_once.cache_clear()
-
-
 class _UniquePaths(list):  # type: ignore[type-arg]
     """boto3 appends its data path to the loader of every Session it makes: once is enough here."""
 
@@ -112,10 +104,8 @@ def faults(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultI
         module = sys.modules[module_name]  # loaded by the harness's stack
         monkeypatch.setattr(module, "handle_record", tracked_records(module.handle_record))
     with injector(harness.stack) as installed:
-        _forget_idempotency_client()
         yield installed
         installed.disarm()
-    _forget_idempotency_client()
 
 
 def shrink_retries(definition: dict[str, Any], interval: int = RETRY_INTERVAL_SECONDS) -> dict[str, Any]:
@@ -324,8 +314,7 @@ def event_source(harness: Harness) -> Callable[..., EventSource]:  # noqa: F811
 
 
 def function_timeout(harness: Harness, logical_id: str, seconds: float) -> None:  # noqa: F811
-    """Change the timeout the in-process Lambda context reports (Powertools idempotency derives the
-    in-progress expiry of a record from it)."""
+    """Change the timeout the in-process Lambda context reports (`context.get_remaining_time_in_millis`)."""
     name = harness.stack.functions[logical_id].name
     handler, memory_mb, _ = harness.stack.runtime.handlers[name]
     harness.stack.runtime.handlers[name] = (handler, memory_mb, seconds)  # type: ignore[assignment]

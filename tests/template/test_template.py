@@ -58,7 +58,6 @@ ENVIRONMENT = {
     "SEAM_VERSIONS_TABLE",
     "SEAM_TOKENS_TABLE",
     "SEAM_LOCKS_TABLE",
-    "SEAM_IDEMPOTENCY_TABLE",
     "SEAM_DATA_BUCKET",
     "SEAM_STATE_MACHINE_ARN",
     "SEAM_EVENT_BUS_NAME",
@@ -599,7 +598,6 @@ def test_every_table_is_on_demand_recoverable_encrypted_and_protected_in_prod(cf
         "ModelVersionsTable",
         "TaskTokensTable",
         "LocksTable",
-        "IdempotencyTable",
     }
     for lid, table in tables.items():
         props = table["Properties"]
@@ -613,7 +611,6 @@ def test_every_table_is_on_demand_recoverable_encrypted_and_protected_in_prod(cf
     assert keys["ModelVersionsTable"] == ["model", "version"]
     assert keys["TaskTokensTable"] == ["training_job_name"]
     assert keys["LocksTable"] == ["model"]
-    assert keys["IdempotencyTable"] == ["id"]
     indexes = {
         i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
         for i in tables["RunsTable"]["Properties"]["GlobalSecondaryIndexes"]
@@ -624,7 +621,6 @@ def test_every_table_is_on_demand_recoverable_encrypted_and_protected_in_prod(cf
         for lid, t in tables.items()
     }
     assert ttl["TaskTokensTable"] == "expires_at"
-    assert ttl["IdempotencyTable"] == "expiration"
 
 
 def test_access_entry_only_with_a_serving_cluster(cfn: dict[str, Any]) -> None:

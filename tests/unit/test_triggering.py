@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from seam.adapters.dynamodb import ModelStore
 from seam.dependencies import Dependencies
-from seam.domain.triggering import Ignored, TriggerOutcome, is_due, requests_for, start_or_coalesce
+from seam.domain.triggering import (
+    Ignored,
+    TriggerOutcome,
+    is_due,
+    requests_for,
+    start_batch,
+    start_or_coalesce,
+)
 from seam.errors import BadEventError, ModelNotFoundError
 from seam.models.events import parse_training_body, parse_trigger_body
 from seam.models.model_config import ModelConfig
@@ -143,9 +150,10 @@ def test_an_object_outside_datasets_is_rejected(models: ModelStore) -> None:
         requests_for(s3_event(key="models/churn/model.tar.gz"), models, BUCKET)
 
 
-def test_a_drop_for_a_model_that_is_not_onboarded_is_model_not_found(stored: ModelStore) -> None:
-    with pytest.raises(ModelNotFoundError, match="model 'fraud' is not onboarded"):
-        requests_for(s3_event(key="datasets/fraud/x.csv"), stored, BUCKET)
+def test_a_drop_maps_to_its_model_without_reading_it(stored: ModelStore) -> None:
+    # Whether the model is onboarded is read once per batch by start_batch (see the tests below).
+    [asked] = requests_for(s3_event(key="datasets/fraud/x.csv"), stored, BUCKET)  # type: ignore[misc]
+    assert asked.model == "fraud"
 
 
 # -- requests_for: drift -----------------------------------------------------------------------------------
@@ -440,3 +448,120 @@ def test_a_run_whose_lock_was_taken_but_never_started_is_started_on_retry(stores
 
     assert start(stores, first) is TriggerOutcome.STARTED
     assert list(executions(stores)) == [first.run_id]
+
+
+# -- start_batch: the trigger's batch step -----------------------------------------------------------------
+
+
+def batch(deps: Dependencies, *reqs: RunRequest) -> dict[str, Any]:
+    return start_batch(list(reqs), deps.models, deps.locks, deps.runs, deps.workflow)
+
+
+@pytest.fixture
+def onboarded(stores: Dependencies) -> Dependencies:
+    for name in ("churn", "fraud"):
+        stores.models.put(model_config(name=name))
+    return stores
+
+
+def test_a_batch_leaves_the_state_one_by_one_processing_would(onboarded: Dependencies) -> None:
+    a, b, c, d = request("a"), request("b"), request("c"), request("a", "fraud")
+
+    outcomes = batch(onboarded, a, b, c, d)
+
+    assert outcomes == {
+        a.run_id: TriggerOutcome.STARTED,  # the oldest takes the free lock
+        b.run_id: TriggerOutcome.SUPERSEDED,  # would have been pending, then replaced by c
+        c.run_id: TriggerOutcome.COALESCED,  # the newest is the pending retrain
+        d.run_id: TriggerOutcome.STARTED,
+    }
+    lock = onboarded.locks.get("churn")
+    assert lock is not None and (lock["holder"], lock["pending_run_id"]) == (a.run_id, c.run_id)
+    assert sorted(executions(onboarded)) == sorted([a.run_id, d.run_id])
+
+
+def test_a_batch_for_a_held_model_writes_only_the_newest_pending(onboarded: Dependencies) -> None:
+    held = request("held")
+    start(onboarded, held)
+    b, c = request("b"), request("c")
+
+    assert batch(onboarded, b, c) == {b.run_id: TriggerOutcome.SUPERSEDED, c.run_id: TriggerOutcome.COALESCED}
+    lock = onboarded.locks.get("churn")
+    assert lock is not None and (lock["holder"], lock["pending_run_id"]) == (held.run_id, c.run_id)
+
+
+def test_redelivered_requests_start_nothing_and_keep_holder_and_pending(onboarded: Dependencies) -> None:
+    a, b = request("a"), request("b")
+    batch(onboarded, a, b)
+    lock_before = onboarded.locks.get("churn")
+
+    assert batch(onboarded, a, b, a) == {
+        a.run_id: TriggerOutcome.ALREADY_STARTED,
+        b.run_id: TriggerOutcome.COALESCED,
+    }
+    lock = onboarded.locks.get("churn")
+    assert lock is not None and lock_before is not None
+    assert (lock["holder"], lock["pending_run_id"]) == (lock_before["holder"], lock_before["pending_run_id"])
+    assert list(executions(onboarded)) == [a.run_id]
+
+
+def test_a_request_for_an_ended_run_is_already_done(onboarded: Dependencies) -> None:
+    a = request("a")
+    start(onboarded, a)
+    onboarded.runs.update(a.run_id, status=RunStatus.REJECTED)
+    onboarded.locks.release("churn", a.run_id)
+
+    assert batch(onboarded, a) == {a.run_id: TriggerOutcome.ALREADY_DONE}
+    assert onboarded.locks.get("churn") is None
+
+
+def test_a_request_for_a_model_not_onboarded_is_model_not_found_and_the_rest_proceed(
+    onboarded: Dependencies,
+) -> None:
+    unknown, known = request("a", "ghost"), request("a")
+
+    outcomes = batch(onboarded, unknown, known)
+
+    assert isinstance(outcomes[unknown.run_id], ModelNotFoundError)
+    assert "model 'ghost' is not onboarded" in str(outcomes[unknown.run_id])
+    assert outcomes[known.run_id] is TriggerOutcome.STARTED
+
+
+def test_a_lock_released_between_the_read_and_the_write_falls_back_to_one_by_one(
+    onboarded: Dependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = request("held")
+    start(onboarded, held)
+    late = request("late")
+    real_coalesce = onboarded.locks.coalesce_all
+
+    def release_first(requests: Any) -> Any:
+        onboarded.locks.release("churn", held.run_id)  # Finalize wins the race
+        return real_coalesce(requests)
+
+    monkeypatch.setattr(onboarded.locks, "coalesce_all", release_first)
+
+    assert batch(onboarded, late) == {late.run_id: TriggerOutcome.STARTED}
+    lock = onboarded.locks.get("churn")
+    assert lock is not None and lock["holder"] == late.run_id and "pending_run_id" not in lock
+
+
+def test_a_failing_request_is_reported_and_the_others_still_start(
+    onboarded: Dependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seam.errors import TransientError
+
+    ok, broken = request("a"), request("a", "fraud")
+    real_start = onboarded.workflow.start
+
+    def start_execution(run_id: str, document: dict[str, Any]) -> bool:
+        if run_id == broken.run_id:
+            raise TransientError("StartExecution throttled")
+        return real_start(run_id, document)
+
+    monkeypatch.setattr(onboarded.workflow, "start", start_execution)
+
+    outcomes = batch(onboarded, ok, broken)
+
+    assert outcomes[ok.run_id] is TriggerOutcome.STARTED
+    assert isinstance(outcomes[broken.run_id], TransientError)

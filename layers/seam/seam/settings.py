@@ -17,7 +17,6 @@ class Settings(BaseModel):
     versions_table: str = Field(alias="SEAM_VERSIONS_TABLE")
     tokens_table: str = Field(alias="SEAM_TOKENS_TABLE")
     locks_table: str = Field(alias="SEAM_LOCKS_TABLE")
-    idempotency_table: str = Field(alias="SEAM_IDEMPOTENCY_TABLE")
     data_bucket: str = Field(alias="SEAM_DATA_BUCKET")
     state_machine_arn: str = Field(alias="SEAM_STATE_MACHINE_ARN")
     event_bus_name: str = Field(default="default", alias="SEAM_EVENT_BUS_NAME")

@@ -46,6 +46,8 @@ THROTTLING_CODES = frozenset(
     }
 )
 
+STALE_CODES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
+
 _client_hooks: list[Callable[[Any], None]] = []
 
 
@@ -95,7 +97,8 @@ def aws_call(what: str, error: type[SeamError] = SeamError) -> Iterator[None]:
         ConnectionClosedError,
     ) as exc:
         detail = f"{what} failed: {exc}"
-        if isinstance(exc, ClientError) and error_code(exc) == "ConditionalCheckFailedException":
+        # A cancelled transaction is a lost conditional write too (or a conflict with another writer).
+        if isinstance(exc, ClientError) and error_code(exc) in STALE_CODES:
             raise StaleUpdateError(f"{what}: condition not met") from exc
         if is_transient(exc):
             raise TransientError(detail) from exc

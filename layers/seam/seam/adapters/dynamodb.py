@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from seam.adapters.aws import aws_call, client, error_code
-from seam.errors import ConfigError, ModelNotFoundError, StaleUpdateError
+from seam.errors import ConfigError, ModelNotFoundError, StaleUpdateError, TransientError
 from seam.models.model_config import ModelConfig
 from seam.models.run import TERMINAL_STATUSES, Run, RunRequest, RunStatus, utc_now
 from seam.models.version import Champion, ModelVersion
@@ -55,6 +56,39 @@ def _value(value: Any) -> dict[str, Any]:
 
 def _conditional_failed(exc: ClientError) -> bool:
     return error_code(exc) == "ConditionalCheckFailedException"
+
+
+BATCH_GET_MAX_KEYS = 100  # BatchGetItem's limit per call
+TRANSACT_MAX_ITEMS = 100  # TransactWriteItems' limit per call
+
+
+def batch_get(
+    keys: dict[str, list[dict[str, Any]]], projections: dict[str, str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Items for many keys across tables in as few (strongly consistent) BatchGetItem calls as the
+    100-key limit allows; keys DynamoDB leaves unprocessed (throttling) are asked again with backoff."""
+    found: dict[str, list[dict[str, Any]]] = {table: [] for table in keys}
+    unique = {(table, json.dumps(key, sort_keys=True)): key for table, ks in keys.items() for key in ks}
+    wanted = [(table, key) for (table, _), key in unique.items()]
+    for start in range(0, len(wanted), BATCH_GET_MAX_KEYS):
+        request: dict[str, Any] = {}
+        for table, key in wanted[start : start + BATCH_GET_MAX_KEYS]:
+            entry = request.setdefault(table, {"Keys": [], "ConsistentRead": True})
+            if projections and table in projections:
+                entry["ProjectionExpression"] = projections[table]
+            entry["Keys"].append(key)
+        for attempt in range(6):
+            with aws_call(f"BatchGetItem {','.join(sorted(request))}"):
+                response = client("dynamodb").batch_get_item(RequestItems=request)
+            for table, items in response.get("Responses", {}).items():
+                found[table].extend(from_item(item) for item in items)
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(0.05 * 2**attempt)
+        else:
+            raise TransientError("BatchGetItem left keys unprocessed after 6 attempts")
+    return found
 
 
 class _Table:
@@ -376,6 +410,36 @@ class LockStore(_Table):
             except StaleUpdateError:
                 pass
         raise StaleUpdateError(f"lock of {request.model} kept changing hands")
+
+    def coalesce_all(self, requests: Iterable[RunRequest]) -> list[RunRequest]:
+        """Make each request its model's pending retrain, for models whose lock another run holds, in
+        one TransactWriteItems per 100 models (the same conditional write `acquire` makes one by one).
+        Returns the requests of any transaction a lock change cancelled: handle those one by one."""
+        requests = list(requests)
+        retry: list[RunRequest] = []
+        for start in range(0, len(requests), TRANSACT_MAX_ITEMS):
+            chunk = requests[start : start + TRANSACT_MAX_ITEMS]
+            items = [
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {"model": {"S": r.model}},
+                        "UpdateExpression": "SET pending = :q, pending_run_id = :r",
+                        "ConditionExpression": "attribute_exists(holder) AND holder <> :r",
+                        "ExpressionAttributeValues": {
+                            ":r": {"S": r.run_id},
+                            ":q": {"S": r.model_dump_json()},
+                        },
+                    }
+                }
+                for r in chunk
+            ]
+            try:
+                with aws_call(f"TransactWriteItems {self.table} ({len(chunk)} pending)"):
+                    self.ddb.transact_write_items(TransactItems=items)
+            except StaleUpdateError:  # a condition failed (a lock was released meanwhile) or a conflict
+                retry.extend(chunk)
+        return retry
 
     def get(self, model: str) -> dict[str, Any] | None:
         with aws_call(f"GetItem {self.table}/{model}"):
