@@ -226,6 +226,29 @@ def test_any_later_event_for_a_settled_job_is_already_settled_and_sends_nothing(
     assert settled(launched) == "success"
 
 
+def test_the_same_claimant_sends_again_only_a_settlement_that_never_reached_step_functions(
+    launched: Dependencies, workflow: RecordingWorkflow
+) -> None:
+    reconciler = TrainingSettler(launched.tokens, launched.runs, workflow, claimant="reconciler")
+    assert reconciler.settle_job(RUN_ID, description()) is Settlement.SUCCEEDED
+
+    # The next sweep finds the run still TRAINING (the workflow has not moved yet): nothing to resend.
+    assert reconciler.settle_job(RUN_ID, description()) is Settlement.ALREADY_SETTLED
+    assert len(workflow.sent) == 1
+
+
+def test_a_claim_whose_send_never_happened_is_finished_by_the_same_claimant(
+    launched: Dependencies, workflow: RecordingWorkflow
+) -> None:
+    launched.tokens.claim(RUN_ID, "success", "reconciler")  # then the sweep crashed before sending
+    reconciler = TrainingSettler(launched.tokens, launched.runs, workflow, claimant="reconciler")
+
+    assert reconciler.settle_job(RUN_ID, description()) is Settlement.SUCCEEDED
+    assert len(workflow.sent) == 1
+    token = launched.tokens.get(RUN_ID)
+    assert token is not None and token.sent
+
+
 @pytest.mark.parametrize(
     ("job", "error", "cause"),
     [

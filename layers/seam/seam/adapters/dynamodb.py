@@ -292,6 +292,7 @@ class TokenRecord:
     run_id: str
     settled: str | None = None  # "success" | "failure" once settled
     claimed_by: str | None = None  # who claimed it (an SQS message id, "reconciler"), if it said
+    sent: bool = False  # Step Functions has the settlement (or had already moved on)
 
 
 class TokenStore(_Table):
@@ -329,7 +330,19 @@ class TokenStore(_Table):
             data["run_id"],
             data.get("settled"),
             data.get("claimed_by"),
+            "sent_at" in data,
         )
+
+    def mark_sent(self, job_name: str) -> None:
+        """Record that the claimed settlement reached Step Functions: nobody needs to send it again."""
+        with aws_call(f"UpdateItem {self.table}/{job_name}"):
+            self.ddb.update_item(
+                TableName=self.table,
+                Key={"training_job_name": {"S": job_name}},
+                UpdateExpression="SET sent_at = :t",
+                ConditionExpression="attribute_exists(settled)",
+                ExpressionAttributeValues={":t": {"S": utc_now().isoformat()}},
+            )
 
     def claim(self, job_name: str, outcome: str, claimant: str | None = None) -> bool:
         """Mark the token settled; True for exactly one caller.

@@ -114,7 +114,9 @@ class TrainingSettler:
         token = self.tokens.get(job_name)
         if token is None:
             return Settlement.NOT_OURS
-        if token.settled and not (self.claimant and token.claimed_by == self.claimant):
+        # A settled token is someone else's, or ours and already sent; only our own claim whose send
+        # never completed (a lost response, a crash) is ours to finish.
+        if token.settled and (token.sent or not (self.claimant and token.claimed_by == self.claimant)):
             return Settlement.ALREADY_SETTLED
         return self._act(token, job_name, describe(job_name))
 
@@ -161,6 +163,7 @@ class TrainingSettler:
             self.tokens.unclaim(token.training_job_name)
             raise
         # TaskTimedOut / InvalidToken: the workflow already moved on, so the token counts as settled.
+        self.tokens.mark_sent(token.training_job_name)
         return outcome if sent else Settlement.ALREADY_SETTLED
 
     def _record(self, run_id: str, **fields: Any) -> None:
