@@ -20,6 +20,7 @@ import os
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,7 +156,7 @@ def run(events: int = 10_000, models: int = 100, batch_size: int = 10, seed: int
 
 
 def _run(events: int, models: int, batch_size: int, seed: int) -> dict[str, Any]:
-    from seam.adapters.aws import reset_clients
+    from seam.adapters.aws import add_client_hook, reset_clients
     from seam.dependencies import dependencies, reset_dependencies
     from seam.observability import logger
     from seam_local.moto_hooks import install_lambda_runtime
@@ -170,6 +171,15 @@ def _run(events: int, models: int, batch_size: int, seed: int) -> dict[str, Any]
             reset_dependencies()
             stack.deploy()
             deps = dependencies()
+            calls: Counter[str] = Counter()  # Seam's own AWS calls (the trigger's), by operation
+
+            def count(client: Any) -> None:
+                client.meta.events.register(
+                    "before-call", lambda model, **_: calls.update([model.name]) if counting else None
+                )
+
+            counting = False
+            add_client_hook(count)
             names = [f"storm-{i:03d}" for i in range(models)]
             for name in names:
                 deps.models.put(storm_model(name))
@@ -204,11 +214,13 @@ def _run(events: int, models: int, batch_size: int, seed: int) -> dict[str, Any]
             log = io.StringIO()
             previous_stream = logger.registered_handler.setStream(log)
             try:
+                counting = True
                 with contextlib.redirect_stdout(log):
                     drained = _drain(
                         sqs, queue_url, queue_arn, batch_size, lambda e: stack.runtime.invoke(_Fn, e)
                     )
             finally:
+                counting = False
                 logger.registered_handler.setStream(previous_stream)
                 STORM_LOG.write(log.getvalue())
 
@@ -237,6 +249,8 @@ def _run(events: int, models: int, batch_size: int, seed: int) -> dict[str, Any]
         "storm_handler_s": round(drained.in_handler, 2),
         "storm_events_per_s": round(drained.handled / drained.in_handler, 1),
         "storm_batches": drained.batches,
+        "storm_aws_calls_per_event": round(sum(calls.values()) / events, 3),
+        "storm_aws_calls": dict(sorted(calls.items())),
     }
 
 
