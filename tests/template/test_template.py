@@ -643,3 +643,20 @@ def test_layer_lock_pins_the_same_versions_as_the_dev_constraints() -> None:
     layer = pins(REPO / "layers" / "seam" / "requirements.lock")
     dev = pins(REPO / "requirements" / "constraints.txt")
     assert {name: version for name, version in layer.items() if dev.get(name) != version} == {}
+
+
+def test_a_full_training_quota_makes_the_launch_wait_not_fail() -> None:
+    """ResourceLimitExceeded (TrainingCapacityError) is retried with long, jittered backoff: with
+    1,000 models the account's training-instance quota is what binds first (docs/SCALE.md)."""
+    asl = json.loads((REPO / "statemachines" / "retrain_workflow.asl.json").read_text())
+    [retry] = [
+        r for r in asl["States"]["LaunchTraining"]["Retry"] if "TrainingCapacityError" in r["ErrorEquals"]
+    ]
+    waits, interval = [], retry["IntervalSeconds"]
+    for _ in range(retry["MaxAttempts"]):
+        waits.append(min(interval, retry["MaxDelaySeconds"]))
+        interval *= retry["BackoffRate"]
+    assert retry["IntervalSeconds"] >= 60 and retry["JitterStrategy"] == "FULL"
+    assert sum(waits) >= 2 * 3600  # waits out at least two hours of a full quota
+    catch_all = asl["States"]["LaunchTraining"]["Retry"][-1]["ErrorEquals"]
+    assert "TrainingCapacityError" not in catch_all

@@ -15,7 +15,14 @@ from seam.adapters.outcomes import SOURCE, OutcomePublisher
 from seam.adapters.sagemaker import ModelRegistry, TrainingJobs
 from seam.adapters.workflow import Workflow
 from seam.domain.training import training_job_request
-from seam.errors import DataValidationError, RegistryError, SeamError, TrainingError, TransientError
+from seam.errors import (
+    DataValidationError,
+    RegistryError,
+    SeamError,
+    TrainingCapacityError,
+    TrainingError,
+    TransientError,
+)
 from seam.models.run import DatasetRef
 from seam_local.stack import EmulatedStack
 
@@ -199,7 +206,11 @@ def test_creating_a_job_that_already_exists_is_not_an_error(faults: Faults, code
 
 @pytest.mark.parametrize(
     ("code", "status", "error"),
-    [("ResourceLimitExceeded", 400, TrainingError), ("ThrottlingException", 400, TransientError)],
+    [
+        ("ResourceLimitExceeded", 400, TrainingCapacityError),  # retried with long backoff by the ASL
+        ("ValidationException", 400, TrainingError),
+        ("ThrottlingException", 400, TransientError),
+    ],
 )
 def test_other_create_failures_are_raised(
     faults: Faults, code: str, status: int, error: type[SeamError]

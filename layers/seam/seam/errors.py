@@ -41,6 +41,11 @@ class TrainingError(SeamError):
     """A training job could not be started or ended in Failed / Stopped."""
 
 
+class TrainingCapacityError(TrainingError):
+    """SageMaker's ResourceLimitExceeded: the account's training-instance quota is in use. The workflow
+    waits and retries with long backoff (docs/SCALE.md) instead of failing the run."""
+
+
 class EvaluationError(SeamError):
     """The challenger cannot be compared (e.g. its metric is missing); never promotes."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from seam.adapters.aws import aws_call, cause_code, client
-from seam.errors import RegistryError, SeamError, TrainingError
+from seam.errors import RegistryError, SeamError, TrainingCapacityError, TrainingError
 
 
 class TrainingJobs:
@@ -22,6 +22,8 @@ class TrainingJobs:
         except SeamError as exc:
             if cause_code(exc) == "ResourceInUse" or "already exists" in str(exc):
                 return False
+            if cause_code(exc) == "ResourceLimitExceeded":
+                raise TrainingCapacityError(str(exc)) from exc
             raise
 
     def describe(self, job_name: str) -> dict[str, Any] | None:
