@@ -2,7 +2,8 @@
 
 Two steps. Each record is parsed and mapped to run requests (Powertools' batch processor): a
 malformed body fails its record (redelivered, then dead-lettered); an event that maps to no model is
-logged with the reason and dropped. Then the batch's requests start or coalesce together
+logged with the reason and dropped; a schedule tick queues one delayed message per due model instead,
+spread over `ScheduleSpreadSeconds`. Then the batch's requests start or coalesce together
 (`start_batch`: one read, one write for the common cases); a request that fails there fails its
 record, which SQS redelivers. Redeliveries are cheap: run ids are deterministic, so the run record
 and the model's lock already say whether a request was seen.
@@ -12,9 +13,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
-from seam.domain.triggering import Ignored, requests_for, start_batch
+from seam.domain.triggering import Ignored, requests_for, spread_delay, start_batch
 from seam.errors import ModelNotFoundError
-from seam.models.events import parse_trigger_body
+from seam.models.events import QueuedRequest, ScheduleTick, parse_trigger_body
 from seam.models.run import RunRequest
 from seam.observability import MetricUnit, logged_record_handler, logger, metrics, tracer
 
@@ -39,6 +40,16 @@ def handle_record(record: SQSRecord) -> list[RunRequest]:
         return []
     if isinstance(mapped, Ignored):
         logger.info("event ignored", extra={"reason": mapped.reason, "message_id": record.message_id})
+        return []
+    if isinstance(event, ScheduleTick):
+        # Fan out: one delayed message per due model, so a tick never starts every model in one
+        # invocation or one second; each comes back as a QueuedRequest and starts like any other.
+        window = deps.settings.schedule_spread_seconds
+        deps.trigger_queue.send([(QueuedRequest.body(r), spread_delay(r, window)) for r in mapped])
+        logger.info(
+            "scheduled retrains queued",
+            extra={"models": len(mapped), "spread_seconds": window, "message_id": record.message_id},
+        )
         return []
     return mapped
 

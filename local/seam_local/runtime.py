@@ -54,7 +54,7 @@ LOCAL_CLUSTER = "seam-local"
 EXAMPLE_MODEL = REPO_ROOT / "examples" / "churn" / "model.yaml"
 EXAMPLE_DATA = REPO_ROOT / "examples" / "churn" / "data" / "good.csv"
 # Like a samconfig for the local stage: the local cluster may be deployed to, rollout checks every second.
-LOCAL_PARAMETERS = {"AllowedClusters": LOCAL_CLUSTER, "RolloutWaitSeconds": 1}
+LOCAL_PARAMETERS = {"AllowedClusters": LOCAL_CLUSTER, "RolloutWaitSeconds": 1, "ScheduleSpreadSeconds": 0}
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 

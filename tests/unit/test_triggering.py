@@ -565,3 +565,15 @@ def test_a_failing_request_is_reported_and_the_others_still_start(
 
     assert outcomes[ok.run_id] is TriggerOutcome.STARTED
     assert isinstance(outcomes[broken.run_id], TransientError)
+
+
+def test_a_queued_request_is_the_scheduled_run_it_carries_and_nothing_else(models: ModelStore) -> None:
+    from seam.models.events import QueuedRequest
+
+    scheduled = RunRequest(model="churn", trigger=TriggerKind.SCHEDULE, intent="schedule|42")
+    assert requests_for(parse_trigger_body(QueuedRequest.body(scheduled)), models, BUCKET) == [scheduled]
+
+    forged = json.loads(QueuedRequest.body(scheduled))
+    forged["detail"]["trigger"] = "data"  # only the trigger queues requests for itself: schedules only
+    with pytest.raises(BadEventError, match="only scheduled retrains are queued"):
+        parse_trigger_body(json.dumps(forged))

@@ -11,6 +11,7 @@ from seam.adapters.datasets import DatasetStore
 from seam.adapters.dynamodb import LockStore, ModelStore, RunStore, TokenStore, VersionStore
 from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.sagemaker import ModelRegistry, TrainingJobs
+from seam.adapters.trigger_queue import TriggerQueue
 from seam.adapters.workflow import Workflow
 from seam.settings import Settings, get_settings
 
@@ -49,6 +50,10 @@ class Dependencies:
     @cached_property
     def workflow(self) -> Workflow:
         return Workflow(self.settings.state_machine_arn)
+
+    @cached_property
+    def trigger_queue(self) -> TriggerQueue:
+        return TriggerQueue(self.settings.trigger_queue_url)
 
     @cached_property
     def training(self) -> TrainingJobs:

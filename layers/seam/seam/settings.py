@@ -26,6 +26,8 @@ class Settings(BaseModel):
     training_stale_after_seconds: int = Field(default=1800, ge=60, alias="SEAM_TRAINING_STALE_AFTER_SECONDS")
     rollout_max_checks: int = Field(default=40, ge=1, alias="SEAM_ROLLOUT_MAX_CHECKS")
     rollout_wait_seconds: int = Field(default=15, ge=0, le=3600, alias="SEAM_ROLLOUT_WAIT_SECONDS")
+    trigger_queue_url: str = Field(default="", alias="SEAM_TRIGGER_QUEUE_URL")
+    schedule_spread_seconds: int = Field(default=600, ge=0, le=840, alias="SEAM_SCHEDULE_SPREAD_SECONDS")
 
     @property
     def allowed_clusters(self) -> frozenset[str]:

@@ -20,6 +20,7 @@ from seam.errors import BadEventError, ModelNotFoundError
 from seam.models.events import (
     AlarmStateChangeEvent,
     ManualRequest,
+    QueuedRequest,
     ScheduleTick,
     TriggerEvent,
     model_from_dataset_key,
@@ -51,6 +52,8 @@ def requests_for(event: TriggerEvent, models: ModelStore, data_bucket: str) -> l
         return _drift_requests(event, models)
     if isinstance(event, ScheduleTick):
         return _scheduled_requests(event, models)
+    if isinstance(event, QueuedRequest):
+        return [event.detail]
     if isinstance(event, ManualRequest):
         models.get(event.detail.model)  # raises ModelNotFoundError with the name
         return [
@@ -107,6 +110,13 @@ def _scheduled_requests(event: ScheduleTick, models: ModelStore) -> list[RunRequ
         RunRequest(model=m.name, trigger=TriggerKind.SCHEDULE, intent=f"schedule|{_slot(m, event.time)}")
         for m in due
     ]
+
+
+def spread_delay(request: RunRequest, window_seconds: int) -> int:
+    """Seconds to delay a scheduled retrain on the queue: spread evenly over the window by the run
+    id's hash, so a redelivered tick queues each model with the same delay, and 1,000 models due
+    on one tick start over minutes, not in one second."""
+    return int(request.run_id.rsplit("-", 1)[-1], 16) % (window_seconds + 1)
 
 
 def _slot(config: ModelConfig, at: datetime) -> int:

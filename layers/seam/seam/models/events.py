@@ -16,10 +16,11 @@ from aws_lambda_powertools.utilities.parser.models import (
     EventBridgeModel,
     S3EventNotificationEventBridgeModel,
 )
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from seam.errors import BadEventError
 from seam.models.model_config import MODEL_NAME_PATTERN
+from seam.models.run import RunRequest
 
 MAX_BODY_BYTES = 256 * 1024  # SQS message size limit; anything larger is not from AWS
 
@@ -92,13 +93,39 @@ class ManualRequest(BaseModel):
     detail: ManualDetail
 
 
-TriggerEvent = S3EventNotificationEventBridgeModel | AlarmStateChangeEvent | ScheduleTick | ManualRequest
+class QueuedRequest(BaseModel):
+    """One model's retrain, queued by the trigger itself when a schedule tick fans out."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    source: Literal["seam.trigger"]
+    detail_type: Literal["Retrain Requested"] = Field(alias="detail-type")
+    detail: RunRequest
+
+    @field_validator("detail")
+    @classmethod
+    def _scheduled_only(cls, request: RunRequest) -> RunRequest:
+        if request.trigger != "schedule":  # the only requests the trigger queues for itself
+            raise ValueError(f"only scheduled retrains are queued, not {request.trigger!r}")
+        return request
+
+    @classmethod
+    def body(cls, request: RunRequest) -> str:
+        return cls(source="seam.trigger", detail_type="Retrain Requested", detail=request).model_dump_json(
+            by_alias=True
+        )
+
+
+TriggerEvent = (
+    S3EventNotificationEventBridgeModel | AlarmStateChangeEvent | ScheduleTick | ManualRequest | QueuedRequest
+)
 
 _TRIGGER_MODELS: dict[str, type[BaseModel]] = {
     "aws.s3": S3EventNotificationEventBridgeModel,
     "aws.cloudwatch": AlarmStateChangeEvent,
     "seam.schedule": ScheduleTick,
     "seam.manual": ManualRequest,
+    "seam.trigger": QueuedRequest,
 }
 
 
