@@ -143,18 +143,13 @@ def billed_gb_seconds(seconds: float, memory_mb: int) -> float:
     return math.ceil(seconds * 1000) / 1000 * memory_mb / 1024
 
 
-def run(runs: int = 20, *, warmup: int = 1, batching_window_s: float | None = None) -> dict[str, Any]:
-    """Measure `runs` sequential end-to-end runs (after `warmup` unmeasured ones); the figures.
-
-    `batching_window_s` overrides the SQS event source mappings' MaximumBatchingWindowInSeconds (both
-    queues) for a what-if; None keeps the template's value, which is what the figures are about.
-    """
+def run(runs: int = 20, *, warmup: int = 1) -> dict[str, Any]:
+    """Measure `runs` sequential end-to-end runs (after `warmup` unmeasured ones); the figures."""
     if runs < 1:
         raise ValueError("runs must be at least 1")
     import boto3
     from seam_local.console import silent
     from seam_local.images import ImageResolver
-    from seam_local.pollers import SqsPoller
     from seam_local.runtime import LOCAL_CLUSTER, LocalRuntime
 
     started = time.monotonic()
@@ -169,16 +164,7 @@ def run(runs: int = 20, *, warmup: int = 1, batching_window_s: float | None = No
         )
         with runtime:
             assert runtime.stack is not None
-            windows = sorted(
-                {w.mapping.batching_window_seconds for w in runtime._workers if isinstance(w, SqsPoller)}
-            )
-            if batching_window_s is not None:
-                for worker in runtime._workers:  # the what-if: the pollers' copy of the mapping
-                    if isinstance(worker, SqsPoller):
-                        worker.mapping = dataclasses.replace(
-                            worker.mapping, batching_window_seconds=batching_window_s
-                        )
-                windows = [batching_window_s]
+            windows = runtime.sqs_batching_windows
             runtime.onboard(MODEL_CONFIG)
             bench = _Bench(runtime, boto3)
             samples = [bench.one(number) for number in range(warmup + runs)]
@@ -387,14 +373,8 @@ def _figures(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=20, help="measured runs (after one warm-up run)")
-    parser.add_argument(
-        "--batching-window",
-        type=float,
-        default=None,
-        help="what-if: override the SQS event source mappings' batching window (seconds)",
-    )
     args = parser.parse_args()
-    print(json.dumps(run(args.runs, batching_window_s=args.batching_window), indent=2))
+    print(json.dumps(run(args.runs), indent=2))
     return 0
 
 

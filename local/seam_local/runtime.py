@@ -203,6 +203,11 @@ class LocalRuntime:
     # -- what the CLI, the demo and tests use ----------------------------------------------------------
 
     @property
+    def sqs_batching_windows(self) -> list[float]:
+        """MaximumBatchingWindowInSeconds of the SQS event source mappings being polled."""
+        return sorted({w.mapping.batching_window_seconds for w in self._workers if isinstance(w, SqsPoller)})
+
+    @property
     def deps(self) -> Dependencies:
         return dependencies()
 
