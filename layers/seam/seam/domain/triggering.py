@@ -150,9 +150,10 @@ def start_batch(
     """
     unique = list({r.run_id: r for r in reversed(requests)}.values())[::-1]  # first of each run id
 
-    def one_by_one(request: RunRequest) -> BatchOutcome:
+    def one_by_one(request: RunRequest, model_known: bool = True) -> BatchOutcome:
         try:
-            models.get(request.model)  # ModelNotFoundError names it
+            if not model_known:
+                models.get(request.model)  # ModelNotFoundError names it
             return start_or_coalesce(request, locks, runs, workflow)
         except Exception as exc:  # reported per request: its record is redelivered, the rest are not
             return exc
@@ -169,7 +170,7 @@ def start_batch(
     except Exception:
         # The shared read failed: one by one, so one request's failure (a throttled key, a bug on
         # one record) fails only its own record and the rest of the batch still goes through.
-        outcomes = {r.run_id: one_by_one(r) for r in unique}
+        outcomes = {r.run_id: one_by_one(r, model_known=False) for r in unique}
         return {r.run_id: outcomes[r.run_id] for r in requests}
     onboarded = {item["model"] for item in view[models.table]}
     statuses = {item["run_id"]: item.get("status") for item in view[runs.table]}
