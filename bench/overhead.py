@@ -77,6 +77,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from seam_local.runtime import wait_for
+
 BENCH = Path(__file__).resolve().parent
 NOOP = BENCH / "noop"
 MODEL_CONFIG = NOOP / "model.yaml"
@@ -222,13 +224,7 @@ class _Bench:
 
     @staticmethod
     def _wait(check: Any, message: str, interval: float) -> Any:
-        deadline = time.monotonic() + RUN_TIMEOUT
-        while time.monotonic() < deadline:
-            result = check()
-            if result:
-                return result
-            time.sleep(interval)
-        raise TimeoutError(message)
+        return wait_for(check, RUN_TIMEOUT, message, interval)
 
     def _sample(
         self,

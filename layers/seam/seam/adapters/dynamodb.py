@@ -410,43 +410,36 @@ class LockStore(_Table):
             except StaleUpdateError:
                 pass
             try:
-                # Newest request wins: coalescing keeps one pending retrain on the latest data.
                 with aws_call(key):
-                    self.ddb.update_item(
-                        TableName=self.table,
-                        Key={"model": {"S": request.model}},
-                        UpdateExpression="SET pending = :q, pending_run_id = :r",
-                        ConditionExpression="attribute_exists(holder) AND holder <> :r",
-                        ExpressionAttributeValues={":r": {"S": run_id}, ":q": {"S": payload}},
-                    )
+                    self.ddb.update_item(**self._make_pending(request))
                 return LockOutcome.COALESCED
             except StaleUpdateError:
                 pass
         raise StaleUpdateError(f"lock of {request.model} kept changing hands")
 
+    def _make_pending(self, request: RunRequest) -> dict[str, Any]:
+        """The conditional update that makes `request` its model's pending retrain while another run
+        holds the lock. Newest request wins: coalescing keeps one pending retrain on the latest data."""
+        return {
+            "TableName": self.table,
+            "Key": {"model": {"S": request.model}},
+            "UpdateExpression": "SET pending = :q, pending_run_id = :r",
+            "ConditionExpression": "attribute_exists(holder) AND holder <> :r",
+            "ExpressionAttributeValues": {
+                ":r": {"S": request.run_id},
+                ":q": {"S": request.model_dump_json()},
+            },
+        }
+
     def coalesce_all(self, requests: Iterable[RunRequest]) -> list[RunRequest]:
         """Make each request its model's pending retrain, for models whose lock another run holds, in
-        one TransactWriteItems per 100 models (the same conditional write `acquire` makes one by one).
+        one TransactWriteItems per 100 models (`_make_pending`, the write `acquire` makes one by one).
         Returns the requests of any transaction a lock change cancelled: handle those one by one."""
         requests = list(requests)
         retry: list[RunRequest] = []
         for start in range(0, len(requests), TRANSACT_MAX_ITEMS):
             chunk = requests[start : start + TRANSACT_MAX_ITEMS]
-            items = [
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": {"model": {"S": r.model}},
-                        "UpdateExpression": "SET pending = :q, pending_run_id = :r",
-                        "ConditionExpression": "attribute_exists(holder) AND holder <> :r",
-                        "ExpressionAttributeValues": {
-                            ":r": {"S": r.run_id},
-                            ":q": {"S": r.model_dump_json()},
-                        },
-                    }
-                }
-                for r in chunk
-            ]
+            items = [{"Update": self._make_pending(r)} for r in chunk]
             try:
                 with aws_call(f"TransactWriteItems {self.table} ({len(chunk)} pending)"):
                     self.ddb.transact_write_items(TransactItems=items)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from seam.errors import BadEventError
 from seam.models.model_config import MODEL_NAME_PATTERN
-from seam.models.run import RunRequest
+from seam.models.run import RunRequest, TriggerKind
 
 MAX_BODY_BYTES = 256 * 1024  # SQS message size limit; anything larger is not from AWS
 
@@ -105,7 +105,7 @@ class QueuedRequest(BaseModel):
     @field_validator("detail")
     @classmethod
     def _scheduled_only(cls, request: RunRequest) -> RunRequest:
-        if request.trigger != "schedule":  # the only requests the trigger queues for itself
+        if request.trigger is not TriggerKind.SCHEDULE:  # the only requests the trigger queues for itself
             raise ValueError(f"only scheduled retrains are queued, not {request.trigger!r}")
         return request
 
