@@ -61,6 +61,54 @@ def test_items_round_trip_floats_ints_nested_values_and_drop_nones() -> None:
     assert isinstance(from_item(item)["b"], int)
 
 
+JSON_VALUES = {
+    "text": "churn é",
+    "empty": "",
+    "int": 7,
+    "negative": -12,
+    "big": 10**37,
+    "float": 0.1,
+    "tiny": 1.5e-120,
+    "exp": 2.5e100,
+    "flag": False,
+    "list": [1, "a", [2.25, None], {"k": True}],
+    "map": {"nested": {"deeper": [0, -0.5]}, "none": None},
+    "empty_list": [],
+    "empty_map": {},
+}
+
+
+def test_items_are_what_boto3s_type_serializer_gives_and_read_back_like_its_deserializer() -> None:
+    """Seam writes attribute values without importing boto3 (cold start); boto3 is the reference."""
+    import json
+    from decimal import Decimal
+
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    plain = json.loads(json.dumps(JSON_VALUES), parse_float=Decimal)
+    expected = {k: TypeSerializer().serialize(v) for k, v in plain.items()}
+
+    item = to_item(JSON_VALUES)
+
+    assert item == expected
+
+    def as_json_number(number: Decimal) -> int | float:
+        return int(number) if number == number.to_integral_value() else float(number)
+
+    decoded = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+    assert from_item(item) == json.loads(json.dumps(decoded, default=as_json_number))
+    assert from_item(item) == {**JSON_VALUES, "exp": int(Decimal("2.5e100"))}  # integral: an int
+
+
+def test_a_number_dynamodb_cannot_hold_is_refused_not_rounded() -> None:
+    from decimal import Inexact, Overflow
+
+    with pytest.raises(Inexact):
+        to_item({"n": 10**40 + 1})  # 41 significant digits
+    with pytest.raises(Overflow):
+        to_item({"n": 1e300})
+
+
 # -- RunStore ------------------------------------------------------------------------------------------------
 
 
