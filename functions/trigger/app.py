@@ -13,7 +13,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
-from seam.domain.triggering import Ignored, requests_for, spread_delay, start_batch
+from seam.domain.starting import start_batch
+from seam.domain.triggering import Ignored, requests_for, spread_delay
 from seam.errors import ModelNotFoundError
 from seam.models.events import QueuedRequest, ScheduleTick, parse_trigger_body
 from seam.models.run import RunRequest

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from seam.dependencies import Dependencies
 from seam.domain.finalization import Finalizer, Outcome, outcome_of, resume_lock_holder, state_timings
-from seam.domain.triggering import start_or_coalesce
+from seam.domain.starting import start_or_coalesce
 from seam.models.run import (
     DatasetRef,
     DeploymentInfo,

@@ -11,14 +11,8 @@ from typing import Any
 import pytest
 from seam.adapters.dynamodb import ModelStore
 from seam.dependencies import Dependencies
-from seam.domain.triggering import (
-    Ignored,
-    TriggerOutcome,
-    is_due,
-    requests_for,
-    start_batch,
-    start_or_coalesce,
-)
+from seam.domain.starting import TriggerOutcome, start_batch, start_or_coalesce
+from seam.domain.triggering import Ignored, is_due, requests_for
 from seam.errors import BadEventError, ModelNotFoundError
 from seam.models.events import parse_training_body, parse_trigger_body
 from seam.models.model_config import ModelConfig

@@ -15,7 +15,7 @@ from typing import Any
 from seam.adapters.dynamodb import LockStore, RunStore, VersionStore
 from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.workflow import Workflow
-from seam.domain.triggering import start_run
+from seam.domain.starting import start_run
 from seam.errors import StaleUpdateError
 from seam.models.run import Run, RunRequest, RunStatus, WorkflowState, utc_now
 from seam.models.version import Champion

@@ -1,8 +1,7 @@
-"""From an event to a run: which model, which intent, and start it or coalesce it.
+"""From an event to run requests: which model, which intent (seam.domain.starting starts them).
 
 Invariants (tests/workflow prove them):
 - the same intent maps to the same run id, so a redelivered event starts nothing new;
-- per model at most one run holds the lock and at most one request waits (the newest);
 - an event that maps to no model starts nothing and says why.
 """
 
@@ -10,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
-from seam.adapters.dynamodb import LockOutcome, LockStore, ModelStore, RunStore, batch_get
-from seam.adapters.workflow import Workflow
+from seam.adapters.dynamodb import ModelStore
 from seam.errors import BadEventError, ModelNotFoundError
 from seam.models.events import (
     AlarmStateChangeEvent,
@@ -26,15 +23,7 @@ from seam.models.events import (
     model_from_dataset_key,
 )
 from seam.models.model_config import ModelConfig
-from seam.models.run import DatasetRef, Run, RunRequest, RunStatus, TriggerKind, WorkflowState
-
-
-class TriggerOutcome(StrEnum):
-    STARTED = "started"
-    ALREADY_STARTED = "already_started"  # duplicate of a run that is running
-    ALREADY_DONE = "already_done"  # duplicate of a run that has ended
-    COALESCED = "coalesced"  # another run holds the model: kept as its one pending retrain
-    SUPERSEDED = "superseded"  # a newer request for the model in the same batch took the pending slot
+from seam.models.run import DatasetRef, RunRequest, TriggerKind
 
 
 @dataclass(frozen=True)
@@ -130,108 +119,3 @@ def is_due(config: ModelConfig, at: datetime) -> bool:
     if not config.retrain_every_minutes:
         return False
     return int(at.timestamp() // 60) % config.retrain_every_minutes < 15
-
-
-BatchOutcome = TriggerOutcome | Exception
-
-
-def start_batch(
-    requests: list[RunRequest], models: ModelStore, locks: LockStore, runs: RunStore, workflow: Workflow
-) -> dict[str, BatchOutcome]:
-    """Start or coalesce a batch of requests with one read and one write for the common cases.
-
-    One BatchGetItem reads every model, run and lock the batch names. Then, per request: a run that
-    already ended -> ALREADY_DONE; already the model's pending retrain -> COALESCED, nothing written;
-    a run that exists or holds the lock (a redelivery) -> `start_or_coalesce`, whose steps are
-    idempotent. Of the new requests for a model, the oldest takes a free lock and starts; the newest
-    of the rest becomes the pending retrain, all in one TransactWriteItems; those in between are
-    SUPERSEDED. The end state is the one processing them one by one would leave (the newest pending
-    wins), in far fewer calls. Outcomes are keyed by run id; an exception is that request's failure.
-    """
-    unique = list({r.run_id: r for r in reversed(requests)}.values())[::-1]  # first of each run id
-
-    def one_by_one(request: RunRequest, model_known: bool = True) -> BatchOutcome:
-        try:
-            if not model_known:
-                models.get(request.model)  # ModelNotFoundError names it
-            return start_or_coalesce(request, locks, runs, workflow)
-        except Exception as exc:  # reported per request: its record is redelivered, the rest are not
-            return exc
-
-    try:
-        view = batch_get(
-            {
-                models.table: [{"model": {"S": m}} for m in {r.model for r in unique}],
-                runs.table: [{"run_id": {"S": r.run_id}} for r in unique],
-                locks.table: [{"model": {"S": m}} for m in {r.model for r in unique}],
-            },
-            projections={models.table: "model"},  # existence is all the batch needs of a config
-        )
-    except Exception:
-        # The shared read failed: one by one, so one request's failure (a throttled key, a bug on
-        # one record) fails only its own record and the rest of the batch still goes through.
-        outcomes = {r.run_id: one_by_one(r, model_known=False) for r in unique}
-        return {r.run_id: outcomes[r.run_id] for r in requests}
-    onboarded = {item["model"] for item in view[models.table]}
-    statuses = {item["run_id"]: item.get("status") for item in view[runs.table]}
-    lock_of = {item["model"]: item for item in view[locks.table]}
-
-    outcomes: dict[str, BatchOutcome] = {}
-    new_by_model: dict[str, list[RunRequest]] = {}
-    singles: list[RunRequest] = []
-    for request in unique:
-        lock = lock_of.get(request.model, {})
-        status = statuses.get(request.run_id)
-        if request.model not in onboarded:
-            outcomes[request.run_id] = ModelNotFoundError(f"model {request.model!r} is not onboarded")
-        elif status is not None and RunStatus(status).terminal:
-            outcomes[request.run_id] = TriggerOutcome.ALREADY_DONE
-        elif lock.get("pending_run_id") == request.run_id:
-            outcomes[request.run_id] = TriggerOutcome.COALESCED
-        elif status is not None or lock.get("holder") == request.run_id:
-            singles.append(request)  # a redelivery: start_or_coalesce finishes what was begun
-        else:
-            new_by_model.setdefault(request.model, []).append(request)
-
-    to_coalesce: list[RunRequest] = []
-    for model, new in new_by_model.items():
-        if not lock_of.get(model, {}).get("holder"):
-            singles.append(new.pop(0))  # the oldest takes the free lock
-        if new:
-            *older, newest = new
-            outcomes.update({r.run_id: TriggerOutcome.SUPERSEDED for r in older})
-            to_coalesce.append(newest)
-    try:
-        retry = {r.run_id for r in locks.coalesce_all(to_coalesce)}  # cancelled: a lock changed
-    except Exception:
-        retry = {r.run_id for r in to_coalesce}  # the transaction failed: one by one, isolated
-    singles.extend(r for r in to_coalesce if r.run_id in retry)
-    outcomes.update({r.run_id: TriggerOutcome.COALESCED for r in to_coalesce if r.run_id not in retry})
-    outcomes.update({r.run_id: one_by_one(r) for r in singles})
-    return {r.run_id: outcomes[r.run_id] for r in requests}
-
-
-def start_or_coalesce(
-    request: RunRequest, locks: LockStore, runs: RunStore, workflow: Workflow
-) -> TriggerOutcome:
-    existing = runs.get(request.run_id)
-    if existing and existing.status.terminal:
-        return TriggerOutcome.ALREADY_DONE
-    if locks.acquire(request) is LockOutcome.COALESCED:
-        return TriggerOutcome.COALESCED
-    return start_run(request, runs, workflow)
-
-
-def start_run(request: RunRequest, runs: RunStore, workflow: Workflow) -> TriggerOutcome:
-    """Record and start a run whose lock is held; every step is idempotent, so retries are safe.
-
-    StartExecution with the name and input of a running execution succeeds, so the run record (created
-    once, conditionally) is what tells a duplicate from a first start, without an extra API call."""
-    created = runs.create(
-        Run(run_id=request.run_id, model=request.model, trigger=request.trigger, dataset=request.dataset)
-    )
-    document = WorkflowState(
-        run_id=request.run_id, model=request.model, trigger=request.trigger, dataset=request.dataset
-    ).dump()
-    started = workflow.start(request.run_id, document)
-    return TriggerOutcome.STARTED if created and started else TriggerOutcome.ALREADY_STARTED
