@@ -8,6 +8,10 @@ from seam.domain.reconciliation import Reconciler
 from seam.domain.training import TrainingSettler
 from seam.observability import MetricUnit, logger, metrics, tracer
 
+# Stop starting new checks this long before the timeout: one lock's repair is a few AWS calls, each
+# bounded by the client's timeouts and retries; what is left is counted and done by the next sweep.
+STOP_BEFORE_TIMEOUT_S = 8
+
 
 @logger.inject_lambda_context
 @metrics.log_metrics
@@ -16,7 +20,11 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     deps = dependencies()
     settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant="reconciler")
     reconciler = Reconciler(deps.runs, deps.locks, deps.training, deps.workflow, settler)
-    report = reconciler.sweep(deps.settings.training_stale_after_seconds)
+    report = reconciler.sweep(
+        deps.settings.training_stale_after_seconds,
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000 - STOP_BEFORE_TIMEOUT_S,
+    )
     metrics.add_metric(name="RunsReconciled", unit=MetricUnit.Count, value=len(report.settled))
+    metrics.add_metric(name="ReconcileDeferred", unit=MetricUnit.Count, value=report.deferred)
     logger.info("reconciled", extra=asdict(report))
     return asdict(report)

@@ -1,7 +1,7 @@
 """Fixtures of the reliability scenarios, on top of the executed-workflow harness (tests/workflow).
 
 - `harness` / `logs`: the workflow harness fixtures themselves (imported, not copied).
-- `faults`: a FaultInjector on every Seam boto3 client, whose calls know their function, run and (in
+- `faults`: a FaultInjector on every Seam AWS client, whose calls know their function, run and (in
   the SQS functions) message.
 - `fast_retries`: the deployed state machine with every Retry shrunk to 1 s intervals (backoff 1.0,
   jitter as in the ASL), through UpdateStateMachine on the loaded definition - the ASL file is not

@@ -412,6 +412,8 @@ def test_hand_written_state_documents(corpus: Corpus) -> None:
             "settled": {},
             "resumed": [],
             "released": [],
+            "locks_checked": 0,
+            "deferred": 0,
         }
     # Finalize ends what exists: for a run that does not, it writes nothing.
     corpus.inputs += 1

@@ -306,7 +306,7 @@ def test_duplicated_shuffled_and_late_events_start_one_run_per_intent_and_change
         )
     ]
     assert writes == []
-    assert sweep == {"settled": {}, "resumed": [], "released": []}
+    assert sweep == {"settled": {}, "resumed": [], "released": [], "locks_checked": 0, "deferred": 0}
     assert callback.dead_letters() == [] and trigger.dead_letters() == []
     row = figure.row("late events after a terminal status")
     row.injected = (

@@ -2,7 +2,7 @@
 
 Resources come from `seam_local.stack.EmulatedStack` (tables with their key schemas and GSIs, the data
 bucket, the event bus, the state machine), created piecemeal so a test pays only for what it uses.
-Every test starts and ends with fresh boto3 clients and fresh settings/dependencies.
+Every test starts and ends with fresh AWS clients and fresh settings/dependencies.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="package", autouse=True)
 def _shared_botocore_data() -> Iterator[None]:
-    """`seam.adapters.aws.client()` builds each client from a new boto3 Session, and each Session reads
-    botocore's endpoint and service JSON again (~0.1 s a client). The data is read-only: sharing one
+    """`seam.adapters.aws.client()` builds each client from a new botocore session, and each session
+    reads botocore's endpoint and service JSON again (~0.1 s a client). The data is read-only: sharing one
     loader between sessions keeps the tests fast without changing what any client does. Package scope:
     undone when tests/unit is done."""
     original = botocore.session.create_loader

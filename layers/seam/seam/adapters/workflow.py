@@ -43,6 +43,21 @@ class Workflow:
                 return None
             raise
 
+    def running_executions(self) -> set[str]:
+        """Names (run ids) of the state machine's RUNNING executions: one ListExecutions call per 1,000.
+        The list is eventually consistent, so callers use it only to skip work: a name missing from it
+        is checked with `execution_status`."""
+        names: set[str] = set()
+        with aws_call("ListExecutions RUNNING"):
+            pages = self.sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=self.state_machine_arn,
+                statusFilter="RUNNING",
+                PaginationConfig={"PageSize": 1000},
+            )
+            for page in pages:
+                names.update(execution["name"] for execution in page["executions"])
+        return names
+
     def execution_arn(self, run_id: str) -> str:
         return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run_id}"
 

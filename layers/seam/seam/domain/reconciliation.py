@@ -4,11 +4,16 @@ Runs in TRAINING longer than the threshold are settled through the callback's co
 (DescribeTrainingJob -> success / failure / heartbeat). A lock whose holder never started is started;
 a lock whose holder's execution ended without Finalize (e.g. Finalize exhausted its retries) is
 released, the run marked FAILED, and the pending run started.
+
+At scale (1,000 models, every lock held) the sweep stays a handful of calls: one ListExecutions pass
+names the running executions, and only locks whose holder is not among them are checked one by one
+(about five calls each). Work left when the invocation nears its timeout is left for the next sweep.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -26,6 +31,8 @@ class SweepReport:
     settled: dict[str, str] = field(default_factory=dict)  # run id -> settlement
     resumed: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
+    locks_checked: int = 0  # held locks whose holder was not listed as running
+    deferred: int = 0  # runs or locks left for the next sweep: the invocation was running out of time
 
 
 @dataclass
@@ -36,19 +43,32 @@ class Reconciler:
     workflow: Workflow
     settler: TrainingSettler
 
-    def sweep(self, stale_after_seconds: int) -> SweepReport:
+    def sweep(
+        self, stale_after_seconds: int, time_left: Callable[[], float] = lambda: float("inf")
+    ) -> SweepReport:
+        """`time_left()`: seconds this sweep may still start work in (the invocation's remaining time
+        less a margin); when it reaches 0 the rest is counted as deferred."""
         report = SweepReport()
         cutoff = utc_now() - timedelta(seconds=stale_after_seconds)
         for run in self.runs.list_by_status(RunStatus.TRAINING, updated_before=cutoff):
+            if time_left() <= 0:
+                report.deferred += 1
+                continue
             job = run.training_job_name or run.run_id
             report.settled[run.run_id] = self.settler.settle(job, self.training.describe).value
-        for lock in self.locks.list():
-            self._repair(lock["model"], lock.get("holder"), report)
+        held = [lock for lock in self.locks.list() if lock.get("holder")]
+        running = self.workflow.running_executions() if held else set()
+        for lock in held:
+            if lock["holder"] in running:
+                continue  # alive; if it ended since the list was read, the next sweep sees it
+            if time_left() <= 0:
+                report.deferred += 1
+                continue
+            report.locks_checked += 1
+            self._repair(lock["model"], lock["holder"], report)
         return report
 
-    def _repair(self, model: str, holder: str | None, report: SweepReport) -> None:
-        if not holder:
-            return
+    def _repair(self, model: str, holder: str, report: SweepReport) -> None:
         run = self.runs.get(holder)
         status = self.workflow.execution_status(holder) if run else None
         if run and status not in (None, "RUNNING", "PENDING_REDRIVE"):
