@@ -16,7 +16,13 @@ def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
     deps.runs.update(state.run_id, status=RunStatus.VALIDATING)
     config = deps.models.get(state.model)
-    validated = validate_dataset(state, config, deps.datasets, deps.versions.champion(state.model))
+    validated = validate_dataset(
+        state,
+        config,
+        deps.datasets,
+        deps.versions.champion(state.model),
+        stale_after_seconds=deps.settings.training_stale_after_seconds,
+    )
     if validated.dataset:
         deps.runs.update(state.run_id, dataset=validated.dataset.model_dump(mode="json"))
     logger.info(

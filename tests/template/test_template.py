@@ -21,6 +21,7 @@ import pytest
 import yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
+from seam.domain.training import RECONCILER_PERIOD_SECONDS
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -534,6 +535,7 @@ def test_every_schedule_has_retries_and_a_dlq(cfn: dict[str, Any]) -> None:
     }
     reconciler = next(s for lid, s in schedules.items() if lid != "RetrainSchedule")["Properties"]
     assert reconciler["ScheduleExpression"] == "rate(5 minutes)"
+    assert RECONCILER_PERIOD_SECONDS == 5 * 60  # training heartbeat windows are sized on it
     assert _ref_id(reconciler["Target"]["Arn"]) == "ReconcilerFunction"
 
 

@@ -10,6 +10,7 @@ import pytest
 from seam.adapters.workflow import Workflow
 from seam.dependencies import Dependencies
 from seam.domain.training import (
+    RECONCILER_PERIOD_SECONDS,
     START_MARGIN_SECONDS,
     Settlement,
     TrainingSettler,
@@ -44,12 +45,20 @@ def training(**overrides: Any) -> dict[str, Any]:
 # -- limits_for ----------------------------------------------------------------------------------------------
 
 
+STALE_AFTER = 1800  # SEAM_TRAINING_STALE_AFTER_SECONDS' default
+
+
 @pytest.mark.parametrize(
     ("spec", "timeout", "heartbeat"),
     [
-        ({"max_runtime_seconds": 60}, 60 + 1800, 900),  # heartbeat never under 15 minutes
-        ({"max_runtime_seconds": 3600}, 3600 + 1800, 900),
-        ({"max_runtime_seconds": 7200}, 7200 + 1800, 1800),  # a quarter of the runtime
+        ({"max_runtime_seconds": 60}, 60 + 1800, 60 + 1800 - 1),  # below the timeout, never tighter
+        (
+            {"max_runtime_seconds": 3600},
+            3600 + 1800,
+            1800 + 600,
+        ),  # the reconciler's first heartbeat + 2 sweeps
+        ({"max_runtime_seconds": 7200}, 7200 + 1800, 1800 + 600),
+        ({"max_runtime_seconds": 14400}, 14400 + 1800, 3600),  # a quarter of the runtime
         ({"max_runtime_seconds": 28 * 24 * 3600}, 28 * 24 * 3600 + 1800, 7 * 24 * 3600),
         ({"max_runtime_seconds": 3600, "use_spot": True, "max_wait_seconds": 14400}, 14400 + 1800, 3600),
     ],
@@ -57,16 +66,33 @@ def training(**overrides: Any) -> dict[str, Any]:
 def test_limits_are_the_runtime_plus_the_start_margin_and_a_clamped_heartbeat(
     spec: dict[str, Any], timeout: int, heartbeat: int
 ) -> None:
-    limits = limits_for(model_config(training=training(**spec)))
+    limits = limits_for(model_config(training=training(**spec)), STALE_AFTER)
 
     assert limits == TrainingLimits(timeout_seconds=timeout, heartbeat_seconds=heartbeat)
     assert START_MARGIN_SECONDS == 1800
     assert limits.heartbeat_seconds < limits.timeout_seconds  # ASL: HeartbeatSeconds < TimeoutSeconds
 
 
+@pytest.mark.parametrize("stale_after", [60, 900, 1800, 7200])
+@pytest.mark.parametrize("runtime", [60, 600, 1800, 3600, 7200, 14400, 86400])
+def test_a_healthy_training_without_events_outlives_its_heartbeat_window_through_the_reconciler(
+    runtime: int, stale_after: int
+) -> None:
+    """SageMaker sends no event during a long Training phase. The reconciler heartbeats a run once it
+    has been `stale_after` seconds without news, at its next sweep (<= 5 min later), then every sweep:
+    the heartbeat window must outlast that first one, or the timeout must come first."""
+    limits = limits_for(model_config(training=training(max_runtime_seconds=runtime)), stale_after)
+    first_reconciler_heartbeat = stale_after + RECONCILER_PERIOD_SECONDS
+    assert (
+        limits.heartbeat_seconds > first_reconciler_heartbeat
+        or limits.heartbeat_seconds == limits.timeout_seconds - 1
+    )
+    assert limits.heartbeat_seconds > RECONCILER_PERIOD_SECONDS  # and the window outlasts each later sweep
+
+
 def test_a_warm_pool_does_not_change_the_limits() -> None:
     warm = model_config(training=training(warm_pool_keep_alive_seconds=900))
-    assert limits_for(warm) == limits_for(model_config(training=training()))
+    assert limits_for(warm, STALE_AFTER) == limits_for(model_config(training=training()), STALE_AFTER)
 
 
 # -- training_job_request ------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from seam.models.version import Champion
 
 from tests.unit.conftest import model_config
 
+STALE_AFTER = 1800  # the reconciler's default SEAM_TRAINING_STALE_AFTER_SECONDS
+
 HEADER = "tenure,plan,churned\n"
 GOOD = HEADER + "1,basic,0\n2,premium,1\n3,basic,0\n"
 
@@ -221,7 +223,11 @@ def test_a_valid_object_is_resolved_to_its_exact_version_and_gets_training_limit
     written = put(datasets, "datasets/churn/a.csv", GOOD.encode())
 
     result = validate_dataset(
-        state(DatasetRef(bucket=datasets.bucket, key="datasets/churn/a.csv")), model_config(), datasets, None
+        state(DatasetRef(bucket=datasets.bucket, key="datasets/churn/a.csv")),
+        model_config(),
+        datasets,
+        None,
+        stale_after_seconds=STALE_AFTER,
     )
 
     assert result.dataset == DatasetRef(
@@ -240,7 +246,7 @@ def test_a_run_pinned_to_an_older_version_validates_that_version(datasets: Datas
     put(datasets, "datasets/churn/a.csv", b"not,a,valid\x00file")
 
     pinned = DatasetRef(bucket=datasets.bucket, key="datasets/churn/a.csv", version_id=old["VersionId"])
-    result = validate_dataset(state(pinned), model_config(), datasets, None)
+    result = validate_dataset(state(pinned), model_config(), datasets, None, stale_after_seconds=STALE_AFTER)
 
     assert result.dataset is not None and result.dataset.size == len(GOOD)
 
@@ -248,7 +254,7 @@ def test_a_run_pinned_to_an_older_version_validates_that_version(datasets: Datas
 def test_an_object_that_does_not_exist_fails_the_exists_rule(datasets: DatasetStore) -> None:
     missing = DatasetRef(bucket=datasets.bucket, key="datasets/churn/gone.csv")
     with pytest.raises(DataValidationError) as caught:
-        validate_dataset(state(missing), model_config(), datasets, None)
+        validate_dataset(state(missing), model_config(), datasets, None, stale_after_seconds=STALE_AFTER)
     assert (caught.value.rule, caught.value.detail) == (
         "exists",
         f"s3://{datasets.bucket}/datasets/churn/gone.csv does not exist",
@@ -260,7 +266,13 @@ def test_a_run_without_a_dataset_and_nothing_under_the_prefix_fails_the_exists_r
 ) -> None:
     put(datasets, "datasets/churn-v2/a.csv", GOOD.encode())  # another model's prefix starts the same way
     with pytest.raises(DataValidationError) as caught:
-        validate_dataset(state(trigger=TriggerKind.SCHEDULE), model_config(), datasets, None)
+        validate_dataset(
+            state(trigger=TriggerKind.SCHEDULE),
+            model_config(),
+            datasets,
+            None,
+            stale_after_seconds=STALE_AFTER,
+        )
     assert caught.value.rule == "exists"
     assert caught.value.detail == f"no dataset under s3://{datasets.bucket}/datasets/churn/"
 
@@ -273,6 +285,7 @@ def test_an_empty_object_fails_the_min_bytes_rule(datasets: DatasetStore) -> Non
             model_config(),
             datasets,
             None,
+            stale_after_seconds=STALE_AFTER,
         )
 
 
@@ -287,7 +300,9 @@ def test_a_run_without_a_dataset_validates_the_latest_object_under_the_prefix(
     put(datasets, "datasets/churn/folder/", b"")
     put(datasets, "datasets/other/z.csv", b"bad")
 
-    result = validate_dataset(state(trigger=TriggerKind.SCHEDULE), model_config(), datasets, None)
+    result = validate_dataset(
+        state(trigger=TriggerKind.SCHEDULE), model_config(), datasets, None, stale_after_seconds=STALE_AFTER
+    )
 
     assert result.dataset is not None
     assert (result.dataset.key, result.dataset.etag) == (
@@ -303,7 +318,9 @@ def test_objects_written_in_the_same_second_resolve_to_the_last_key(
     put(datasets, "datasets/churn/2026-11-22T09-00.csv", GOOD.encode())
     put(datasets, "datasets/churn/2026-11-22T09-01.csv", GOOD.encode())
 
-    result = validate_dataset(state(trigger=TriggerKind.DRIFT), model_config(), datasets, None)
+    result = validate_dataset(
+        state(trigger=TriggerKind.DRIFT), model_config(), datasets, None, stale_after_seconds=STALE_AFTER
+    )
 
     assert result.dataset is not None and result.dataset.key == "datasets/churn/2026-11-22T09-01.csv"
 
@@ -318,6 +335,7 @@ def test_data_the_champion_was_trained_on_is_flagged_unchanged_and_not_validated
         model_config(),
         datasets,
         champion(written["ETag"].strip('"')),
+        stale_after_seconds=STALE_AFTER,
     )
 
     assert result.data_unchanged is True
@@ -334,6 +352,7 @@ def test_data_other_than_the_champions_is_validated(datasets: DatasetStore) -> N
             model_config(),
             datasets,
             champion("another-etag"),
+            stale_after_seconds=STALE_AFTER,
         )
 
 
@@ -347,6 +366,11 @@ def test_only_the_sample_bytes_are_read_and_rows_beyond_them_are_extrapolated(da
         return model_config(validation=validation)
 
     assert len(datasets.read_head(datasets.head(target), 4096)) == 4096
-    assert validate_dataset(state(target), config(19_000), datasets, None).dataset is not None
+    assert (
+        validate_dataset(
+            state(target), config(19_000), datasets, None, stale_after_seconds=STALE_AFTER
+        ).dataset
+        is not None
+    )
     with pytest.raises(DataValidationError, match=r"^min_rows: .* has 19\d\d\d rows, below 25000$"):
-        validate_dataset(state(target), config(25_000), datasets, None)
+        validate_dataset(state(target), config(25_000), datasets, None, stale_after_seconds=STALE_AFTER)

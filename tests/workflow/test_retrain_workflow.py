@@ -162,7 +162,7 @@ def test_training_that_never_reports_times_out(harness: Harness, monkeypatch: py
     from seam.models.run import TrainingLimits
 
     monkeypatch.setattr(
-        validation, "limits_for", lambda config: TrainingLimits(timeout_seconds=1, heartbeat_seconds=1)
+        validation, "limits_for", lambda *_: TrainingLimits(timeout_seconds=1, heartbeat_seconds=1)
     )
     harness.onboard(model_config())
     harness.drop("churn")

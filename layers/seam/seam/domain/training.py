@@ -20,19 +20,26 @@ from seam.models.run import DatasetRef, TrainingLimits, TrainingResult
 
 # Time SageMaker may spend before the clock of MaxRuntimeInSeconds starts (provisioning, image pull).
 START_MARGIN_SECONDS = 1800
+# How often the reconciler sweeps: ReconcilerFunction's schedule in template.yaml (tests/template checks).
+RECONCILER_PERIOD_SECONDS = 300
 
 
-def limits_for(config: ModelConfig) -> TrainingLimits:
+def limits_for(config: ModelConfig, stale_after_seconds: int) -> TrainingLimits:
     """TimeoutSeconds/HeartbeatSeconds of the .waitForTaskToken state, from the model's max runtime.
 
-    Without both, a task token waits up to a year. Heartbeats come from InProgress events and from the
-    reconciler (every 5 minutes), so a heartbeat window of a quarter of the runtime, at least 15
-    minutes, only fires when both are gone."""
+    Without both, a task token waits up to a year. Heartbeats come from InProgress events, which
+    SageMaker sends on status changes only (none during a long Training phase), and from the
+    reconciler, which heartbeats a run once it has been `stale_after_seconds` without news and then on
+    every sweep. The window is a quarter of the runtime but never closes before the reconciler's
+    first heartbeat has had two sweeps to arrive, so it only fires when both sources are gone (a
+    shorter floor would fail healthy long trainings between their last event and that heartbeat).
+    HeartbeatSeconds must stay below TimeoutSeconds."""
     runtime = config.training.max_runtime_seconds
     if config.training.use_spot and config.training.max_wait_seconds:
         runtime = config.training.max_wait_seconds
     timeout = runtime + START_MARGIN_SECONDS
-    heartbeat = min(timeout, max(900, runtime // 4))
+    floor = stale_after_seconds + 2 * RECONCILER_PERIOD_SECONDS
+    heartbeat = min(timeout - 1, max(floor, runtime // 4))
     return TrainingLimits(timeout_seconds=timeout, heartbeat_seconds=heartbeat)
 
 

@@ -104,9 +104,16 @@ def _check_types(ref: DatasetRef, header: list[str], body: list[list[str]], rule
 
 
 def validate_dataset(
-    state: WorkflowState, config: ModelConfig, datasets: DatasetStore, champion: Champion | None
+    state: WorkflowState,
+    config: ModelConfig,
+    datasets: DatasetStore,
+    champion: Champion | None,
+    *,
+    stale_after_seconds: int,
 ) -> WorkflowState:
-    """Resolve the run's dataset and apply the config's rules; flag data the champion already saw."""
+    """Resolve the run's dataset and apply the config's rules; flag data the champion already saw.
+    A dataset to train on gets the training wait limits (`limits_for`, with the reconciler's
+    `stale_after_seconds`)."""
     ref = state.dataset or datasets.latest(config.dataset_prefix)
     if ref is None:
         raise DataValidationError(
@@ -117,4 +124,4 @@ def validate_dataset(
         return state.model_copy(update={"dataset": ref, "data_unchanged": True})
     check_size(ref, config.validation)
     check_content(ref, datasets.read_head(ref, config.validation.sample_bytes), config.validation)
-    return state.model_copy(update={"dataset": ref, "limits": limits_for(config)})
+    return state.model_copy(update={"dataset": ref, "limits": limits_for(config, stale_after_seconds)})
