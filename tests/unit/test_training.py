@@ -230,7 +230,7 @@ def settled(deps: Dependencies) -> str | None:
 def test_a_completed_job_succeeds_the_token_once_with_the_described_result(
     launched: Dependencies, workflow: RecordingWorkflow
 ) -> None:
-    outcome = settler(launched, workflow).settle_job(RUN_ID, description())
+    outcome = settler(launched, workflow).settle(RUN_ID, lambda _: description())
 
     assert outcome is Settlement.SUCCEEDED
     assert workflow.sent == [("success", TOKEN, result_from(description()).model_dump(mode="json"))]
@@ -245,9 +245,9 @@ def test_a_completed_job_succeeds_the_token_once_with_the_described_result(
 def test_any_later_event_for_a_settled_job_is_already_settled_and_sends_nothing(
     launched: Dependencies, workflow: RecordingWorkflow, second: dict[str, Any]
 ) -> None:
-    settler(launched, workflow).settle_job(RUN_ID, description())
+    settler(launched, workflow).settle(RUN_ID, lambda _: description())
 
-    assert settler(launched, workflow).settle_job(RUN_ID, second) is Settlement.ALREADY_SETTLED
+    assert settler(launched, workflow).settle(RUN_ID, lambda _: second) is Settlement.ALREADY_SETTLED
     assert len(workflow.sent) == 1
     assert settled(launched) == "success"
 
@@ -256,10 +256,10 @@ def test_the_same_claimant_sends_again_only_a_settlement_that_never_reached_step
     launched: Dependencies, workflow: RecordingWorkflow
 ) -> None:
     reconciler = TrainingSettler(launched.tokens, launched.runs, workflow, claimant="reconciler")
-    assert reconciler.settle_job(RUN_ID, description()) is Settlement.SUCCEEDED
+    assert reconciler.settle(RUN_ID, lambda _: description()) is Settlement.SUCCEEDED
 
     # The next sweep finds the run still TRAINING (the workflow has not moved yet): nothing to resend.
-    assert reconciler.settle_job(RUN_ID, description()) is Settlement.ALREADY_SETTLED
+    assert reconciler.settle(RUN_ID, lambda _: description()) is Settlement.ALREADY_SETTLED
     assert len(workflow.sent) == 1
 
 
@@ -269,7 +269,7 @@ def test_a_claim_whose_send_never_happened_is_finished_by_the_same_claimant(
     launched.tokens.claim(RUN_ID, "success", "reconciler")  # then the sweep crashed before sending
     reconciler = TrainingSettler(launched.tokens, launched.runs, workflow, claimant="reconciler")
 
-    assert reconciler.settle_job(RUN_ID, description()) is Settlement.SUCCEEDED
+    assert reconciler.settle(RUN_ID, lambda _: description()) is Settlement.SUCCEEDED
     assert len(workflow.sent) == 1
     token = launched.tokens.get(RUN_ID)
     assert token is not None and token.sent
@@ -290,11 +290,11 @@ def test_a_claim_whose_send_never_happened_is_finished_by_the_same_claimant(
 def test_a_failed_stopped_or_missing_job_fails_the_token_with_the_reason(
     launched: Dependencies, workflow: RecordingWorkflow, job: dict[str, Any] | None, error: str, cause: str
 ) -> None:
-    assert settler(launched, workflow).settle_job(RUN_ID, job) is Settlement.FAILED
+    assert settler(launched, workflow).settle(RUN_ID, lambda _: job) is Settlement.FAILED
 
     assert workflow.sent == [("failure", TOKEN, (error, cause))]
     assert settled(launched) == "failure"
-    assert settler(launched, workflow).settle_job(RUN_ID, job) is Settlement.ALREADY_SETTLED
+    assert settler(launched, workflow).settle(RUN_ID, lambda _: job) is Settlement.ALREADY_SETTLED
     assert len(workflow.sent) == 1
 
 
@@ -303,23 +303,23 @@ def test_a_job_in_progress_sends_a_heartbeat_and_leaves_the_token_open(
 ) -> None:
     first = settler(launched, workflow)
 
-    assert first.settle_job(RUN_ID, description("InProgress")) is Settlement.HEARTBEAT
-    assert first.settle_job(RUN_ID, description("InProgress")) is Settlement.HEARTBEAT
+    assert first.settle(RUN_ID, lambda _: description("InProgress")) is Settlement.HEARTBEAT
+    assert first.settle(RUN_ID, lambda _: description("InProgress")) is Settlement.HEARTBEAT
     assert settled(launched) is None
-    assert first.settle_job(RUN_ID, description()) is Settlement.SUCCEEDED
+    assert first.settle(RUN_ID, lambda _: description()) is Settlement.SUCCEEDED
     assert [kind for kind, _, _ in workflow.sent] == ["heartbeat", "heartbeat", "success"]
 
 
 def test_a_job_stopping_is_waited_for_without_sending_anything(
     launched: Dependencies, workflow: RecordingWorkflow
 ) -> None:
-    assert settler(launched, workflow).settle_job(RUN_ID, description("Stopping")) is Settlement.WAITING
+    assert settler(launched, workflow).settle(RUN_ID, lambda _: description("Stopping")) is Settlement.WAITING
     assert workflow.sent == []
     assert settled(launched) is None
 
 
 def test_a_job_without_a_token_is_not_ours(deps: Dependencies, workflow: RecordingWorkflow) -> None:
-    assert settler(deps, workflow).settle_job("someone-elses-job", description()) is Settlement.NOT_OURS
+    assert settler(deps, workflow).settle("someone-elses-job", lambda _: description()) is Settlement.NOT_OURS
     assert workflow.sent == []
 
 
@@ -330,11 +330,14 @@ def test_a_transient_send_failure_gives_the_claim_back_so_a_retry_settles(
     workflow.raises.append(TransientError("SendTask failed: Throttling"))
 
     with pytest.raises(TransientError):
-        settler(launched, workflow).settle_job(RUN_ID, job)
+        settler(launched, workflow).settle(RUN_ID, lambda _: job)
     assert settled(launched) is None
     assert workflow.sent == []
 
-    assert settler(launched, workflow).settle_job(RUN_ID, job) in (Settlement.SUCCEEDED, Settlement.FAILED)
+    assert settler(launched, workflow).settle(RUN_ID, lambda _: job) in (
+        Settlement.SUCCEEDED,
+        Settlement.FAILED,
+    )
     assert len(workflow.sent) == 1
     assert settled(launched) in ("success", "failure")
 
@@ -351,10 +354,10 @@ def test_a_token_step_functions_no_longer_accepts_counts_as_settled(
         launched.tokens.put(job_name, f"{TOKEN}-{number}", RUN_ID)
         faults.fail("sfn", operation, code, times=1)
 
-        assert settler(launched, real).settle_job(job_name, job) is Settlement.ALREADY_SETTLED, code
+        assert settler(launched, real).settle(job_name, lambda _: job) is Settlement.ALREADY_SETTLED, code
         assert launched.tokens.get(job_name).settled in ("success", "failure")  # type: ignore[union-attr]
         # A redelivered event does not try again.
-        assert settler(launched, real).settle_job(job_name, job) is Settlement.ALREADY_SETTLED
+        assert settler(launched, real).settle(job_name, lambda _: job) is Settlement.ALREADY_SETTLED
         assert faults.count("sfn", operation) == number
 
 
@@ -364,7 +367,9 @@ def test_another_step_functions_error_is_a_training_error_and_gives_the_claim_ba
     faults.fail("sfn", "SendTaskSuccess", "AccessDeniedException", message="not allowed")
 
     with pytest.raises(TrainingError, match="SendTaskSuccess failed"):
-        settler(launched, Workflow(launched.settings.state_machine_arn)).settle_job(RUN_ID, description())
+        settler(launched, Workflow(launched.settings.state_machine_arn)).settle(
+            RUN_ID, lambda _: description()
+        )
     assert settled(launched) is None
 
 
@@ -373,7 +378,7 @@ def test_a_late_result_for_a_run_that_already_ended_settles_without_touching_the
 ) -> None:
     launched.runs.update(RUN_ID, status=RunStatus.FAILED, error="States.Timeout")
 
-    assert settler(launched, workflow).settle_job(RUN_ID, description()) is Settlement.SUCCEEDED
+    assert settler(launched, workflow).settle(RUN_ID, lambda _: description()) is Settlement.SUCCEEDED
 
     run = launched.runs.get(RUN_ID)
     assert run is not None
@@ -388,7 +393,7 @@ def test_concurrent_settlers_of_one_job_send_exactly_one_result(
 
     def settle() -> None:
         barrier.wait()
-        outcomes.append(settler(launched, workflow).settle_job(RUN_ID, description()))
+        outcomes.append(settler(launched, workflow).settle(RUN_ID, lambda _: description()))
 
     threads = [threading.Thread(target=settle) for _ in range(10)]
     for thread in threads:

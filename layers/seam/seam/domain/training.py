@@ -1,6 +1,6 @@
 """Training: the CreateTrainingJob request, the wait limits, and settling a job's task token.
 
-The callback (events) and the reconciler (polling) settle through `settle_job`, so a lost, duplicated
+The callback (events) and the reconciler (polling) settle through `settle`, so a lost, duplicated
 or late event can never settle a token twice or overwrite a terminal status.
 """
 
@@ -126,10 +126,6 @@ class TrainingSettler:
         if token.settled and (token.sent or not (self.claimant and token.claimed_by == self.claimant)):
             return Settlement.ALREADY_SETTLED
         return self._act(token, job_name, describe(job_name))
-
-    def settle_job(self, job_name: str, description: dict[str, Any] | None) -> Settlement:
-        """`settle` with a description already at hand."""
-        return self.settle(job_name, lambda _: description)
 
     def _act(self, token: TokenRecord, job_name: str, description: dict[str, Any] | None) -> Settlement:
         if description is None:
