@@ -366,16 +366,18 @@ class TokenStore(_Table):
             "sent_at" in data,
         )
 
+    def _update(self, job_name: str, **params: Any) -> None:
+        with aws_call(f"UpdateItem {self.table}/{job_name}"):
+            self.ddb.update_item(TableName=self.table, Key={"training_job_name": {"S": job_name}}, **params)
+
     def mark_sent(self, job_name: str) -> None:
         """Record that the claimed settlement reached Step Functions: nobody needs to send it again."""
-        with aws_call(f"UpdateItem {self.table}/{job_name}"):
-            self.ddb.update_item(
-                TableName=self.table,
-                Key={"training_job_name": {"S": job_name}},
-                UpdateExpression="SET sent_at = :t",
-                ConditionExpression="attribute_exists(settled)",
-                ExpressionAttributeValues={":t": {"S": utc_now().isoformat()}},
-            )
+        self._update(
+            job_name,
+            UpdateExpression="SET sent_at = :t",
+            ConditionExpression="attribute_exists(settled)",
+            ExpressionAttributeValues={":t": {"S": utc_now().isoformat()}},
+        )
 
     def claim(self, job_name: str, outcome: str, claimant: str | None = None) -> bool:
         """Mark the token settled; True for exactly one caller.
@@ -391,26 +393,19 @@ class TokenStore(_Table):
             update += ", claimed_by = :c"
             values[":c"] = {"S": claimant}
         try:
-            with aws_call(f"UpdateItem {self.table}/{job_name}"):
-                self.ddb.update_item(
-                    TableName=self.table,
-                    Key={"training_job_name": {"S": job_name}},
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                )
+            self._update(
+                job_name,
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
             return True
         except StaleUpdateError:
             return False
 
     def unclaim(self, job_name: str) -> None:
         """Undo a claim whose SendTask* call failed transiently, so a retry can settle it."""
-        with aws_call(f"UpdateItem {self.table}/{job_name}"):
-            self.ddb.update_item(
-                TableName=self.table,
-                Key={"training_job_name": {"S": job_name}},
-                UpdateExpression="REMOVE settled, settled_at, claimed_by",
-            )
+        self._update(job_name, UpdateExpression="REMOVE settled, settled_at, claimed_by")
 
 
 class LockOutcome(StrEnum):
