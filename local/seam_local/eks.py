@@ -88,7 +88,7 @@ class LocalEks:
         self.kube = KubeApiServer(
             "127.0.0.1",
             step_seconds=step_seconds,
-            on_rollout=None if instant_rollouts else self._on_rollout,
+            on_rollout=self._on_rollout,  # not called with instant rollouts (the controller's `instant`)
             instant_rollouts=instant_rollouts,
         )
         self._serving: dict[tuple[str, str], ServingProcess] = {}
