@@ -182,7 +182,6 @@ class _Bench:
         self.bucket = runtime.environment()["SEAM_DATA_BUCKET"]
         self.queues = [runtime.stack.queue_url(q) for q in EVENT_SOURCE_QUEUES]
         self.memory = {spec.name: spec.memory_mb for spec in runtime.template.functions()}
-        self.execution_prefix = runtime.stack.state_machine_arn.replace(":stateMachine:", ":execution:")
 
     def one(self, number: int) -> RunSample:
         key = f"datasets/{MODEL}/bench-{number:03d}.csv"
@@ -192,7 +191,7 @@ class _Bench:
         put_at = time.time()
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
         run_id = self._wait(lambda: self._run_id(key), f"no run started for {key}", 0.05)
-        arn = f"{self.execution_prefix}:{run_id}"
+        arn = self.runtime.deps.workflow.execution_arn(run_id)
         execution = self._wait(lambda: self._ended(arn), f"execution {run_id} did not end", 0.05)
         self._wait(self._queues_idle, "the event source queues did not drain", 0.05)
         run = self.runtime.deps.runs.get(run_id)

@@ -52,12 +52,13 @@ def start_batch(
         except Exception as exc:  # reported per request: its record is redelivered, the rest are not
             return exc
 
+    model_keys = [{"model": {"S": m}} for m in {r.model for r in unique}]
     try:
         view = batch_get(
             {
-                models.table: [{"model": {"S": m}} for m in {r.model for r in unique}],
+                models.table: model_keys,
                 runs.table: [{"run_id": {"S": r.run_id}} for r in unique],
-                locks.table: [{"model": {"S": m}} for m in {r.model for r in unique}],
+                locks.table: model_keys,
             },
             projections={models.table: "model"},  # existence is all the batch needs of a config
         )
