@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 from seam.adapters.aws import add_client_hook
-from seam.adapters.dynamodb import LockOutcome, ModelStore, from_item, to_item
+from seam.adapters.dynamodb.codec import from_item, to_item
+from seam.adapters.dynamodb.locks import LockOutcome
+from seam.adapters.dynamodb.models import ModelStore
 from seam.dependencies import Dependencies
 from seam.errors import ConfigError, ModelNotFoundError, StaleUpdateError
 from seam.models.run import TERMINAL_STATUSES, DatasetRef, Run, RunRequest, RunStatus, TriggerKind, utc_now
 from seam.models.version import Champion, ModelVersion
 
+from tests.stored import stored_versions
 from tests.unit.conftest import IMAGE, model_config
 
 pytestmark = pytest.mark.tables(
@@ -469,11 +472,11 @@ def test_versions_are_listed_in_order_without_the_champion_pointer(deps: Depende
         )
     deps.versions.promote(champion("000010", "run-10"), replaces=None)
 
-    listed = deps.versions.list_versions("churn")
+    listed = stored_versions(deps.versions, "churn")
 
     assert [v.version for v in listed] == ["000001", "000002", "000010"]
     assert listed[2].metrics == {"auc": 0.6}
-    assert deps.versions.list_versions("fraud") == []
+    assert stored_versions(deps.versions, "fraud") == []
 
 
 # -- ModelStore ----------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from seam.adapters.dynamodb import ModelStore
+from seam.adapters.dynamodb.models import ModelStore
 from seam.dependencies import Dependencies
 from seam.domain.starting import TriggerOutcome, start_batch, start_or_coalesce
 from seam.domain.triggering import Ignored, is_due, requests_for

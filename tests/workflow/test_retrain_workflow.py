@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from seam.models.run import RunStatus, utc_now
 
+from tests.stored import stored_versions
 from tests.workflow.harness import CRASHING_IMAGE, GOOD_CSV, Harness, model_config, sqs_event
 
 HAPPY_PATH = [
@@ -65,7 +66,7 @@ def test_data_drop_trains_evaluates_registers_and_deploys(harness: Harness) -> N
     assert run.previous_serving and run.previous_serving["container"]["image"] == "registry/churn:previous"
     champion = harness.deps.versions.champion("churn")
     assert champion and (champion.version, champion.value) == ("000001", 0.9)
-    [version] = harness.deps.versions.list_versions("churn")
+    [version] = stored_versions(harness.deps.versions, "churn")
     assert version.training_job_name == run_id and version.dataset.etag
     assert harness.deps.locks.get("churn") is None  # Finalize released the lock
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from seam.adapters.dynamodb import LockStore, RunStore, VersionStore
+from seam.adapters.dynamodb.locks import LockStore
+from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.workflow import Workflow
 from seam.domain.starting import start_run

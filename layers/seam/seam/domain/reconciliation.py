@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from seam.adapters.dynamodb import LockStore, RunStore
+from seam.adapters.dynamodb.locks import LockStore
+from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.sagemaker import TrainingJobs
 from seam.adapters.workflow import Workflow
 from seam.domain.finalization import resume_lock_holder

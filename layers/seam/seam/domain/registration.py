@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from seam.adapters.dynamodb import VersionStore
+from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
 from seam.errors import RegistryError
 from seam.models.model_config import ModelConfig

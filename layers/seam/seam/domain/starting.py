@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from seam.adapters.dynamodb import LockOutcome, LockStore, ModelStore, RunStore, batch_get
+from seam.adapters.dynamodb.locks import LockOutcome, LockStore
+from seam.adapters.dynamodb.models import ModelStore
+from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.dynamodb.table import batch_get
 from seam.adapters.workflow import Workflow
 from seam.errors import ModelNotFoundError
 from seam.models.run import Run, RunRequest, RunStatus, WorkflowState

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from seam.adapters.dynamodb import RunStore, TokenRecord, TokenStore
+from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
 from seam.adapters.workflow import Workflow
 from seam.errors import StaleUpdateError
 from seam.models.model_config import ModelConfig

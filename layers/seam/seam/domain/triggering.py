@@ -12,7 +12,7 @@ from datetime import datetime
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
-from seam.adapters.dynamodb import ModelStore
+from seam.adapters.dynamodb.models import ModelStore
 from seam.errors import BadEventError, ModelNotFoundError
 from seam.models.events import (
     AlarmStateChangeEvent,
