@@ -277,9 +277,9 @@ def test_a_free_model_lock_is_acquired_with_the_holders_request(deps: Dependenci
 
     lock = deps.locks.get("churn")
     assert lock is not None
-    assert (lock["model"], lock["holder"]) == ("churn", first.run_id)
-    assert RunRequest.model_validate_json(lock["holder_request"]) == first
-    assert "pending" not in lock
+    assert (lock.model, lock.holder) == ("churn", first.run_id)
+    assert lock.holder_request == first
+    assert lock.pending is None
 
 
 def test_requests_while_held_are_coalesced_into_one_pending_the_newest(deps: Dependencies) -> None:
@@ -291,14 +291,14 @@ def test_requests_while_held_are_coalesced_into_one_pending_the_newest(deps: Dep
 
     lock = deps.locks.get("churn")
     assert lock is not None
-    assert (lock["holder"], lock["pending_run_id"]) == (first.run_id, third.run_id)
-    assert RunRequest.model_validate_json(lock["pending"]) == third
+    assert (lock.holder, lock.pending_run_id) == (first.run_id, third.run_id)
+    assert lock.pending == third
 
 
 def test_locks_of_different_models_are_independent(deps: Dependencies) -> None:
     assert deps.locks.acquire(request("a", "churn")) is LockOutcome.ACQUIRED
     assert deps.locks.acquire(request("a", "fraud")) is LockOutcome.ACQUIRED
-    assert sorted(lock["model"] for lock in deps.locks.list()) == ["churn", "fraud"]
+    assert sorted(lock.model for lock in deps.locks.list()) == ["churn", "fraud"]
 
 
 def test_releasing_without_a_pending_request_frees_the_model(deps: Dependencies) -> None:
@@ -320,9 +320,9 @@ def test_releasing_hands_the_lock_over_to_the_pending_request(deps: Dependencies
 
     lock = deps.locks.get("churn")
     assert lock is not None
-    assert lock["holder"] == pending.run_id
-    assert RunRequest.model_validate_json(lock["holder_request"]) == pending
-    assert "pending" not in lock and "pending_run_id" not in lock
+    assert lock.holder == pending.run_id
+    assert lock.holder_request == pending
+    assert lock.pending is None and lock.pending_run_id is None
     assert deps.locks.acquire(request("c")) is LockOutcome.COALESCED
 
 
@@ -361,7 +361,7 @@ def test_a_request_coalesced_while_the_holder_releases_is_handed_over_not_droppe
     assert deps.locks.release("churn", holder.run_id) == late
 
     lock = deps.locks.get("churn")
-    assert lock is not None and lock["holder"] == late.run_id
+    assert lock is not None and lock.holder == late.run_id
 
 
 def test_a_lock_freed_between_the_acquire_and_the_coalesce_is_acquired(deps: Dependencies) -> None:
@@ -373,7 +373,7 @@ def test_a_lock_freed_between_the_acquire_and_the_coalesce_is_acquired(deps: Dep
     assert deps.locks.acquire(late) is LockOutcome.ACQUIRED
 
     lock = deps.locks.get("churn")
-    assert lock is not None and lock["holder"] == late.run_id and "pending" not in lock
+    assert lock is not None and lock.holder == late.run_id and lock.pending is None
 
 
 def test_concurrent_requests_for_a_free_model_give_one_holder_and_one_pending(
@@ -386,8 +386,8 @@ def test_concurrent_requests_for_a_free_model_give_one_holder_and_one_pending(
     assert outcomes.count(LockOutcome.ACQUIRED) == 1
     lock = deps.locks.get("churn")
     assert lock is not None
-    assert lock["holder"] == requests[outcomes.index(LockOutcome.ACQUIRED)].run_id
-    assert lock["pending_run_id"] in {r.run_id for r in requests} - {lock["holder"]}
+    assert lock.holder == requests[outcomes.index(LockOutcome.ACQUIRED)].run_id
+    assert lock.pending_run_id in {r.run_id for r in requests} - {lock.holder}
 
 
 # -- VersionStore --------------------------------------------------------------------------------------------

@@ -232,7 +232,7 @@ def test_triggers_while_running_coalesce_into_one_pending_run_started_by_finaliz
 
     assert len(harness.executions()) == 1
     lock = harness.deps.locks.get("churn")
-    assert lock and lock["holder"] == first and "pending" in lock
+    assert lock and lock.holder == first and lock.pending is not None
 
     harness.finish_training(first)
     assert harness.wait_execution(first)["status"] == "SUCCEEDED"
@@ -241,7 +241,7 @@ def test_triggers_while_running_coalesce_into_one_pending_run_started_by_finaliz
     pending = next(e["name"] for e in executions if e["name"] != first)
     assert harness.run(pending).trigger == "drift"
     harness.wait_for_training(pending)
-    assert harness.deps.locks.get("churn")["holder"] == pending  # type: ignore[index]
+    assert harness.deps.locks.get("churn").holder == pending  # type: ignore[union-attr]
     assert harness.run(pending).dataset.key == "datasets/churn/c.csv"  # type: ignore[union-attr]
 
 

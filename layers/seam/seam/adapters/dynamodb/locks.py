@@ -1,8 +1,14 @@
-"""Per-model locks (LocksTable): one holder per model, at most one pending request."""
+"""Per-model locks (LocksTable): one holder per model, at most one pending request.
+
+The item: `model`; `holder` (the holding run's id), `holder_request` (its request, JSON) and
+`acquired_at`; while another request waits, `pending` (its request, JSON) and `pending_run_id`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -20,8 +26,36 @@ class LockOutcome(StrEnum):
     COALESCED = "coalesced"  # another run holds it; this request is the model's one pending retrain
 
 
+@dataclass(frozen=True)
+class LockRecord:
+    """A model's lock as stored: who holds it, since when, and the request waiting for it."""
+
+    model: str
+    holder: str  # run id of the run holding the lock
+    holder_request: RunRequest  # what the holder was started from (started again if its start was lost)
+    since: datetime  # when the holder took the lock (acquired, or handed over)
+    pending: RunRequest | None = None  # the model's one pending retrain: the newest request wins
+
+    @property
+    def pending_run_id(self) -> str | None:
+        return self.pending.run_id if self.pending else None
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> LockRecord:
+        """From the item as JSON values (codec.from_item)."""
+        return cls(
+            model=data["model"],
+            holder=data["holder"],
+            holder_request=RunRequest.model_validate_json(data["holder_request"]),
+            since=datetime.fromisoformat(data["acquired_at"]),
+            pending=RunRequest.model_validate_json(data["pending"]) if data.get("pending") else None,
+        )
+
+
 class LockStore(Table):
     """One item per model: the running run's id and request, and at most one pending request."""
+
+    KEY = "model"
 
     def acquire(self, request: RunRequest) -> LockOutcome:
         run_id = request.run_id
@@ -32,7 +66,7 @@ class LockStore(Table):
                 with aws_call(key):
                     self.ddb.update_item(
                         TableName=self.table,
-                        Key={"model": {"S": request.model}},
+                        Key=self.key(request.model),
                         UpdateExpression="SET holder = :r, holder_request = :q, acquired_at = :t",
                         ConditionExpression="attribute_not_exists(holder) OR holder = :r",
                         ExpressionAttributeValues={
@@ -57,7 +91,7 @@ class LockStore(Table):
         holds the lock. Newest request wins: coalescing keeps one pending retrain on the latest data."""
         return {
             "TableName": self.table,
-            "Key": {"model": {"S": request.model}},
+            "Key": self.key(request.model),
             "UpdateExpression": "SET pending = :q, pending_run_id = :r",
             "ConditionExpression": "attribute_exists(holder) AND holder <> :r",
             "ExpressionAttributeValues": {
@@ -82,24 +116,23 @@ class LockStore(Table):
                 retry.extend(chunk)
         return retry
 
-    def get(self, model: str) -> dict[str, Any] | None:
-        with aws_call(f"GetItem {self.table}/{model}"):
-            item = self.ddb.get_item(
-                TableName=self.table, Key={"model": {"S": model}}, ConsistentRead=True
-            ).get("Item")
-        return from_item(item) if item else None
+    def get(self, model: str) -> LockRecord | None:
+        data = self.read(model)
+        return LockRecord.from_stored(data) if data else None
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[LockRecord]:
         with aws_call(f"Scan {self.table}"):
             pages = self.ddb.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True)
-            return [from_item(i) for page in pages for i in page.get("Items", [])]
+            return [LockRecord.from_stored(from_item(i)) for page in pages for i in page.get("Items", [])]
 
     def release(self, model: str, run_id: str) -> RunRequest | None:
-        """Release `run_id`'s lock. A pending request takes the lock over and is returned to start."""
+        """Release `run_id`'s lock. A pending request takes the lock over and is returned: the caller
+        starts it. None when the lock is free now, or was not `run_id`'s (already released or handed
+        over: releasing is idempotent)."""
         for _ in range(5):
             lock = self.get(model)
-            if not lock or lock.get("holder") != run_id:
-                return None  # not ours (already released or handed over): releasing is idempotent
+            if lock is None or lock.holder != run_id:
+                return None
             try:
                 with aws_call(f"release lock {self.table}/{model}"):
                     return self._hand_over_or_delete(model, run_id, lock)
@@ -107,26 +140,26 @@ class LockStore(Table):
                 continue
         raise StaleUpdateError(f"lock of {model} kept changing during release")
 
-    def _hand_over_or_delete(self, model: str, run_id: str, lock: dict[str, Any]) -> RunRequest | None:
-        if lock.get("pending"):
-            pending = RunRequest.model_validate_json(lock["pending"])
+    def _hand_over_or_delete(self, model: str, run_id: str, lock: LockRecord) -> RunRequest | None:
+        pending = lock.pending
+        if pending is not None:
             self.ddb.update_item(
                 TableName=self.table,
-                Key={"model": {"S": model}},
+                Key=self.key(model),
                 UpdateExpression="SET holder = :p, holder_request = :q, acquired_at = :t "
                 "REMOVE pending, pending_run_id",
                 ConditionExpression="holder = :me AND pending_run_id = :p",
                 ExpressionAttributeValues={
                     ":me": {"S": run_id},
                     ":p": {"S": pending.run_id},
-                    ":q": {"S": lock["pending"]},
+                    ":q": {"S": pending.model_dump_json()},
                     ":t": {"S": utc_now().isoformat()},
                 },
             )
             return pending
         self.ddb.delete_item(
             TableName=self.table,
-            Key={"model": {"S": model}},
+            Key=self.key(model),
             ConditionExpression="holder = :me AND attribute_not_exists(pending)",
             ExpressionAttributeValues={":me": {"S": run_id}},
         )

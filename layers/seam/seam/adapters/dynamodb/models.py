@@ -18,15 +18,16 @@ from seam.models.run import utc_now
 class ModelStore(Table):
     """Model configs keyed by name. Small (one item per model): listed with a cached scan."""
 
+    KEY = "model"
+
     _cache: tuple[float, list[ModelConfig]] | None = None
     CACHE_SECONDS = 60.0
 
     def get(self, name: str) -> ModelConfig:
-        with aws_call(f"GetItem {self.table}/{name}"):
-            item = self.ddb.get_item(TableName=self.table, Key={"model": {"S": name}}).get("Item")
-        if not item:
+        record = self.read(name, consistent=False)
+        if record is None:
             raise ModelNotFoundError(f"model {name!r} is not onboarded")
-        return self._parse(from_item(item))
+        return self._parse(record)
 
     def put(self, config: ModelConfig) -> None:
         record = {"model": config.name, "config": config.model_dump(mode="json"), "updated_at": utc_now()}

@@ -13,6 +13,8 @@ from seam.models.run import TERMINAL_STATUSES, Run, RunStatus, utc_now
 
 
 class RunStore(Table):
+    KEY = "run_id"
+
     def create(self, run: Run) -> bool:
         """Insert the run unless it exists; True when this call created it."""
         try:
@@ -27,11 +29,8 @@ class RunStore(Table):
             return False
 
     def get(self, run_id: str) -> Run | None:
-        with aws_call(f"GetItem {self.table}/{run_id}"):
-            item = self.ddb.get_item(
-                TableName=self.table, Key={"run_id": {"S": run_id}}, ConsistentRead=True
-            ).get("Item")
-        return Run.model_validate(from_item(item)) if item else None
+        record = self.read(run_id)
+        return Run.model_validate(record) if record else None
 
     def update(self, run_id: str, **fields: Any) -> None:
         """Set fields on a run that has not ended; a terminal status is never overwritten.
@@ -55,7 +54,7 @@ class RunStore(Table):
             with aws_call(f"UpdateItem {self.table}/{run_id}"):
                 self.ddb.update_item(
                     TableName=self.table,
-                    Key={"run_id": {"S": run_id}},
+                    Key=self.key(run_id),
                     UpdateExpression="SET " + ", ".join(assignments),
                     ConditionExpression=f"attribute_exists(run_id) AND {not_terminal}",
                     ExpressionAttributeNames=names,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seam.adapters.aws import aws_call
-from seam.adapters.dynamodb.codec import from_item, to_item
+from seam.adapters.dynamodb.codec import to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
 from seam.models.run import utc_now
@@ -26,6 +26,8 @@ class TokenRecord:
 
 class TokenStore(Table):
     """Task tokens keyed by training job name; written before CreateTrainingJob."""
+
+    KEY = "training_job_name"
 
     TTL_SECONDS = 35 * 24 * 3600
 
@@ -46,13 +48,9 @@ class TokenStore(Table):
             )
 
     def get(self, job_name: str) -> TokenRecord | None:
-        with aws_call(f"GetItem {self.table}/{job_name}"):
-            item = self.ddb.get_item(
-                TableName=self.table, ConsistentRead=True, Key={"training_job_name": {"S": job_name}}
-            ).get("Item")
-        if not item:
+        data = self.read(job_name)
+        if data is None:
             return None
-        data = from_item(item)
         return TokenRecord(
             data["training_job_name"],
             data["task_token"],
@@ -64,7 +62,7 @@ class TokenStore(Table):
 
     def _update(self, job_name: str, **params: Any) -> None:
         with aws_call(f"UpdateItem {self.table}/{job_name}"):
-            self.ddb.update_item(TableName=self.table, Key={"training_job_name": {"S": job_name}}, **params)
+            self.ddb.update_item(TableName=self.table, Key=self.key(job_name), **params)
 
     def mark_sent(self, job_name: str) -> None:
         """Record that the claimed settlement reached Step Functions: nobody needs to send it again."""
