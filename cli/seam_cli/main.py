@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Column, Table
+from seam.domain.warm_pools import typical_training_seconds, warm_pool_warning
 from seam.models.model_config import ModelConfig
 
 from seam_cli.context import configure, trigger_queue_url
@@ -27,6 +28,7 @@ runs_app = typer.Typer(help="List and inspect runs.", invoke_without_command=Tru
 app.add_typer(models_app, name="models")
 app.add_typer(runs_app, name="runs")
 console = Console()
+errors = Console(stderr=True)
 
 StackOption = Annotated[
     str | None, typer.Option("--stack", help="CloudFormation stack (default: env or local)")
@@ -49,10 +51,16 @@ def load_config(path: Path) -> ModelConfig:
 def models_put(file: Path, stack: StackOption = None) -> None:
     """Add or update a model from a YAML config (no redeploy needed)."""
     config = load_config(file)
-    configure(stack).models.put(config)
+    deps = configure(stack)
+    deps.models.put(config)
     console.print(
         f"[green]model {config.name} saved[/] (team {config.team}, metric {config.evaluation.metric})"
     )
+    if config.retrain_every_minutes and config.training.warm_pool_keep_alive_seconds:
+        # A warning, not a refusal: the config is valid, the pool just costs more than it saves.
+        warning = warm_pool_warning(config, typical_training_seconds(deps.runs.list_for_model(config.name)))
+        if warning:
+            errors.print(f"[yellow]warning:[/] {warning}", soft_wrap=True, highlight=False)
 
 
 @models_app.callback()

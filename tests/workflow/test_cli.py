@@ -38,6 +38,20 @@ def test_models_put_refuses_an_invalid_config_naming_the_field(harness: Harness,
         harness.deps.models.get("churn")
 
 
+def test_models_put_warns_when_the_warm_pool_would_expire_between_retrains(
+    harness: Harness, tmp_path: Path
+) -> None:
+    assert "warning" not in runner.invoke(app, ["models", "put", str(EXAMPLE)]).output  # 15 min, 900 s pool
+    hourly = tmp_path / "hourly.yaml"
+    hourly.write_text(EXAMPLE.read_text().replace("retrain_every_minutes: 15", "retrain_every_minutes: 60"))
+    result = runner.invoke(app, ["models", "put", str(hourly)])
+    assert result.exit_code == 0, result.output
+    assert harness.deps.models.get("churn").retrain_every_minutes == 60  # saved: a warning, not a refusal
+    assert "model churn saved" in result.stdout and "warning" not in result.stdout
+    assert "warm pool of churn expires" in result.stderr
+    assert "warm_pool_keep_alive_seconds: 3600 would hold it" in result.stderr  # no training measured yet
+
+
 def test_runs_show_names_the_failing_rule(harness: Harness) -> None:
     runner.invoke(app, ["models", "put", str(EXAMPLE)])
     harness.drop("churn", body="tenure_months,churned\n1,0\n")

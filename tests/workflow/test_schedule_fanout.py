@@ -66,10 +66,16 @@ def test_the_queued_retrains_start_one_scheduled_run_per_model(harness: Harness)
     assert {harness.run(r).trigger for r in started} == {TriggerKind.SCHEDULE}
 
 
-def test_the_spread_is_deterministic_per_run_and_within_the_window() -> None:
-    requests = [RunRequest(model=m, trigger=TriggerKind.SCHEDULE, intent="schedule|7") for m in MODELS * 10]
-    delays = [spread_delay(r, 600) for r in requests]
-    assert all(0 <= d <= 600 for d in delays)
-    assert delays == [spread_delay(r, 600) for r in requests]
-    assert len(set(delays)) > len(MODELS) // 2  # spread, not bunched
+def test_the_spread_is_deterministic_per_model_and_within_the_window() -> None:
+    requests = [
+        RunRequest(model=m, trigger=TriggerKind.SCHEDULE, intent=f"schedule|{slot}")
+        for m in MODELS
+        for slot in range(10)
+    ]
+    delays = {r.run_id: spread_delay(r, 600) for r in requests}
+    assert all(0 <= d <= 600 for d in delays.values())
+    assert delays == {r.run_id: spread_delay(r, 600) for r in requests}  # a redelivered tick: same delays
+    per_model = {m: {delays[r.run_id] for r in requests if r.model == m} for m in MODELS}
+    assert all(len(offsets) == 1 for offsets in per_model.values())  # one offset per model, every slot
+    assert len({offsets.pop() for offsets in per_model.values()}) > len(MODELS) // 2  # spread, not bunched
     assert {spread_delay(r, 0) for r in requests} == {0}

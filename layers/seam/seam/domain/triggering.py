@@ -7,6 +7,7 @@ Invariants (tests/workflow prove them):
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,10 +103,16 @@ def _scheduled_requests(event: ScheduleTick, models: ModelStore) -> list[RunRequ
 
 
 def spread_delay(request: RunRequest, window_seconds: int) -> int:
-    """Seconds to delay a scheduled retrain on the queue: spread evenly over the window by the run
-    id's hash, so a redelivered tick queues each model with the same delay, and 1,000 models due
-    on one tick start over minutes, not in one second."""
-    return int(request.run_id.rsplit("-", 1)[-1], 16) % (window_seconds + 1)
+    """Seconds to delay a scheduled retrain on the queue: a stable offset per model within the window.
+
+    Stable per model, not per run: the offset is the same in every slot, so consecutive retrains of a
+    model start exactly one cadence apart and land inside the previous job's warm-pool keep-alive
+    (a per-run offset moved each start anywhere in the window, and 28 % of 15-minute retrains missed
+    their pool). Still deterministic, so a redelivered tick queues each model with the same delay;
+    still uniform over the window by the name's hash, so 1,000 models due on one tick start over
+    minutes, not in one second (`make bench` prints the peak launches per 10 s)."""
+    digest = hashlib.sha256(request.model.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (window_seconds + 1)
 
 
 def _slot(config: ModelConfig, at: datetime) -> int:
