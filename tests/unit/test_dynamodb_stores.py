@@ -540,3 +540,24 @@ def test_a_corrupt_stored_config_is_a_config_error_naming_the_model(
         deps.models.get("broken")
     with pytest.raises(ConfigError, match="'broken'"):
         deps.models.list(fresh=True)
+
+
+def serving(deployment: str) -> dict[str, str]:
+    return {"cluster": "seam-local", "namespace": "ml-serving", "deployment": deployment, "container": "m"}
+
+
+def test_one_model_per_serving_deployment(deps: Dependencies) -> None:
+    deps.models.put(model_config("churn", serving=serving("shared")))
+    deps.models.put(model_config("churn", serving=serving("shared"), team="again"))  # a re-put is fine
+
+    with pytest.raises(ConfigError, match=r"seam-local/ml-serving/shared is already served by model 'churn'"):
+        deps.models.put(model_config("fraud", serving=serving("shared")))
+    with pytest.raises(ModelNotFoundError):
+        deps.models.get("fraud")  # refused whole: neither the config nor the claim was written
+
+    deps.models.put(model_config("churn", serving=serving("churn-own")))  # churn moves: frees "shared"
+    deps.models.put(model_config("fraud", serving=serving("shared")))
+    assert deps.models.get("fraud").serving == model_config("fraud", serving=serving("shared")).serving
+    with pytest.raises(ConfigError, match="already served by model 'fraud'"):
+        deps.models.put(model_config("upsell", serving=serving("shared")))
+    assert sorted(c.name for c in deps.models.list(fresh=True)) == ["churn", "fraud"]  # claims aren't models
