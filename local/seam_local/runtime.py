@@ -46,7 +46,7 @@ from seam_local.images import ImageResolver
 from seam_local.moto_hooks import Invocation
 from seam_local.pollers import FunctionError, ScheduleTicker, SqsPoller, Worker
 from seam_local.sagemaker import LocalSageMaker
-from seam_local.stack import EmulatedStack
+from seam_local.stack import HANDLER_MODULE_PREFIX, EmulatedStack
 from seam_local.template import REPO_ROOT, StackTemplate
 from seam_local.watch import ExecutionWatcher
 
@@ -289,7 +289,9 @@ class LocalRuntime:
 
         saved_env = dict(os.environ)
         saved_sfn = dict(default_user_config.get("stepfunctions", {}))
-        saved_modules = {m: sys.modules.pop(m) for m in list(sys.modules) if m.startswith("seam_function_")}
+        saved_modules = {
+            m: sys.modules.pop(m) for m in list(sys.modules) if m.startswith(HANDLER_MODULE_PREFIX)
+        }
 
         def clear_caches() -> None:
             aws.reset_clients()
@@ -297,7 +299,7 @@ class LocalRuntime:
             eks_serving.reset_caches()
 
         def restore() -> None:
-            for name in [m for m in sys.modules if m.startswith("seam_function_")]:
+            for name in [m for m in sys.modules if m.startswith(HANDLER_MODULE_PREFIX)]:
                 del sys.modules[name]
             sys.modules.update(saved_modules)
             default_user_config["stepfunctions"] = saved_sfn

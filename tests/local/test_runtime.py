@@ -365,10 +365,10 @@ def wired(aws: None) -> Iterator[EmulatedStack]:
     template = StackTemplate(stage="test", parameters={"AllowedClusters": "seam-local"})
     stack = EmulatedStack(template)
     with install_event_sources():
-        stack._tables()
-        stack._buckets()
-        stack._event_buses()
-        stack._queues()
+        stack.create_tables()
+        stack.create_buckets()
+        stack.create_event_buses()
+        stack.create_queues()
         wiring.deploy(wiring.transformed(template))
         yield stack
 
