@@ -11,7 +11,7 @@
 3. Local SageMaker (`sagemaker`), local EKS (`eks`), the SQS event source pollers and schedule tickers
    (`pollers`), and a watcher that logs every state transition (`watch`).
 
-Each start is a cold start: handler modules are imported afresh and Seam's client caches are reset;
+Each start is a cold start: handler modules are imported afresh and Seam's caches are reset (`seam.reset`);
 `stop()` puts the process back as it was (environment, moto hooks and config, imported modules),
 stops every thread, server and process it started, and returns within a few seconds.
 """
@@ -32,11 +32,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
+import seam
 import yaml
 from botocore.config import Config
 from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from seam.dependencies import Dependencies, dependencies, reset_dependencies
+from seam.dependencies import Dependencies, dependencies
 from seam.models.model_config import ModelConfig
 
 from seam_local import moto_hooks, wiring
@@ -284,19 +285,11 @@ class LocalRuntime:
 
     def _isolate_process_state(self) -> None:
         """Remember what this process looked like, so stop() can put it back."""
-        from seam.adapters import aws
-        from seam.adapters.serving import eks as eks_serving
-
         saved_env = dict(os.environ)
         saved_sfn = dict(default_user_config.get("stepfunctions", {}))
         saved_modules = {
             m: sys.modules.pop(m) for m in list(sys.modules) if m.startswith(HANDLER_MODULE_PREFIX)
         }
-
-        def clear_caches() -> None:
-            aws.reset_clients()
-            reset_dependencies()
-            eks_serving.reset_caches()
 
         def restore() -> None:
             for name in [m for m in sys.modules if m.startswith(HANDLER_MODULE_PREFIX)]:
@@ -305,9 +298,9 @@ class LocalRuntime:
             default_user_config["stepfunctions"] = saved_sfn
             os.environ.clear()
             os.environ.update(saved_env)
-            clear_caches()
+            seam.reset()
 
-        clear_caches()
+        seam.reset()
         self._exit.callback(restore)
 
     def _quieten(self, name: str, level: int) -> None:

@@ -2,7 +2,7 @@
 
 Resources come from `seam_local.stack.EmulatedStack` (tables with their key schemas and GSIs, the data
 bucket, the event bus, the state machine), created piecemeal so a test pays only for what it uses.
-Every test starts and ends with fresh AWS clients and fresh settings/dependencies.
+Every test starts and ends with Seam's caches reset (`seam.reset()`: clients, settings, dependencies...).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 
 import botocore.session
 import pytest
+import seam
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
-from seam.adapters.aws import add_client_hook, client, reset_clients
-from seam.dependencies import Dependencies, dependencies, reset_dependencies
+from seam.adapters.aws import add_client_hook, client
+from seam.dependencies import Dependencies, dependencies
 from seam.models.model_config import ModelConfig
 from seam_local.stack import EmulatedStack
 from seam_local.template import StackTemplate
@@ -60,12 +61,10 @@ def _shared_botocore_data() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    reset_clients()
-    reset_dependencies()
+def _fresh_caches() -> Iterator[None]:
+    seam.reset()
     yield
-    reset_clients()
-    reset_dependencies()
+    seam.reset()
 
 
 @pytest.fixture
@@ -98,8 +97,7 @@ def stack(
         emulated.client = client  # type: ignore[method-assign]
         for key, value in emulated.environment.items():
             monkeypatch.setenv(key, value)
-        reset_clients()
-        reset_dependencies()
+        seam.reset()
         yield emulated
 
 
