@@ -125,7 +125,7 @@ class EmulatedStack:
         role = self.client("iam").create_role(RoleName="seam-local-lambda", AssumeRolePolicyDocument="{}")
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zipped:
-            zipped.writestr("app.py", "# runs in-process: see seam_local.moto_hooks\n")
+            zipped.writestr("app.py", "# runs in-process: see seam_local.moto_hooks.lambda_runtime\n")
         lam = self.client("lambda")
         for spec in self.functions.values():
             lam.create_function(
