@@ -41,10 +41,9 @@ from seam.dependencies import Dependencies, dependencies
 from seam.models.model_config import ModelConfig
 
 from seam_local import moto_hooks, wiring
-from seam_local.console import Log, RuntimeLog
+from seam_local.console import Log, RuntimeLog, invocation_line
 from seam_local.eks import LocalEks, free_port
 from seam_local.images import ImageResolver
-from seam_local.moto_hooks import Invocation
 from seam_local.pollers import FunctionError, ScheduleTicker, SqsPoller, Worker
 from seam_local.sagemaker import LocalSageMaker
 from seam_local.stack import HANDLER_MODULE_PREFIX, EmulatedStack
@@ -147,7 +146,7 @@ class LocalRuntime:
             log=self.log,
         )
         self.stack = EmulatedStack(self.template)
-        self.stack.runtime.listeners.append(self._log_invocation)
+        self.stack.runtime.listeners.append(lambda invocation: self.log(*invocation_line(invocation)))
         self._exit.enter_context(moto_hooks.install_lambda_runtime(self.stack.runtime))
         self._exit.enter_context(moto_hooks.install_training_runner(self.sagemaker))
         self._exit.enter_context(moto_hooks.install_event_sources())
@@ -357,25 +356,6 @@ class LocalRuntime:
                 }
             ]
         )
-
-    def _log_invocation(self, invocation: Invocation) -> None:
-        event, result = invocation.event, invocation.result
-        if isinstance(event, dict) and "Records" in event:
-            what = f"{len(event['Records'])} SQS record(s)"
-        elif isinstance(event, dict):
-            state = event.get("state", event)
-            what = str(state.get("run_id", "")) if isinstance(state, dict) else ""
-        else:
-            what = ""
-        if invocation.error:
-            self.log("error", f"{invocation.function_name}({what}) raised {invocation.error}")
-            return
-        outcome = ""
-        if isinstance(result, dict) and "batchItemFailures" in result:
-            outcome = f" ({len(result['batchItemFailures'])} failed)" if result["batchItemFailures"] else ""
-        elif isinstance(result, dict) and "status" in result:
-            outcome = f" -> {result['status']}"
-        self.log("lambda", f"{invocation.function_name}({what}){outcome}")
 
     def _abort_executions(self) -> None:
         """Stop running executions so moto's interpreter threads end with the emulator."""
