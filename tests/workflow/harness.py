@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from seam.adapters.serving.memory import InMemoryServing
 from seam.dependencies import Dependencies
 from seam.models.model_config import ModelConfig
 from seam.models.run import Run
 from seam_local.moto_hooks import set_training_job
 from seam_local.stack import EmulatedStack
+
+from tests.workflow.in_memory_serving import InMemoryServing
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn@sha256:" + "a" * 64
 CRASHING_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-crashloop@sha256:" + "b" * 64

@@ -258,8 +258,9 @@ def test_unchanged_data_ends_without_training(harness: Harness) -> None:
 
 def test_a_deploy_that_fails_after_patching_is_rolled_back(harness: Harness) -> None:
     """The patch reached the API but its answer didn't: serving must not stay on the new revision."""
-    from seam.adapters.serving.memory import InMemoryServing
     from seam.errors import ServingError
+
+    from tests.workflow.in_memory_serving import InMemoryServing
 
     class PatchThenFail(InMemoryServing):
         def apply(self, target, release):
