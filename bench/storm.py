@@ -249,8 +249,8 @@ def _run(events: int, models: int, batch_size: int, seed: int) -> dict[str, Any]
                 )
             )
             locks = [deps.locks.get(name) for name in names]
-            pending = sum(1 for lock in locks if lock and lock.get("pending"))
-            held = sum(1 for lock in locks if lock and lock.get("holder"))
+            pending = sum(1 for lock in locks if lock and lock.pending)
+            held = sum(1 for lock in locks if lock)
             reset_dependencies()
             reset_clients()
     return {

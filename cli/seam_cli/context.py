@@ -8,7 +8,6 @@ from pathlib import Path
 
 import boto3
 from seam.dependencies import Dependencies, reset_dependencies
-from seam.settings import Settings
 
 LOCAL_ENV_FILE = Path(".seam/local/env")
 
@@ -59,6 +58,3 @@ def trigger_queue_url() -> str:
     if not url:
         raise SystemExit("SEAM_TRIGGER_QUEUE_URL is not set (and no stack output TriggerQueueUrl was found)")
     return url
-
-
-__all__ = ["Settings", "configure", "load_env_file", "trigger_queue_url"]

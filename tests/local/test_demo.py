@@ -15,6 +15,8 @@ from seam_local.console import RuntimeLog
 from seam_local.demo import DATA, Demo, expected, fresh_dataset
 from seam_local.runtime import LocalRuntime
 
+from tests.stored import stored_versions
+
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[LocalRuntime]:
@@ -55,7 +57,7 @@ def test_demo_deploys_v1_rejects_worse_data_and_deploys_v2_on_drift(runtime: Loc
     assert third.run.dataset and third.run.dataset.key == "datasets/churn/demo-3-fresh.csv"
     assert second.run.evaluation and second.run.evaluation.decision == "reject"
 
-    versions = runtime.deps.versions.list_versions("churn")
+    versions = stored_versions(runtime.deps.versions, "churn")
     assert [(v.version, v.run_id) for v in versions] == [("000001", first.run_id), ("000002", third.run_id)]
     champion = runtime.deps.versions.champion("churn")
     assert champion and (champion.version, champion.value) == ("000002", third.run.metrics["validation:auc"])

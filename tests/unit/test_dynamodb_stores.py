@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 from seam.adapters.aws import add_client_hook
-from seam.adapters.dynamodb import LockOutcome, ModelStore, from_item, to_item
+from seam.adapters.dynamodb.codec import from_item, to_item
+from seam.adapters.dynamodb.locks import LockOutcome
+from seam.adapters.dynamodb.models import ModelStore
 from seam.dependencies import Dependencies
 from seam.errors import ConfigError, ModelNotFoundError, StaleUpdateError
 from seam.models.run import TERMINAL_STATUSES, DatasetRef, Run, RunRequest, RunStatus, TriggerKind, utc_now
 from seam.models.version import Champion, ModelVersion
 
+from tests.stored import stored_versions
 from tests.unit.conftest import IMAGE, model_config
 
 pytestmark = pytest.mark.tables(
@@ -274,9 +277,9 @@ def test_a_free_model_lock_is_acquired_with_the_holders_request(deps: Dependenci
 
     lock = deps.locks.get("churn")
     assert lock is not None
-    assert (lock["model"], lock["holder"]) == ("churn", first.run_id)
-    assert RunRequest.model_validate_json(lock["holder_request"]) == first
-    assert "pending" not in lock
+    assert (lock.model, lock.holder) == ("churn", first.run_id)
+    assert lock.holder_request == first
+    assert lock.pending is None
 
 
 def test_requests_while_held_are_coalesced_into_one_pending_the_newest(deps: Dependencies) -> None:
@@ -288,14 +291,14 @@ def test_requests_while_held_are_coalesced_into_one_pending_the_newest(deps: Dep
 
     lock = deps.locks.get("churn")
     assert lock is not None
-    assert (lock["holder"], lock["pending_run_id"]) == (first.run_id, third.run_id)
-    assert RunRequest.model_validate_json(lock["pending"]) == third
+    assert (lock.holder, lock.pending_run_id) == (first.run_id, third.run_id)
+    assert lock.pending == third
 
 
 def test_locks_of_different_models_are_independent(deps: Dependencies) -> None:
     assert deps.locks.acquire(request("a", "churn")) is LockOutcome.ACQUIRED
     assert deps.locks.acquire(request("a", "fraud")) is LockOutcome.ACQUIRED
-    assert sorted(lock["model"] for lock in deps.locks.list()) == ["churn", "fraud"]
+    assert sorted(lock.model for lock in deps.locks.list()) == ["churn", "fraud"]
 
 
 def test_releasing_without_a_pending_request_frees_the_model(deps: Dependencies) -> None:
@@ -317,9 +320,9 @@ def test_releasing_hands_the_lock_over_to_the_pending_request(deps: Dependencies
 
     lock = deps.locks.get("churn")
     assert lock is not None
-    assert lock["holder"] == pending.run_id
-    assert RunRequest.model_validate_json(lock["holder_request"]) == pending
-    assert "pending" not in lock and "pending_run_id" not in lock
+    assert lock.holder == pending.run_id
+    assert lock.holder_request == pending
+    assert lock.pending is None and lock.pending_run_id is None
     assert deps.locks.acquire(request("c")) is LockOutcome.COALESCED
 
 
@@ -358,7 +361,7 @@ def test_a_request_coalesced_while_the_holder_releases_is_handed_over_not_droppe
     assert deps.locks.release("churn", holder.run_id) == late
 
     lock = deps.locks.get("churn")
-    assert lock is not None and lock["holder"] == late.run_id
+    assert lock is not None and lock.holder == late.run_id
 
 
 def test_a_lock_freed_between_the_acquire_and_the_coalesce_is_acquired(deps: Dependencies) -> None:
@@ -370,7 +373,7 @@ def test_a_lock_freed_between_the_acquire_and_the_coalesce_is_acquired(deps: Dep
     assert deps.locks.acquire(late) is LockOutcome.ACQUIRED
 
     lock = deps.locks.get("churn")
-    assert lock is not None and lock["holder"] == late.run_id and "pending" not in lock
+    assert lock is not None and lock.holder == late.run_id and lock.pending is None
 
 
 def test_concurrent_requests_for_a_free_model_give_one_holder_and_one_pending(
@@ -383,8 +386,8 @@ def test_concurrent_requests_for_a_free_model_give_one_holder_and_one_pending(
     assert outcomes.count(LockOutcome.ACQUIRED) == 1
     lock = deps.locks.get("churn")
     assert lock is not None
-    assert lock["holder"] == requests[outcomes.index(LockOutcome.ACQUIRED)].run_id
-    assert lock["pending_run_id"] in {r.run_id for r in requests} - {lock["holder"]}
+    assert lock.holder == requests[outcomes.index(LockOutcome.ACQUIRED)].run_id
+    assert lock.pending_run_id in {r.run_id for r in requests} - {lock.holder}
 
 
 # -- VersionStore --------------------------------------------------------------------------------------------
@@ -469,11 +472,11 @@ def test_versions_are_listed_in_order_without_the_champion_pointer(deps: Depende
         )
     deps.versions.promote(champion("000010", "run-10"), replaces=None)
 
-    listed = deps.versions.list_versions("churn")
+    listed = stored_versions(deps.versions, "churn")
 
     assert [v.version for v in listed] == ["000001", "000002", "000010"]
     assert listed[2].metrics == {"auc": 0.6}
-    assert deps.versions.list_versions("fraud") == []
+    assert stored_versions(deps.versions, "fraud") == []
 
 
 # -- ModelStore ----------------------------------------------------------------------------------------------

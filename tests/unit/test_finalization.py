@@ -424,7 +424,7 @@ def test_finalize_hands_the_lock_to_the_pending_run_and_starts_it(
 
     assert result["next_run_id"] == newest.run_id
     lock = stores.locks.get("churn")
-    assert lock is not None and lock["holder"] == newest.run_id and "pending" not in lock
+    assert lock is not None and lock.holder == newest.run_id and lock.pending is None
     pending = stores.runs.get(newest.run_id)
     assert pending is not None and (pending.status, pending.dataset) == (RunStatus.STARTED, newest.dataset)
     assert execution_names(stores) == sorted([run_id, newest.run_id])
@@ -436,8 +436,25 @@ def test_finalize_hands_the_lock_to_the_pending_run_and_starts_it(
     # A retried Finalize of the first run neither releases the new holder's lock nor starts it twice.
     assert finalizer(stores, published).finalize(trained(run_id))["next_run_id"] is None
     lock = stores.locks.get("churn")
-    assert lock is not None and lock["holder"] == newest.run_id
+    assert lock is not None and lock.holder == newest.run_id
     assert execution_names(stores) == sorted([run_id, newest.run_id])
+
+
+def test_finalize_starts_the_run_its_release_handed_the_lock_to_without_reading_the_lock_again(
+    stores: Dependencies, published: RecordingPublisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, pending = request("a"), request("b")
+    run_id = begin(stores, first, RunStatus.EVALUATING)
+    start_or_coalesce(pending, stores.locks, stores.runs, stores.workflow)
+    reads: list[str] = []
+    read = stores.locks.get
+    monkeypatch.setattr(stores.locks, "get", lambda model: reads.append(model) or read(model))
+
+    result = finalizer(stores, published).finalize(trained(run_id, evaluation=evaluation("reject", "000001")))
+
+    assert result["next_run_id"] == pending.run_id
+    assert reads == ["churn"]  # the release's own read: resuming used the request it handed over
+    assert execution_names(stores) == sorted([run_id, pending.run_id])
 
 
 def test_resume_lock_holder_starts_a_holder_whose_hand_over_was_lost(stores: Dependencies) -> None:

@@ -40,7 +40,7 @@ def test_locks_of_running_executions_cost_one_list_call_not_a_describe_each(
     assert (report.locks_checked, report.released, report.resumed, report.deferred) == (0, [], [], 0)
     assert faults.count("sfn", "ListExecutions") == 1
     assert faults.count("sfn", "DescribeExecution") == 0
-    assert [deps.locks.get(f"model-{i}")["holder"] for i in range(5)] == holders
+    assert [deps.locks.get(f"model-{i}").holder for i in range(5)] == holders
 
 
 def test_a_holder_missing_from_the_running_list_is_checked_and_its_dead_execution_repaired(
@@ -60,7 +60,7 @@ def test_a_holder_missing_from_the_running_list_is_checked_and_its_dead_executio
     assert deps.locks.get("dead") is None
     failed = deps.runs.get(dead)
     assert failed is not None and failed.status is RunStatus.FAILED and failed.error == "ExecutionEnded"
-    assert deps.locks.get("alive")["holder"] == alive
+    assert deps.locks.get("alive").holder == alive
     assert deps.workflow.execution_status(never_started) == "RUNNING"
     described = {p["executionArn"].rsplit(":", 1)[-1] for p in faults.sent("sfn", "DescribeExecution")}
     assert described == {dead, never_started}  # never the one listed as running

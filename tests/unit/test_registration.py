@@ -14,6 +14,7 @@ from seam.errors import RegistryError
 from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef, Evaluation, TrainingResult, TriggerKind, WorkflowState
 
+from tests.stored import stored_versions
 from tests.unit.conftest import IMAGE, REGION, Faults, model_config
 
 pytestmark = pytest.mark.tables("ModelVersionsTable")
@@ -139,7 +140,7 @@ def test_the_registered_package_is_what_the_request_described(deps: Dependencies
 def test_registering_writes_the_version_record_with_its_lineage(deps: Dependencies) -> None:
     registration = do_register(deps, model_config())
 
-    (version,) = deps.versions.list_versions("churn")
+    (version,) = stored_versions(deps.versions, "churn")
     assert version.model_dump(exclude={"created_at"}) == {
         "model": "churn",
         "version": "000001",
@@ -181,7 +182,7 @@ def test_registering_without_training_dataset_or_evaluation_is_a_registry_error(
     incomplete = state().model_copy(update={"evaluation": None})
     with pytest.raises(RegistryError, match="register needs the training result, dataset and evaluation"):
         register(incomplete, model_config(), deps.registry, deps.versions, GROUP_PREFIX)
-    assert deps.versions.list_versions("churn") == []
+    assert stored_versions(deps.versions, "churn") == []
 
 
 def test_a_group_created_concurrently_by_another_register_is_not_an_error(
@@ -209,4 +210,4 @@ def test_a_registry_failure_is_a_registry_error_naming_the_call(deps: Dependenci
 
     with pytest.raises(RegistryError, match="CreateModelPackage seam-unit-churn failed"):
         do_register(deps, model_config())
-    assert deps.versions.list_versions("churn") == []
+    assert stored_versions(deps.versions, "churn") == []

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from seam.adapters.serving.eks import rollout_decision
+from seam.adapters.serving.kube_deployment import rollout_decision
 
 
 def deployment(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from seam.adapters.dynamodb import ModelStore
+from seam.adapters.dynamodb.models import ModelStore
 from seam.dependencies import Dependencies
 from seam.domain.starting import TriggerOutcome, start_batch, start_or_coalesce
 from seam.domain.triggering import Ignored, is_due, requests_for
@@ -369,8 +369,8 @@ def test_the_first_request_takes_the_lock_records_the_run_and_starts_its_executi
         "rolled_back": False,
     }
     lock = stores.locks.get("churn")
-    assert lock is not None and lock["holder"] == first.run_id
-    assert RunRequest.model_validate_json(lock["holder_request"]) == first
+    assert lock is not None and lock.holder == first.run_id
+    assert lock.holder_request == first
 
 
 def test_the_same_request_again_starts_no_second_execution_or_run(stores: Dependencies) -> None:
@@ -411,9 +411,9 @@ def test_requests_while_the_lock_is_held_are_coalesced_keeping_only_the_newest(s
 
     lock = stores.locks.get("churn")
     assert lock is not None
-    assert lock["holder"] == first.run_id
-    assert lock["pending_run_id"] == third.run_id
-    assert RunRequest.model_validate_json(lock["pending"]) == third
+    assert lock.holder == first.run_id
+    assert lock.pending_run_id == third.run_id
+    assert lock.pending == third
     assert list(executions(stores)) == [first.run_id]
     assert stores.runs.get(second.run_id) is None and stores.runs.get(third.run_id) is None
 
@@ -470,7 +470,7 @@ def test_a_batch_leaves_the_state_one_by_one_processing_would(onboarded: Depende
         d.run_id: TriggerOutcome.STARTED,
     }
     lock = onboarded.locks.get("churn")
-    assert lock is not None and (lock["holder"], lock["pending_run_id"]) == (a.run_id, c.run_id)
+    assert lock is not None and (lock.holder, lock.pending_run_id) == (a.run_id, c.run_id)
     assert sorted(executions(onboarded)) == sorted([a.run_id, d.run_id])
 
 
@@ -481,7 +481,7 @@ def test_a_batch_for_a_held_model_writes_only_the_newest_pending(onboarded: Depe
 
     assert batch(onboarded, b, c) == {b.run_id: TriggerOutcome.SUPERSEDED, c.run_id: TriggerOutcome.COALESCED}
     lock = onboarded.locks.get("churn")
-    assert lock is not None and (lock["holder"], lock["pending_run_id"]) == (held.run_id, c.run_id)
+    assert lock is not None and (lock.holder, lock.pending_run_id) == (held.run_id, c.run_id)
 
 
 def test_redelivered_requests_start_nothing_and_keep_holder_and_pending(onboarded: Dependencies) -> None:
@@ -495,7 +495,7 @@ def test_redelivered_requests_start_nothing_and_keep_holder_and_pending(onboarde
     }
     lock = onboarded.locks.get("churn")
     assert lock is not None and lock_before is not None
-    assert (lock["holder"], lock["pending_run_id"]) == (lock_before["holder"], lock_before["pending_run_id"])
+    assert (lock.holder, lock.pending_run_id) == (lock_before.holder, lock_before.pending_run_id)
     assert list(executions(onboarded)) == [a.run_id]
 
 
@@ -537,7 +537,7 @@ def test_a_lock_released_between_the_read_and_the_write_falls_back_to_one_by_one
 
     assert batch(onboarded, late) == {late.run_id: TriggerOutcome.STARTED}
     lock = onboarded.locks.get("churn")
-    assert lock is not None and lock["holder"] == late.run_id and "pending_run_id" not in lock
+    assert lock is not None and lock.holder == late.run_id and lock.pending_run_id is None
 
 
 def test_a_failing_request_is_reported_and_the_others_still_start(

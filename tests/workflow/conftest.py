@@ -8,13 +8,13 @@ from collections.abc import Iterator
 import pytest
 import seam
 from moto import mock_aws
-from seam.adapters.serving.memory import InMemoryServing
 from seam.dependencies import dependencies
 from seam_local.moto_hooks import install_lambda_runtime, install_transaction_backups
 from seam_local.stack import EmulatedStack
 from seam_local.template import StackTemplate
 
 from tests.workflow.harness import Harness
+from tests.workflow.in_memory_serving import InMemoryServing
 
 
 def stop_running_executions(stack: EmulatedStack, timeout: float = 5.0) -> None:

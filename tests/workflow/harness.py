@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from seam.adapters.serving.memory import InMemoryServing
 from seam.dependencies import Dependencies
 from seam.models.model_config import ModelConfig
 from seam.models.run import Run
@@ -22,6 +21,7 @@ from seam_local.moto_hooks import set_training_job
 from seam_local.stack import EmulatedStack
 
 from tests import model_configs
+from tests.workflow.in_memory_serving import InMemoryServing
 
 IMAGE = model_configs.IMAGE
 CRASHING_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-crashloop@sha256:" + "b" * 64

@@ -1,5 +1,5 @@
 """Builds the adapters once per container from the settings. Handlers take `dependencies()`;
-tests replace attributes (e.g. `deps.serving = InMemoryServing()`)."""
+tests replace attributes (e.g. `deps.serving` with the in-memory fake of tests/workflow)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from seam.adapters.datasets import DatasetStore
-from seam.adapters.dynamodb import LockStore, ModelStore, RunStore, TokenStore, VersionStore
+from seam.adapters.dynamodb.locks import LockStore
+from seam.adapters.dynamodb.models import ModelStore
+from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.dynamodb.tokens import TokenStore
+from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.sagemaker import ModelRegistry, TrainingJobs
 from seam.adapters.trigger_queue import TriggerQueue
@@ -21,51 +25,38 @@ if TYPE_CHECKING:
 
 @dataclass
 class Dependencies:
+    """Every adapter a handler may use. Building one only names its table, bucket, queue or ARN: the
+    AWS clients are made at their first call (seam.adapters.aws.client)."""
+
     settings: Settings
+    models: ModelStore
+    runs: RunStore
+    versions: VersionStore
+    tokens: TokenStore
+    locks: LockStore
+    datasets: DatasetStore
+    workflow: Workflow
+    trigger_queue: TriggerQueue
+    training: TrainingJobs
+    registry: ModelRegistry
+    outcomes: OutcomePublisher
 
-    @cached_property
-    def models(self) -> ModelStore:
-        return ModelStore(self.settings.models_table)
-
-    @cached_property
-    def runs(self) -> RunStore:
-        return RunStore(self.settings.runs_table)
-
-    @cached_property
-    def versions(self) -> VersionStore:
-        return VersionStore(self.settings.versions_table)
-
-    @cached_property
-    def tokens(self) -> TokenStore:
-        return TokenStore(self.settings.tokens_table)
-
-    @cached_property
-    def locks(self) -> LockStore:
-        return LockStore(self.settings.locks_table)
-
-    @cached_property
-    def datasets(self) -> DatasetStore:
-        return DatasetStore(self.settings.data_bucket)
-
-    @cached_property
-    def workflow(self) -> Workflow:
-        return Workflow(self.settings.state_machine_arn)
-
-    @cached_property
-    def trigger_queue(self) -> TriggerQueue:
-        return TriggerQueue(self.settings.trigger_queue_url)
-
-    @cached_property
-    def training(self) -> TrainingJobs:
-        return TrainingJobs()
-
-    @cached_property
-    def registry(self) -> ModelRegistry:
-        return ModelRegistry()
-
-    @cached_property
-    def outcomes(self) -> OutcomePublisher:
-        return OutcomePublisher(self.settings.event_bus_name)
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Dependencies:
+        return cls(
+            settings=settings,
+            models=ModelStore(settings.models_table),
+            runs=RunStore(settings.runs_table),
+            versions=VersionStore(settings.versions_table),
+            tokens=TokenStore(settings.tokens_table),
+            locks=LockStore(settings.locks_table),
+            datasets=DatasetStore(settings.data_bucket),
+            workflow=Workflow(settings.state_machine_arn),
+            trigger_queue=TriggerQueue(settings.trigger_queue_url),
+            training=TrainingJobs(),
+            registry=ModelRegistry(),
+            outcomes=OutcomePublisher(settings.event_bus_name),
+        )
 
     @cached_property
     def serving(self) -> ServingAdapter:
@@ -77,7 +68,7 @@ class Dependencies:
 
 @lru_cache(maxsize=1)
 def dependencies() -> Dependencies:
-    return Dependencies(get_settings())
+    return Dependencies.from_settings(get_settings())
 
 
 def reset_dependencies() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seam.adapters.dynamodb import RunStore
+from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.serving.base import ServingAdapter
 from seam.errors import ServingError
 from seam.models.model_config import ModelConfig, ServingTarget

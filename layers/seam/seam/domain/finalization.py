@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from seam.adapters.dynamodb import LockStore, RunStore, VersionStore
+from seam.adapters.dynamodb.locks import LockStore
+from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.workflow import Workflow
 from seam.domain.starting import start_run
@@ -75,8 +77,8 @@ class Finalizer:
         outcome = outcome_of(state)
         outcome = self._promote_champion(state, outcome)
         run = self._record(state, outcome)
-        self.locks.release(state.model, state.run_id)
-        resumed = resume_lock_holder(state.model, self.locks, self.runs, self.workflow)
+        handed_to = self.locks.release(state.model, state.run_id)
+        resumed = resume_lock_holder(state.model, self.locks, self.runs, self.workflow, handed_to)
         self.outcomes.publish(
             outcome.event,
             {
@@ -150,15 +152,21 @@ class Finalizer:
         )
 
 
-def resume_lock_holder(model: str, locks: LockStore, runs: RunStore, workflow: Workflow) -> str | None:
+def resume_lock_holder(
+    model: str, locks: LockStore, runs: RunStore, workflow: Workflow, holder: RunRequest | None = None
+) -> str | None:
     """Start the run that holds `model`'s lock if it never started (a lost hand-over or a crash between
-    taking the lock and StartExecution). Returns its run id when it had to be started."""
-    lock = locks.get(model)
-    if not lock or not lock.get("holder_request"):
+    taking the lock and StartExecution). Returns its run id when it had to be started.
+
+    `holder`: the holder's request when the caller has it (the request a release just handed the lock
+    to); otherwise the lock is read."""
+    if holder is None:
+        lock = locks.get(model)
+        if lock is None:
+            return None
+        holder = lock.holder_request
+    run = runs.get(holder.run_id)
+    if run is not None and workflow.execution_status(holder.run_id) is not None:
         return None
-    request = RunRequest.model_validate_json(lock["holder_request"])
-    holder = runs.get(request.run_id)
-    if holder is not None and workflow.execution_status(request.run_id) is not None:
-        return None
-    start_run(request, runs, workflow)  # no execution existed: whatever the record said, this starts it
-    return request.run_id
+    start_run(holder, runs, workflow)  # no execution existed: whatever the record said, this starts it
+    return holder.run_id

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from seam.adapters.dynamodb import LockStore, RunStore
+from seam.adapters.dynamodb.locks import LockStore
+from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.sagemaker import TrainingJobs
 from seam.adapters.workflow import Workflow
 from seam.domain.finalization import resume_lock_holder
@@ -56,21 +57,22 @@ class Reconciler:
                 continue
             job = run.training_job_name or run.run_id
             report.settled[run.run_id] = self.settler.settle(job, self.training.describe).value
-        held = [lock for lock in self.locks.list() if lock.get("holder")]
+        held = self.locks.list()
         running = self.workflow.running_executions() if held else set()
         for lock in held:
-            if lock["holder"] in running:
+            if lock.holder in running:
                 continue  # alive; if it ended since the list was read, the next sweep sees it
             if time_left() <= 0:
                 report.deferred += 1
                 continue
             report.locks_checked += 1
-            self._repair(lock["model"], lock["holder"], report)
+            self._repair(lock.model, lock.holder, report)
         return report
 
     def _repair(self, model: str, holder: str, report: SweepReport) -> None:
         run = self.runs.get(holder)
         status = self.workflow.execution_status(holder) if run else None
+        handed_to = None
         if run and status not in (None, "RUNNING", "PENDING_REDRIVE"):
             # The execution is over but its lock is held: Finalize never completed.
             if not run.status.terminal:
@@ -82,8 +84,8 @@ class Reconciler:
                         cause=f"execution ended {status} without Finalize",
                         finished_at=utc_now(),
                     )
-            self.locks.release(model, holder)
+            handed_to = self.locks.release(model, holder)
             report.released.append(holder)
-        resumed = resume_lock_holder(model, self.locks, self.runs, self.workflow)
+        resumed = resume_lock_holder(model, self.locks, self.runs, self.workflow, handed_to)
         if resumed:
             report.resumed.append(resumed)

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from seam.adapters.dynamodb import LockOutcome, LockStore, ModelStore, RunStore, batch_get
+from seam.adapters.dynamodb.batch import read_batch
+from seam.adapters.dynamodb.locks import LockOutcome, LockStore
+from seam.adapters.dynamodb.models import ModelStore
+from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
 from seam.errors import ModelNotFoundError
-from seam.models.run import Run, RunRequest, RunStatus, WorkflowState
+from seam.models.run import Run, RunRequest, WorkflowState
 
 
 class TriggerOutcome(StrEnum):
@@ -52,45 +55,34 @@ def start_batch(
         except Exception as exc:  # reported per request: its record is redelivered, the rest are not
             return exc
 
-    model_keys = [{"model": {"S": m}} for m in {r.model for r in unique}]
     try:
-        view = batch_get(
-            {
-                models.table: model_keys,
-                runs.table: [{"run_id": {"S": r.run_id}} for r in unique],
-                locks.table: model_keys,
-            },
-            projections={models.table: "model"},  # existence is all the batch needs of a config
-        )
+        view = read_batch(models, runs, locks, {r.model for r in unique}, [r.run_id for r in unique])
     except Exception:
         # The shared read failed: one by one, so one request's failure (a throttled key, a bug on
         # one record) fails only its own record and the rest of the batch still goes through.
         outcomes = {r.run_id: one_by_one(r, model_known=False) for r in unique}
         return {r.run_id: outcomes[r.run_id] for r in requests}
-    onboarded = {item["model"] for item in view[models.table]}
-    statuses = {item["run_id"]: item.get("status") for item in view[runs.table]}
-    lock_of = {item["model"]: item for item in view[locks.table]}
 
     outcomes: dict[str, BatchOutcome] = {}
     new_by_model: dict[str, list[RunRequest]] = {}
     singles: list[RunRequest] = []
     for request in unique:
-        lock = lock_of.get(request.model, {})
-        status = statuses.get(request.run_id)
-        if request.model not in onboarded:
+        lock = view.locks.get(request.model)
+        status = view.run_status.get(request.run_id)
+        if request.model not in view.onboarded:
             outcomes[request.run_id] = ModelNotFoundError(f"model {request.model!r} is not onboarded")
-        elif status is not None and RunStatus(status).terminal:
+        elif status is not None and status.terminal:
             outcomes[request.run_id] = TriggerOutcome.ALREADY_DONE
-        elif lock.get("pending_run_id") == request.run_id:
+        elif lock is not None and lock.pending_run_id == request.run_id:
             outcomes[request.run_id] = TriggerOutcome.COALESCED
-        elif status is not None or lock.get("holder") == request.run_id:
+        elif status is not None or (lock is not None and lock.holder == request.run_id):
             singles.append(request)  # a redelivery: start_or_coalesce finishes what was begun
         else:
             new_by_model.setdefault(request.model, []).append(request)
 
     to_coalesce: list[RunRequest] = []
     for model, new in new_by_model.items():
-        if not lock_of.get(model, {}).get("holder"):
+        if model not in view.locks:
             singles.append(new.pop(0))  # the oldest takes the free lock
         if new:
             *older, newest = new

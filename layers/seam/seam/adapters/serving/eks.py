@@ -4,9 +4,9 @@ Talks to the Kubernetes API with lightkube, authenticated as the Lambda's IAM ro
 no kubeconfig file. Only the deploy, check_rollout and rollback functions import this module (and so
 lightkube); each of their invocations talks to Kubernetes, so the client loads at init, not mid-call.
 
-The Deployment is handled as the raw JSON dict the API server returns, so a snapshot holds the
-container exactly as read (fields newer than lightkube's models included) and a rollback puts it back
-verbatim.
+The Deployment is handled as the raw JSON dict the API server returns (read and patched by the pure
+functions of kube_deployment.py), so a snapshot holds the container exactly as read (fields newer than
+lightkube's models included) and a rollback puts it back verbatim.
 """
 
 from __future__ import annotations
@@ -23,6 +23,14 @@ from lightkube.generic_resource import GenericNamespacedResource, create_api_inf
 from lightkube.types import PatchType
 
 from seam.adapters.serving.eks_auth import Clock, ClusterEndpoint
+from seam.adapters.serving.kube_deployment import (
+    find_container,
+    generation_of,
+    release_patch,
+    restore_patch,
+    rollout_decision,
+    template_annotations,
+)
 from seam.errors import SeamError, ServingConflictError, ServingError, TransientError
 from seam.models.model_config import ServingTarget
 from seam.models.serving import DeploymentSnapshot, Release, RolloutStatus
@@ -31,7 +39,6 @@ ClusterResolver = Callable[[str], ClusterEndpoint]
 TokenProvider = Callable[[str], str]
 
 FIELD_MANAGER = "seam"  # shows up in managedFields: who changed the pod template
-TIMED_OUT_REASON = "ProgressDeadlineExceeded"  # kubectl deploymentutil.TimedOutReason
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
@@ -82,7 +89,7 @@ class EksServing:
             return DeploymentSnapshot(
                 container=container,
                 annotations=template_annotations(deployment),
-                generation=_generation(deployment),
+                generation=generation_of(deployment),
             )
 
         return self._run(target, "read", attempt)
@@ -92,7 +99,7 @@ class EksServing:
             # A strategic merge on a container name that is not there would *add* a container.
             find_container(_get(client, target), target)
             patched = _patch(client, target, release_patch(target.container, release), STRATEGIC_MERGE)
-            return _generation(patched)
+            return generation_of(patched)
 
         return self._run(target, "patch", attempt)
 
@@ -109,9 +116,9 @@ class EksServing:
             deployment = _get(client, target)
             index, live = find_container(deployment, target)
             if live == snapshot.container and template_annotations(deployment) == snapshot.annotations:
-                return _generation(deployment)  # already restored: retrying a rollback writes nothing
+                return generation_of(deployment)  # already restored: retrying a rollback writes nothing
             try:
-                return _generation(_patch(client, target, restore_patch(index, snapshot), JSON_PATCH))
+                return generation_of(_patch(client, target, restore_patch(index, snapshot), JSON_PATCH))
             except Exception as exc:
                 # 422 is also what a failed JSON-patch `test` returns: if the container moved
                 # since we read, that is a race to retry, not an invalid request.
@@ -153,111 +160,6 @@ class EksServing:
         client = _new_client(self._resolve(cluster), token, self._transport, self._timeout)
         self._clients[cluster] = (token, client)
         return client
-
-
-# -- kubectl's rollout-status rules, as a pure function --------------------------------------------
-
-
-def rollout_decision(deployment: dict[str, Any], generation: int) -> RolloutStatus:
-    """kubectl `DeploymentStatusViewer.Status` (k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go).
-
-    `generation` is the metadata.generation our patch produced. kubectl waits for the live
-    metadata.generation to be observed; waiting for the larger of the two covers both a later writer
-    and a stale read.
-    """
-    name = deployment.get("metadata", {}).get("name", "")
-    spec = deployment.get("spec") or {}
-    status = deployment.get("status") or {}
-    desired = spec.get("replicas")  # kubectl skips the first replica rule when unset
-    updated = status.get("updatedReplicas", 0)
-    total = status.get("replicas", 0)
-    available = status.get("availableReplicas", 0)
-    observed = status.get("observedGeneration", 0)
-
-    def result(state: str, reason: str = "") -> RolloutStatus:
-        return RolloutStatus(
-            state=state,
-            reason=reason,
-            generation=generation,
-            observed_generation=observed,
-            replicas=desired if desired is not None else total,
-            updated_replicas=updated,
-            available_replicas=available,
-        )
-
-    waiting = f'Waiting for deployment "{name}" rollout to finish: '
-    if observed < max(generation, _generation(deployment)):
-        return result("progressing", "Waiting for deployment spec update to be observed...")
-    if _progressing_reason(status) == TIMED_OUT_REASON:
-        return result("failed", f'{TIMED_OUT_REASON}: deployment "{name}" exceeded its progress deadline')
-    if desired is not None and updated < desired:
-        return result(
-            "progressing", waiting + f"{updated} out of {desired} new replicas have been updated..."
-        )
-    if total > updated:
-        return result("progressing", waiting + f"{total - updated} old replicas are pending termination...")
-    if available < updated:
-        return result("progressing", waiting + f"{available} of {updated} updated replicas are available...")
-    return result("done", f'deployment "{name}" successfully rolled out')
-
-
-def _progressing_reason(status: dict[str, Any]) -> str:
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "Progressing":
-            return condition.get("reason", "")
-    return ""
-
-
-# -- the two patches -------------------------------------------------------------------------------
-
-
-def release_patch(container: str, release: Release) -> dict[str, Any]:
-    """Strategic merge: containers and env merge by name, so other containers and env stay as they are."""
-    env = [{"name": key, "value": value} for key, value in release.env().items()]
-    return {
-        "spec": {
-            "template": {
-                "metadata": {"annotations": release.annotations()},
-                "spec": {"containers": [{"name": container, "image": release.image, "env": env}]},
-            }
-        }
-    }
-
-
-def restore_patch(index: int, snapshot: DeploymentSnapshot) -> list[dict[str, Any]]:
-    """JSON patch: the container back verbatim at its index (if it is still there), annotations exactly.
-
-    `add` rather than `replace` for the annotations: it also works when the template has none left.
-    """
-    containers = "/spec/template/spec/containers"
-    return [
-        {"op": "test", "path": f"{containers}/{index}/name", "value": snapshot.container["name"]},
-        {"op": "replace", "path": f"{containers}/{index}", "value": snapshot.container},
-        {"op": "add", "path": "/spec/template/metadata/annotations", "value": snapshot.annotations},
-    ]
-
-
-# -- reading the Deployment dict -------------------------------------------------------------------
-
-
-def find_container(deployment: dict[str, Any], target: ServingTarget) -> tuple[int, dict[str, Any]]:
-    containers = deployment.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []
-    for index, container in enumerate(containers):
-        if container.get("name") == target.container:
-            return index, container
-    names = ", ".join(c.get("name", "?") for c in containers) or "none"
-    raise ServingError(
-        f"container {target.container} not found in deployment {target.namespace}/{target.deployment} "
-        f"in cluster {target.cluster} (containers: {names})"
-    )
-
-
-def template_annotations(deployment: dict[str, Any]) -> dict[str, str]:
-    return dict(deployment.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations") or {})
-
-
-def _generation(deployment: dict[str, Any]) -> int:
-    return int(deployment.get("metadata", {}).get("generation", 0))
 
 
 # -- lightkube -------------------------------------------------------------------------------------

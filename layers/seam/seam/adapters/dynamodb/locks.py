@@ -1,0 +1,166 @@
+"""Per-model locks (LocksTable): one holder per model, at most one pending request.
+
+The item: `model`; `holder` (the holding run's id), `holder_request` (its request, JSON) and
+`acquired_at`; while another request waits, `pending` (its request, JSON) and `pending_run_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from seam.adapters.aws import aws_call
+from seam.adapters.dynamodb.codec import from_item
+from seam.adapters.dynamodb.table import Table
+from seam.errors import StaleUpdateError
+from seam.models.run import RunRequest, utc_now
+
+TRANSACT_MAX_ITEMS = 100  # TransactWriteItems' limit per call
+
+
+class LockOutcome(StrEnum):
+    ACQUIRED = "acquired"  # this run holds the model's lock (new, or it already did)
+    COALESCED = "coalesced"  # another run holds it; this request is the model's one pending retrain
+
+
+@dataclass(frozen=True)
+class LockRecord:
+    """A model's lock as stored: who holds it, since when, and the request waiting for it."""
+
+    model: str
+    holder: str  # run id of the run holding the lock
+    holder_request: RunRequest  # what the holder was started from (started again if its start was lost)
+    since: datetime  # when the holder took the lock (acquired, or handed over)
+    pending: RunRequest | None = None  # the model's one pending retrain: the newest request wins
+
+    @property
+    def pending_run_id(self) -> str | None:
+        return self.pending.run_id if self.pending else None
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> LockRecord:
+        """From the item as JSON values (codec.from_item)."""
+        return cls(
+            model=data["model"],
+            holder=data["holder"],
+            holder_request=RunRequest.model_validate_json(data["holder_request"]),
+            since=datetime.fromisoformat(data["acquired_at"]),
+            pending=RunRequest.model_validate_json(data["pending"]) if data.get("pending") else None,
+        )
+
+
+class LockStore(Table):
+    """One item per model: the running run's id and request, and at most one pending request."""
+
+    KEY = "model"
+
+    def acquire(self, request: RunRequest) -> LockOutcome:
+        run_id = request.run_id
+        payload = request.model_dump_json()
+        for _ in range(5):  # the lock can change hands between the two conditional writes
+            key = f"lock {self.table}/{request.model}"
+            try:
+                with aws_call(key):
+                    self.ddb.update_item(
+                        TableName=self.table,
+                        Key=self.key(request.model),
+                        UpdateExpression="SET holder = :r, holder_request = :q, acquired_at = :t",
+                        ConditionExpression="attribute_not_exists(holder) OR holder = :r",
+                        ExpressionAttributeValues={
+                            ":r": {"S": run_id},
+                            ":q": {"S": payload},
+                            ":t": {"S": utc_now().isoformat()},
+                        },
+                    )
+                return LockOutcome.ACQUIRED
+            except StaleUpdateError:
+                pass
+            try:
+                with aws_call(key):
+                    self.ddb.update_item(**self._make_pending(request))
+                return LockOutcome.COALESCED
+            except StaleUpdateError:
+                pass
+        raise StaleUpdateError(f"lock of {request.model} kept changing hands")
+
+    def _make_pending(self, request: RunRequest) -> dict[str, Any]:
+        """The conditional update that makes `request` its model's pending retrain while another run
+        holds the lock. Newest request wins: coalescing keeps one pending retrain on the latest data."""
+        return {
+            "TableName": self.table,
+            "Key": self.key(request.model),
+            "UpdateExpression": "SET pending = :q, pending_run_id = :r",
+            "ConditionExpression": "attribute_exists(holder) AND holder <> :r",
+            "ExpressionAttributeValues": {
+                ":r": {"S": request.run_id},
+                ":q": {"S": request.model_dump_json()},
+            },
+        }
+
+    def coalesce_all(self, requests: Iterable[RunRequest]) -> list[RunRequest]:
+        """Make each request its model's pending retrain, for models whose lock another run holds, in
+        one TransactWriteItems per 100 models (`_make_pending`, the write `acquire` makes one by one).
+        Returns the requests of any transaction a lock change cancelled: handle those one by one."""
+        requests = list(requests)
+        retry: list[RunRequest] = []
+        for start in range(0, len(requests), TRANSACT_MAX_ITEMS):
+            chunk = requests[start : start + TRANSACT_MAX_ITEMS]
+            items = [{"Update": self._make_pending(r)} for r in chunk]
+            try:
+                with aws_call(f"TransactWriteItems {self.table} ({len(chunk)} pending)"):
+                    self.ddb.transact_write_items(TransactItems=items)
+            except StaleUpdateError:  # a condition failed (a lock was released meanwhile) or a conflict
+                retry.extend(chunk)
+        return retry
+
+    def get(self, model: str) -> LockRecord | None:
+        data = self.read(model)
+        return LockRecord.from_stored(data) if data else None
+
+    def list(self) -> list[LockRecord]:
+        with aws_call(f"Scan {self.table}"):
+            pages = self.ddb.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True)
+            return [LockRecord.from_stored(from_item(i)) for page in pages for i in page.get("Items", [])]
+
+    def release(self, model: str, run_id: str) -> RunRequest | None:
+        """Release `run_id`'s lock. A pending request takes the lock over and is returned: the caller
+        starts it. None when the lock is free now, or was not `run_id`'s (already released or handed
+        over: releasing is idempotent)."""
+        for _ in range(5):
+            lock = self.get(model)
+            if lock is None or lock.holder != run_id:
+                return None
+            try:
+                with aws_call(f"release lock {self.table}/{model}"):
+                    return self._hand_over_or_delete(model, run_id, lock)
+            except StaleUpdateError:
+                continue
+        raise StaleUpdateError(f"lock of {model} kept changing during release")
+
+    def _hand_over_or_delete(self, model: str, run_id: str, lock: LockRecord) -> RunRequest | None:
+        pending = lock.pending
+        if pending is not None:
+            self.ddb.update_item(
+                TableName=self.table,
+                Key=self.key(model),
+                UpdateExpression="SET holder = :p, holder_request = :q, acquired_at = :t "
+                "REMOVE pending, pending_run_id",
+                ConditionExpression="holder = :me AND pending_run_id = :p",
+                ExpressionAttributeValues={
+                    ":me": {"S": run_id},
+                    ":p": {"S": pending.run_id},
+                    ":q": {"S": pending.model_dump_json()},
+                    ":t": {"S": utc_now().isoformat()},
+                },
+            )
+            return pending
+        self.ddb.delete_item(
+            TableName=self.table,
+            Key=self.key(model),
+            ConditionExpression="holder = :me AND attribute_not_exists(pending)",
+            ExpressionAttributeValues={":me": {"S": run_id}},
+        )
+        return None

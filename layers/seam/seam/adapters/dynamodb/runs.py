@@ -1,0 +1,98 @@
+"""Run records keyed by run id (RunsTable): a terminal status is never overwritten."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from seam.adapters.aws import aws_call
+from seam.adapters.dynamodb.codec import from_item, to_attribute, to_item
+from seam.adapters.dynamodb.table import Table
+from seam.errors import StaleUpdateError
+from seam.models.run import TERMINAL_STATUSES, Run, RunStatus, utc_now
+
+
+class RunStore(Table):
+    KEY = "run_id"
+
+    def create(self, run: Run) -> bool:
+        """Insert the run unless it exists; True when this call created it."""
+        try:
+            with aws_call(f"PutItem {self.table}/{run.run_id}"):
+                self.ddb.put_item(
+                    TableName=self.table,
+                    Item=to_item(run.model_dump(mode="json")),
+                    ConditionExpression="attribute_not_exists(run_id)",
+                )
+            return True
+        except StaleUpdateError:
+            return False
+
+    def get(self, run_id: str) -> Run | None:
+        record = self.read(run_id)
+        return Run.model_validate(record) if record else None
+
+    def update(self, run_id: str, **fields: Any) -> None:
+        """Set fields on a run that has not ended; a terminal status is never overwritten.
+        A status change is also stamped on the run's timeline."""
+        now = utc_now()
+        fields["updated_at"] = now
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        values = {
+            f":v{i}": to_attribute(v.isoformat() if isinstance(v, datetime) else v)
+            for i, v in enumerate(fields.values())
+        }
+        assignments = [f"#f{i} = :v{i}" for i in range(len(fields))]
+        if "status" in fields:
+            names.update({"#tl": "timeline", "#st": str(fields["status"])})
+            values[":now"] = {"S": now.isoformat()}
+            assignments.append("#tl.#st = :now")
+        values.update({f":t{i}": {"S": s.value} for i, s in enumerate(TERMINAL_STATUSES)})
+        not_terminal = " AND ".join(f"#status <> :t{i}" for i in range(len(TERMINAL_STATUSES)))
+        names["#status"] = "status"
+        try:
+            with aws_call(f"UpdateItem {self.table}/{run_id}"):
+                self.ddb.update_item(
+                    TableName=self.table,
+                    Key=self.key(run_id),
+                    UpdateExpression="SET " + ", ".join(assignments),
+                    ConditionExpression=f"attribute_exists(run_id) AND {not_terminal}",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+        except StaleUpdateError as exc:
+            raise StaleUpdateError(f"run {run_id} is missing or already ended") from exc
+
+    def list_for_model(self, model: str, limit: int = 20) -> list[Run]:
+        with aws_call(f"Query {self.table}/by-model"):
+            items = self.ddb.query(
+                TableName=self.table,
+                IndexName="by-model",
+                KeyConditionExpression="model = :m",
+                ExpressionAttributeValues={":m": {"S": model}},
+                ScanIndexForward=False,
+                Limit=limit,
+            )["Items"]
+        return [Run.model_validate(from_item(i)) for i in items]
+
+    def list_by_status(self, status: RunStatus, updated_before: datetime) -> list[Run]:
+        runs: list[Run] = []
+        with aws_call(f"Query {self.table}/by-status"):
+            for page in self.ddb.get_paginator("query").paginate(
+                TableName=self.table,
+                IndexName="by-status",
+                KeyConditionExpression="#s = :s AND updated_at < :t",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":s": {"S": status.value},
+                    ":t": {"S": updated_before.isoformat()},
+                },
+            ):
+                runs.extend(Run.model_validate(from_item(i)) for i in page.get("Items", []))
+        return runs
+
+    def list_recent(self, limit: int = 50) -> list[Run]:
+        with aws_call(f"Scan {self.table}"):
+            items = self.ddb.scan(TableName=self.table, Limit=1000).get("Items", [])
+        runs = [Run.model_validate(from_item(i)) for i in items]
+        return sorted(runs, key=lambda r: r.started_at, reverse=True)[:limit]

@@ -1,0 +1,28 @@
+"""What every store shares: its table name, client, key and item read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seam.adapters.aws import aws_call, client
+from seam.adapters.dynamodb.codec import from_item
+
+
+class Table:
+    KEY = ""  # the partition key's name, for stores keyed by one string
+
+    def __init__(self, table_name: str) -> None:
+        self.table = table_name
+
+    def key(self, value: str) -> dict[str, Any]:
+        return {self.KEY: {"S": value}}
+
+    def read(self, value: str, consistent: bool = True) -> dict[str, Any] | None:
+        """The item keyed `value`, as JSON values (None when there is none)."""
+        with aws_call(f"GetItem {self.table}/{value}"):
+            item = self.ddb.get_item(TableName=self.table, Key=self.key(value), ConsistentRead=consistent)
+        return from_item(item["Item"]) if "Item" in item else None
+
+    @property
+    def ddb(self) -> Any:
+        return client("dynamodb")
