@@ -102,7 +102,7 @@ HAPPY_PATH = (
     "CheckRollout",
     "RolloutDone",
     "Finalize",
-    "RunSucceeded",
+    "RunOutcome",
     "Done",
 )
 

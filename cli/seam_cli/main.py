@@ -104,7 +104,7 @@ def runs_list(
     model: Annotated[str | None, typer.Option(help="only this model")] = None,
     stack: StackOption = None,
 ) -> None:
-    """List recent runs (newest first)."""
+    """List recent runs (newest first), each with the metric its evaluation gate decided on."""
     if ctx.invoked_subcommand:
         return
     deps = configure(stack)
@@ -113,7 +113,8 @@ def runs_list(
         Column("run", no_wrap=True), "model", "trigger", "status", "started", "metric", "version", "reason"
     )
     for run in runs:
-        metric = ", ".join(f"{k}={v:.4f}" for k, v in sorted(run.metrics.items())[:1])
+        gate = run.evaluation  # the metric the evaluation gate decided on, with the challenger's value
+        metric = f"{gate.metric}={gate.challenger:.4f}" if gate else "-"
         table.add_row(
             run.run_id,
             run.model,

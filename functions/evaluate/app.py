@@ -3,9 +3,8 @@
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
-from seam.domain.evaluation import evaluate
-from seam.errors import EvaluationError
-from seam.models.run import RunStatus, WorkflowState
+from seam.domain.evaluation import evaluate_run
+from seam.models.run import WorkflowState
 from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
 
 
@@ -15,16 +14,7 @@ from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    if state.training is None:
-        raise EvaluationError("no training result to evaluate")
-    config = deps.models.get(state.model)
-    result = evaluate(config.evaluation, state.training.metrics, deps.versions.champion(state.model))
-    deps.runs.update(
-        state.run_id,
-        status=RunStatus.EVALUATING,
-        evaluation=result.model_dump(mode="json"),
-        metrics=state.training.metrics,
-    )
+    result = evaluate_run(state, deps.models, deps.versions, deps.runs)
     metrics.add_metric(name=f"Evaluation_{result.decision}", unit=MetricUnit.Count, value=1)
     logger.info("evaluated", extra={"decision": result.decision, "reason": result.reason})
     return state.model_copy(update={"evaluation": result}).dump()

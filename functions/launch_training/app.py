@@ -4,13 +4,14 @@ Invoked with .waitForTaskToken: its return value is ignored; the training callba
 settles the token when the job ends.
 """
 
+from dataclasses import asdict
+
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 from seam.dependencies import dependencies
-from seam.domain.training import training_job_request
-from seam.errors import TrainingError
-from seam.models.run import RunStatus, WorkflowState
+from seam.domain.training import launch_training
+from seam.models.run import WorkflowState
 from seam.observability import logger, metrics, tracer
 
 
@@ -25,24 +26,20 @@ class LaunchInput(BaseModel):
 @event_parser(model=LaunchInput)
 def lambda_handler(event: LaunchInput, context: LambdaContext) -> dict:
     deps = dependencies()
-    state, settings = event.state, deps.settings
-    config = deps.models.get(state.model)
-    if state.dataset is None:  # not an assert: `python -O` drops those, and this is input checking
-        raise TrainingError(f"run {state.run_id} has no dataset: Validate resolves it before LaunchTraining")
-    job_name = state.run_id
-    # Token first: a job that fails at once can emit its event before CreateTrainingJob returns.
-    deps.tokens.put(job_name, event.task_token, state.run_id)
-    deps.runs.update(state.run_id, status=RunStatus.TRAINING, training_job_name=job_name)
-    request = training_job_request(
-        config,
-        state.run_id,
-        state.dataset,
-        settings.sagemaker_role_arn,
-        f"s3://{settings.data_bucket}/models/{config.name}/",
-        settings.stage,
+    settings = deps.settings
+    launch = launch_training(
+        event.state,
+        event.task_token,
+        deps.models,
+        deps.tokens,
+        deps.runs,
+        deps.training,
+        role_arn=settings.sagemaker_role_arn,
+        data_bucket=settings.data_bucket,
+        stage=settings.stage,
     )
-    created = deps.training.create(request)
     logger.info(
-        "training job launched" if created else "training job already exists", extra={"job": job_name}
+        "training job launched" if launch.created else "training job already exists",
+        extra={"job": launch.training_job_name},
     )
-    return {"training_job_name": job_name, "created": created}
+    return asdict(launch)

@@ -3,8 +3,8 @@
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
-from seam.domain.registration import register
-from seam.models.run import RunStatus, WorkflowState
+from seam.domain.registration import register_run
+from seam.models.run import WorkflowState
 from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 
 
@@ -14,11 +14,8 @@ from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    deps.runs.update(state.run_id, status=RunStatus.REGISTERING)
-    config = deps.models.get(state.model)
-    registration = register(
-        state, config, deps.registry, deps.versions, deps.settings.model_package_group_prefix
+    registration = register_run(
+        state, deps.models, deps.registry, deps.versions, deps.runs, deps.settings.model_package_group_prefix
     )
-    deps.runs.update(state.run_id, model_version=registration.version)
     logger.info("registered", extra=registration.model_dump())
     return state.model_copy(update={"registration": registration}).dump()

@@ -3,8 +3,8 @@
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
-from seam.domain.validation import validate_dataset
-from seam.models.run import RunStatus, WorkflowState
+from seam.domain.validation import validate_run
+from seam.models.run import WorkflowState
 from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 
 
@@ -14,17 +14,14 @@ from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    deps.runs.update(state.run_id, status=RunStatus.VALIDATING)
-    config = deps.models.get(state.model)
-    validated = validate_dataset(
+    validated = validate_run(
         state,
-        config,
+        deps.models,
+        deps.versions,
         deps.datasets,
-        deps.versions.champion(state.model),
+        deps.runs,
         stale_after_seconds=deps.settings.training_stale_after_seconds,
     )
-    if validated.dataset:
-        deps.runs.update(state.run_id, dataset=validated.dataset.model_dump(mode="json"))
     logger.info(
         "dataset validated",
         extra={

@@ -6,9 +6,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
+
+if TYPE_CHECKING:
+    from seam_local.moto_hooks import Invocation
 
 Log = Callable[[str, str], None]  # (kind, message)
 
@@ -44,3 +48,24 @@ class RuntimeLog:
 
 def silent(kind: str, message: str) -> None:
     """A Log that drops everything (tests)."""
+
+
+def invocation_line(invocation: Invocation) -> tuple[str, str]:
+    """(kind, message) for a handler call: the function, what it was given (a run id or an SQS batch
+    size) and what came of it (the status it returned, the failed records, or the error it raised)."""
+    event, result = invocation.event, invocation.result
+    if isinstance(event, dict) and "Records" in event:
+        what = f"{len(event['Records'])} SQS record(s)"
+    elif isinstance(event, dict):
+        state = event.get("state", event)
+        what = str(state.get("run_id", "")) if isinstance(state, dict) else ""
+    else:
+        what = ""
+    if invocation.error:
+        return "error", f"{invocation.function_name}({what}) raised {invocation.error}"
+    outcome = ""
+    if isinstance(result, dict) and "batchItemFailures" in result:
+        outcome = f" ({len(result['batchItemFailures'])} failed)" if result["batchItemFailures"] else ""
+    elif isinstance(result, dict) and "status" in result:
+        outcome = f" -> {result['status']}"
+    return "lambda", f"{invocation.function_name}({what}){outcome}"

@@ -56,15 +56,7 @@ def fresh_dataset(rows: int = 3000, seed: int = 20261124) -> bytes:
     assert spec and spec.loader
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    x = generator._features(rng, rows)
-    y = generator._labels(rng, generator._logit(x), signal=1.6)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "fresh.csv"
-        generator._write(path, x, y)
-        return path.read_bytes()
+    return generator.csv_text(*generator.customers(seed, rows, signal=1.6)).encode("utf-8")
 
 
 @dataclass

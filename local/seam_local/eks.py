@@ -18,7 +18,6 @@ it done; the time measured is Seam's, not a cluster's.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import signal
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from seam.adapters.serving.eks_auth import TOKEN_PREFIX, presign_get_caller_identity
+from seam.adapters.serving.eks_auth import eks_token, presign_get_caller_identity
 from seam.models.model_config import ServingTarget
 
 from seam_local.console import Log, silent
@@ -158,8 +157,9 @@ class LocalEks:
 
     def token(self) -> str:
         """An EKS bearer token, presigned against the emulator's STS like `aws eks get-token`."""
-        url = presign_get_caller_identity(boto3.client("sts", region_name=self.region), self.cluster)
-        return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+        return eks_token(
+            presign_get_caller_identity(boto3.client("sts", region_name=self.region), self.cluster)
+        )
 
     def write_kubeconfig(self, path: Path, namespace: str | None = None) -> Path:
         config = build_kubeconfig(

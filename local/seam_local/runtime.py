@@ -11,7 +11,7 @@
 3. Local SageMaker (`sagemaker`), local EKS (`eks`), the SQS event source pollers and schedule tickers
    (`pollers`), and a watcher that logs every state transition (`watch`).
 
-Each start is a cold start: handler modules are imported afresh and Seam's client caches are reset;
+Each start is a cold start: handler modules are imported afresh and Seam's caches are reset (`seam.reset`);
 `stop()` puts the process back as it was (environment, moto hooks and config, imported modules),
 stops every thread, server and process it started, and returns within a few seconds.
 """
@@ -32,21 +32,21 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
+import seam
 import yaml
 from botocore.config import Config
 from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from seam.dependencies import Dependencies, dependencies, reset_dependencies
+from seam.dependencies import Dependencies, dependencies
 from seam.models.model_config import ModelConfig
 
 from seam_local import moto_hooks, wiring
-from seam_local.console import Log, RuntimeLog
+from seam_local.console import Log, RuntimeLog, invocation_line
 from seam_local.eks import LocalEks, free_port
 from seam_local.images import ImageResolver
-from seam_local.moto_hooks import Invocation
 from seam_local.pollers import FunctionError, ScheduleTicker, SqsPoller, Worker
 from seam_local.sagemaker import LocalSageMaker
-from seam_local.stack import EmulatedStack
+from seam_local.stack import HANDLER_MODULE_PREFIX, EmulatedStack
 from seam_local.template import REPO_ROOT, StackTemplate
 from seam_local.watch import ExecutionWatcher
 
@@ -146,7 +146,7 @@ class LocalRuntime:
             log=self.log,
         )
         self.stack = EmulatedStack(self.template)
-        self.stack.runtime.listeners.append(self._log_invocation)
+        self.stack.runtime.listeners.append(lambda invocation: self.log(*invocation_line(invocation)))
         self._exit.enter_context(moto_hooks.install_lambda_runtime(self.stack.runtime))
         self._exit.enter_context(moto_hooks.install_training_runner(self.sagemaker))
         self._exit.enter_context(moto_hooks.install_event_sources())
@@ -284,28 +284,22 @@ class LocalRuntime:
 
     def _isolate_process_state(self) -> None:
         """Remember what this process looked like, so stop() can put it back."""
-        from seam.adapters import aws
-        from seam.adapters.serving import eks as eks_serving
-
         saved_env = dict(os.environ)
         saved_sfn = dict(default_user_config.get("stepfunctions", {}))
-        saved_modules = {m: sys.modules.pop(m) for m in list(sys.modules) if m.startswith("seam_function_")}
-
-        def clear_caches() -> None:
-            aws.reset_clients()
-            reset_dependencies()
-            eks_serving.reset_caches()
+        saved_modules = {
+            m: sys.modules.pop(m) for m in list(sys.modules) if m.startswith(HANDLER_MODULE_PREFIX)
+        }
 
         def restore() -> None:
-            for name in [m for m in sys.modules if m.startswith("seam_function_")]:
+            for name in [m for m in sys.modules if m.startswith(HANDLER_MODULE_PREFIX)]:
                 del sys.modules[name]
             sys.modules.update(saved_modules)
             default_user_config["stepfunctions"] = saved_sfn
             os.environ.clear()
             os.environ.update(saved_env)
-            clear_caches()
+            seam.reset()
 
-        clear_caches()
+        seam.reset()
         self._exit.callback(restore)
 
     def _quieten(self, name: str, level: int) -> None:
@@ -362,25 +356,6 @@ class LocalRuntime:
                 }
             ]
         )
-
-    def _log_invocation(self, invocation: Invocation) -> None:
-        event, result = invocation.event, invocation.result
-        if isinstance(event, dict) and "Records" in event:
-            what = f"{len(event['Records'])} SQS record(s)"
-        elif isinstance(event, dict):
-            state = event.get("state", event)
-            what = str(state.get("run_id", "")) if isinstance(state, dict) else ""
-        else:
-            what = ""
-        if invocation.error:
-            self.log("error", f"{invocation.function_name}({what}) raised {invocation.error}")
-            return
-        outcome = ""
-        if isinstance(result, dict) and "batchItemFailures" in result:
-            outcome = f" ({len(result['batchItemFailures'])} failed)" if result["batchItemFailures"] else ""
-        elif isinstance(result, dict) and "status" in result:
-            outcome = f" -> {result['status']}"
-        self.log("lambda", f"{invocation.function_name}({what}){outcome}")
 
     def _abort_executions(self) -> None:
         """Stop running executions so moto's interpreter threads end with the emulator."""

@@ -22,13 +22,19 @@ from seam_local.moto_hooks import LambdaRuntime
 from seam_local.template import FunctionSpec, StackTemplate
 
 _TABLE_KEYS = ("KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes")
+HANDLER_MODULE_PREFIX = "seam_function_"  # + the function's folder: its handler module in sys.modules
+
+
+def handler_module_name(function_dir: str) -> str:
+    """The name a function's handler module gets in sys.modules (`trigger` -> `seam_function_trigger`)."""
+    return f"{HANDLER_MODULE_PREFIX}{function_dir}"
 
 
 def load_handler(spec: FunctionSpec) -> Callable[[Any, Any], Any]:
     """Import a function's handler from its CodeUri, as the Lambda runtime would (module per function)."""
     module_path, attribute = spec.handler.rsplit(".", 1)
     path = spec.code_dir / f"{module_path.replace('.', '/')}.py"
-    module_name = f"seam_function_{spec.code_dir.name}"
+    module_name = handler_module_name(spec.code_dir.name)
     if module_name not in sys.modules:
         loader_spec = importlib.util.spec_from_file_location(module_name, path)
         assert loader_spec and loader_spec.loader, f"cannot load {path}"
@@ -57,12 +63,12 @@ class EmulatedStack:
 
     def deploy(self) -> EmulatedStack:
         os.environ.update(self.environment)
-        self._tables()
-        self._buckets()
-        self._event_buses()
-        self._queues()
-        self._functions()
-        self._state_machine()
+        self.create_tables()
+        self.create_buckets()
+        self.create_event_buses()
+        self.create_queues()
+        self.create_functions()
+        self.create_state_machine()
         return self
 
     def name(self, logical_id: str) -> str:
@@ -75,17 +81,21 @@ class EmulatedStack:
     def state_machine_arn(self) -> str:
         return self.template.arn("RetrainWorkflow")
 
-    def _tables(self) -> None:
+    # Each resource kind on its own, for tests that need only some of the stack.
+
+    def create_tables(self, *logical_ids: str) -> None:
+        """The template's DynamoDB tables (only `logical_ids` when given), key schemas, GSIs and TTL."""
         ddb = self.client("dynamodb")
-        for logical, resource in self.template.of_type("AWS::DynamoDB::Table").items():
-            props = self.template.resolve(resource["Properties"])
+        tables = self.template.of_type("AWS::DynamoDB::Table")
+        for logical in logical_ids or tables:
+            props = self.template.resolve(tables[logical]["Properties"])
             request = {k: props[k] for k in _TABLE_KEYS if k in props}
             ddb.create_table(TableName=self.name(logical), **request)
             ttl = props.get("TimeToLiveSpecification")
             if ttl and ttl.get("Enabled"):
                 ddb.update_time_to_live(TableName=self.name(logical), TimeToLiveSpecification=ttl)
 
-    def _buckets(self) -> None:
+    def create_buckets(self) -> None:
         s3 = self.client("s3")
         for logical, resource in self.template.of_type("AWS::S3::Bucket").items():
             s3.create_bucket(Bucket=self.name(logical))
@@ -93,12 +103,12 @@ class EmulatedStack:
             if versioning:
                 s3.put_bucket_versioning(Bucket=self.name(logical), VersioningConfiguration=versioning)
 
-    def _event_buses(self) -> None:
+    def create_event_buses(self) -> None:
         events = self.client("events")
         for logical in self.template.of_type("AWS::Events::EventBus"):
             events.create_event_bus(Name=self.name(logical))
 
-    def _queues(self) -> None:
+    def create_queues(self) -> None:
         sqs = self.client("sqs")
         queues = self.template.of_type("AWS::SQS::Queue")
         # Dead-letter queues first: a queue's RedrivePolicy points at one.
@@ -111,11 +121,11 @@ class EmulatedStack:
             }
             sqs.create_queue(QueueName=self.name(logical), Attributes=attributes)
 
-    def _functions(self) -> None:
+    def create_functions(self) -> None:
         role = self.client("iam").create_role(RoleName="seam-local-lambda", AssumeRolePolicyDocument="{}")
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zipped:
-            zipped.writestr("app.py", "# runs in-process: see seam_local.moto_hooks\n")
+            zipped.writestr("app.py", "# runs in-process: see seam_local.moto_hooks.lambda_runtime\n")
         lam = self.client("lambda")
         for spec in self.functions.values():
             lam.create_function(
@@ -130,7 +140,7 @@ class EmulatedStack:
             )
             self.runtime.register(spec.name, load_handler(spec), spec.memory_mb, spec.timeout_s)
 
-    def _state_machine(self) -> None:
+    def create_state_machine(self) -> None:
         name, definition = self.template.state_machine()
         role = self.client("iam").create_role(RoleName="seam-local-states", AssumeRolePolicyDocument="{}")
         self.client("stepfunctions").create_state_machine(

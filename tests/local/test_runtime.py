@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
+import seam
 import yaml
 from moto import mock_aws
 from seam.domain.training import training_job_request
@@ -365,10 +366,10 @@ def wired(aws: None) -> Iterator[EmulatedStack]:
     template = StackTemplate(stage="test", parameters={"AllowedClusters": "seam-local"})
     stack = EmulatedStack(template)
     with install_event_sources():
-        stack._tables()
-        stack._buckets()
-        stack._event_buses()
-        stack._queues()
+        stack.create_tables()
+        stack.create_buckets()
+        stack.create_event_buses()
+        stack.create_queues()
         wiring.deploy(wiring.transformed(template))
         yield stack
 
@@ -463,15 +464,11 @@ def model_tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_local_eks_rollouts_restart_serving_and_a_broken_one_keeps_the_old(
     aws: None, tmp_path: Path, model_tarball: Path
 ) -> None:
-    from seam.adapters import aws as seam_aws
-    from seam.adapters.serving import eks as eks_serving
     from seam.adapters.serving.eks import EksServing
     from seam.models.model_config import ServingTarget
     from seam.models.serving import Release
 
-    seam_aws.reset_clients()
-    eks_serving._shared_resolver.cache_clear()
-    eks_serving._shared_tokens.cache_clear()
+    seam.reset()
     cluster = LocalEks(work_dir=tmp_path, endpoint_url="http://127.0.0.1:9", step_seconds=0.05).start()
     try:
         described = boto3.client("eks").describe_cluster(name="seam-local")["cluster"]
@@ -506,7 +503,7 @@ def test_local_eks_rollouts_restart_serving_and_a_broken_one_keeps_the_old(
         assert _ask(first.url)["model_version"] == "000001"
     finally:
         cluster.stop()
-        seam_aws.reset_clients()
+        seam.reset()
     with pytest.raises(OSError):
         _ask(first.url)
 

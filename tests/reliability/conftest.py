@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from seam_local.stack import handler_module_name
 
 from tests.reliability.faults import FaultInjector, injector, tracked_records
 from tests.workflow.conftest import harness, logs  # noqa: F401  (the workflow harness fixtures, reused)
@@ -55,7 +56,7 @@ RETRY_INTERVAL_SECONDS = (
 
 
 def _trigger_module() -> Any:
-    return sys.modules.get("seam_function_trigger")
+    return sys.modules.get(handler_module_name("trigger"))
 
 
 class _UniquePaths(list):  # type: ignore[type-arg]
@@ -100,8 +101,8 @@ def warm_caches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def faults(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultInjector]:  # noqa: F811
-    for module_name in ("seam_function_trigger", "seam_function_training_callback"):
-        module = sys.modules[module_name]  # loaded by the harness's stack
+    for function_dir in ("trigger", "training_callback"):
+        module = sys.modules[handler_module_name(function_dir)]  # loaded by the harness's stack
         monkeypatch.setattr(module, "handle_record", tracked_records(module.handle_record))
     with injector(harness.stack) as installed:
         yield installed

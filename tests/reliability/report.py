@@ -55,7 +55,7 @@ class Collector:
             found = self.rows.get(nodeid)
             if not found:
                 if outcome == "passed":
-                    continue  # a part of a scenario whose row another test reports (the corpus)
+                    continue  # a passing test that reports no row of its own
                 found = [{"scenario": nodeid.split("::", 1)[-1], "injected": "", "expected": ""}]
             for row in found:
                 observed = row.get("observed") or ""

@@ -12,7 +12,8 @@ the event source mapping delivers it:
   document's schema violation or a Seam error) - never a TypeError/KeyError/AssertionError-style crash -
   and writes nothing.
 
-Hand-written cases name what they probe; hypothesis adds generated ones (derandomized, bounded).
+Hand-written cases name what they probe; hypothesis adds generated ones (derandomized, bounded). One
+test delivers the whole corpus on one stack and reports what it delivered (its `make reliability` row).
 """
 
 from __future__ import annotations
@@ -202,17 +203,12 @@ class Corpus:
         assert self.harness.deps.locks.list() == []
 
 
-TALLY: dict[str, Any] = {"inputs": 0, "outcomes": Counter()}  # over the module, for the figure
-
-
 @pytest.fixture
 def corpus(harness: Harness, logs: io.StringIO) -> Iterator[Corpus]:
     harness.onboard(model_config(MODEL, retrain_every_minutes=None))
     runner = Corpus(harness, logs)
     yield runner
     runner.assert_nothing_started()
-    TALLY["inputs"] += runner.inputs
-    TALLY["outcomes"].update(runner.outcomes)
 
 
 # -- hand-written: the trigger -----------------------------------------------------------------------------
@@ -325,7 +321,7 @@ def run_cases(
     assert wrong == []
 
 
-def test_hand_written_sqs_inputs(corpus: Corpus) -> None:
+def hand_written_sqs_inputs(corpus: Corpus) -> None:
     run_cases(HAND_TRIGGER, corpus.trigger, corpus.harness.bucket)
     run_cases(HAND_CALLBACK, corpus.callback)
 
@@ -383,7 +379,7 @@ HAND_STATES: dict[str, Any] = {
 }
 
 
-def test_hand_written_state_documents(corpus: Corpus) -> None:
+def hand_written_state_documents(corpus: Corpus) -> None:
     for function in STATE_FUNCTIONS:
         for document in HAND_STATES.values():
             assert corpus.state(function, copy.deepcopy(document)) == "ValidationError"
@@ -473,64 +469,74 @@ hostile_keys = st.one_of(
 raw_bodies = st.one_of(st.text(max_size=200), st.binary(max_size=50).map(lambda b: b.decode("latin-1")))
 
 
-@settings(HYPOTHESIS, max_examples=150)
-@given(data=st.data())
-def test_generated_sqs_inputs(corpus: Corpus, data: st.DataObject) -> None:
+def generated_sqs_inputs(corpus: Corpus) -> None:
     """Hostile object keys, raw bodies, and one-field mutations of every event either queue takes."""
     bucket = corpus.harness.bucket
-    kind = data.draw(st.sampled_from(["object key", "raw body", "trigger event", "training event"]))
-    if kind == "object key":
-        corpus.trigger(s3_event(bucket, data.draw(hostile_keys)))
-    elif kind == "raw body":
-        body = data.draw(raw_bodies)
-        corpus.trigger(body)
-        corpus.callback(body)
-    elif kind == "trigger event":
-        bases = [
-            s3_event(bucket, f"datasets/{GHOST}/x.csv"),
-            alarm_event("someone-elses-alarm"),
-            manual_request(GHOST),
-            schedule_tick(),
-        ]
-        corpus.trigger(data.draw(mutated(data.draw(st.sampled_from(bases)))))
-    else:
-        corpus.callback(data.draw(mutated(training_event("someone-elses-job"))))
+
+    @settings(HYPOTHESIS, max_examples=150)
+    @given(data=st.data())
+    def deliver(data: st.DataObject) -> None:
+        kind = data.draw(st.sampled_from(["object key", "raw body", "trigger event", "training event"]))
+        if kind == "object key":
+            corpus.trigger(s3_event(bucket, data.draw(hostile_keys)))
+        elif kind == "raw body":
+            body = data.draw(raw_bodies)
+            corpus.trigger(body)
+            corpus.callback(body)
+        elif kind == "trigger event":
+            bases = [
+                s3_event(bucket, f"datasets/{GHOST}/x.csv"),
+                alarm_event("someone-elses-alarm"),
+                manual_request(GHOST),
+                schedule_tick(),
+            ]
+            corpus.trigger(data.draw(mutated(data.draw(st.sampled_from(bases)))))
+        else:
+            corpus.callback(data.draw(mutated(training_event("someone-elses-job"))))
+
+    deliver()
 
 
-@settings(HYPOTHESIS, max_examples=40)
-@given(
-    function=st.sampled_from([*STATE_FUNCTIONS, "LaunchTrainingFunction"]),
-    document=st.one_of(json_values, mutated(state_document(GHOST))),
-)
-def test_generated_state_documents(corpus: Corpus, function: str, document: Any) -> None:
-    if function == "LaunchTrainingFunction":
-        document = {"state": document, "task_token": "AAAAKgAAAAIAAAAAAAAAA"}
-    if function == "FinalizeFunction" and isinstance(document, dict):
-        try:  # a well-formed ghost document is Finalize's to end (nothing to write): see above
-            from seam.models.run import WorkflowState
+def generated_state_documents(corpus: Corpus) -> None:
+    @settings(HYPOTHESIS, max_examples=40)
+    @given(
+        function=st.sampled_from([*STATE_FUNCTIONS, "LaunchTrainingFunction"]),
+        document=st.one_of(json_values, mutated(state_document(GHOST))),
+    )
+    def deliver(function: str, document: Any) -> None:
+        if function == "LaunchTrainingFunction":
+            document = {"state": document, "task_token": "AAAAKgAAAAIAAAAAAAAAA"}
+        if function == "FinalizeFunction" and isinstance(document, dict):
+            try:  # a well-formed ghost document is Finalize's to end (nothing to write): see above
+                from seam.models.run import WorkflowState
 
-            WorkflowState.model_validate(document)
-            return
-        except ValueError:
-            pass
-    corpus.state(function, document)
+                WorkflowState.model_validate(document)
+                return
+            except ValueError:
+                pass
+        corpus.state(function, document)
+
+    deliver()
 
 
-# -- the figure ---------------------------------------------------------------------------------------------
+# -- the corpus, and its figure ----------------------------------------------------------------------------
 
 
-def test_zz_corpus_size(figure: Figure) -> None:
-    """The whole corpus ran (collected last in this module)."""
-    tally = TALLY
-    if not tally["inputs"]:
-        pytest.skip("the corpus tests were not selected")
-    assert tally["inputs"] >= 200, tally["inputs"]
-    poison = sum(v for k, v in tally["outcomes"].items() if "poison" in k)
-    dropped = sum(v for k, v in tally["outcomes"].items() if k.endswith("dropped"))
-    states = sum(v for k, v in tally["outcomes"].items() if "(state)" in k)
+def test_bad_input_corpus(corpus: Corpus, figure: Figure) -> None:
+    """Every part of the corpus on one stack, in turn; the figure counts what this test delivered."""
+    hand_written_sqs_inputs(corpus)
+    hand_written_state_documents(corpus)
+    generated_sqs_inputs(corpus)
+    generated_state_documents(corpus)
+
+    assert corpus.inputs >= 200, corpus.inputs
+    outcomes = corpus.outcomes
+    poison = sum(v for k, v in outcomes.items() if "poison" in k)
+    dropped = sum(v for k, v in outcomes.items() if k.endswith("dropped"))
+    states = sum(v for k, v in outcomes.items() if "(state)" in k)
     figure.scenario = "bad-input corpus (all entry points)"
     figure.injected = (
-        f"{tally['inputs']} malformed/hostile inputs: {len(HAND_TRIGGER)} + {len(HAND_CALLBACK)} "
+        f"{corpus.inputs} malformed/hostile inputs: {len(HAND_TRIGGER)} + {len(HAND_CALLBACK)} "
         "hand-written "
         "SQS bodies, hand-written state documents, hypothesis-generated keys, bodies and mutations"
     )

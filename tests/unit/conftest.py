@@ -2,7 +2,7 @@
 
 Resources come from `seam_local.stack.EmulatedStack` (tables with their key schemas and GSIs, the data
 bucket, the event bus, the state machine), created piecemeal so a test pays only for what it uses.
-Every test starts and ends with fresh AWS clients and fresh settings/dependencies.
+Every test starts and ends with Seam's caches reset (`seam.reset()`: clients, settings, dependencies...).
 """
 
 from __future__ import annotations
@@ -15,48 +15,26 @@ from typing import Any
 
 import botocore.session
 import pytest
+import seam
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
-from seam.adapters.aws import add_client_hook, client, reset_clients
-from seam.dependencies import Dependencies, dependencies, reset_dependencies
+from seam.adapters.aws import add_client_hook, client
+from seam.dependencies import Dependencies, dependencies
 from seam.models.model_config import ModelConfig
-from seam_local.stack import _TABLE_KEYS as TABLE_KEYS
 from seam_local.stack import EmulatedStack
 from seam_local.template import StackTemplate
 
+from tests import model_configs
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/churn@sha256:" + "a" * 64
+IMAGE = model_configs.IMAGE
 
 
 def model_config(name: str = "churn", **overrides: Any) -> ModelConfig:
     """A valid config; `overrides` replace top-level fields (nested ones are replaced whole)."""
-    data: dict[str, Any] = {
-        "name": name,
-        "team": "growth",
-        "training": {
-            "image": IMAGE,
-            "max_runtime_seconds": 600,
-            "metric_definitions": {"validation:auc": r"validation:auc=([0-9\.]+)"},
-        },
-        "validation": {
-            "format": "csv",
-            "min_rows": 3,
-            "label_column": "churned",
-            "columns": [{"name": "tenure", "dtype": "number"}, {"name": "plan", "dtype": "string"}],
-        },
-        "evaluation": {"metric": "validation:auc", "direction": "maximize", "min_improvement": 0.01},
-        "serving": {
-            "cluster": "seam-local",
-            "namespace": "ml-serving",
-            "deployment": f"{name}-predictor",
-            "container": "model",
-        },
-        "drift_alarms": [f"{name}-feature-drift"],
-        "retrain_every_minutes": 60,
-    }
-    data.update(overrides)
-    return ModelConfig.model_validate(data)
+    columns = [{"name": "tenure", "dtype": "number"}, {"name": "plan", "dtype": "string"}]
+    return model_configs.model_config(name, IMAGE, {"min_rows": 3, "columns": columns}, {}, **overrides)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -83,12 +61,10 @@ def _shared_botocore_data() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    reset_clients()
-    reset_dependencies()
+def _fresh_caches() -> Iterator[None]:
+    seam.reset()
     yield
-    reset_clients()
-    reset_dependencies()
+    seam.reset()
 
 
 @pytest.fixture
@@ -121,8 +97,7 @@ def stack(
         emulated.client = client  # type: ignore[method-assign]
         for key, value in emulated.environment.items():
             monkeypatch.setenv(key, value)
-        reset_clients()
-        reset_dependencies()
+        seam.reset()
         yield emulated
 
 
@@ -131,13 +106,7 @@ def tables(stack: EmulatedStack, request: pytest.FixtureRequest) -> EmulatedStac
     """The template's DynamoDB tables; a module marked `pytest.mark.tables("RunsTable", ...)` gets only
     those (each table costs several moto calls per test), others get every table."""
     marker = request.node.get_closest_marker("tables")
-    if marker is None:
-        stack._tables()
-        return stack
-    ddb = client("dynamodb")
-    for logical in marker.args:
-        props = stack.template.resolve(stack.template.resources[logical]["Properties"])
-        ddb.create_table(TableName=stack.name(logical), **{k: props[k] for k in TABLE_KEYS if k in props})
+    stack.create_tables(*(marker.args if marker else ()))
     return stack
 
 
@@ -148,19 +117,19 @@ def deps(tables: EmulatedStack) -> Dependencies:
 
 @pytest.fixture
 def bucket(stack: EmulatedStack) -> str:
-    stack._buckets()
+    stack.create_buckets()
     return stack.name("DataBucket")
 
 
 @pytest.fixture
 def state_machine(stack: EmulatedStack) -> str:
-    stack._state_machine()
+    stack.create_state_machine()
     return stack.state_machine_arn
 
 
 @pytest.fixture
 def event_bus(stack: EmulatedStack) -> str:
-    stack._event_buses()
+    stack.create_event_buses()
     return stack.name("SeamEventBus")
 
 

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     S3EventNotificationEventBridgeModel,
     SqsModel,
 )
+from seam_local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -183,19 +184,12 @@ def test_sqs_samples_wrap_the_source_samples(path):
 
 def test_schedule_tick_body_is_the_template_input_filled_in():
     """Scheduler sends the Input text as is: the sample's body must be template.yaml's Input, substituted."""
-    template = ROOT / "template.yaml"
-    match = (
-        re.search(r"^\s+Input: '(\{.*aws\.scheduler.*\})'$", template.read_text(), re.M)
-        if template.exists()
-        else None
-    )
-    if match is None:
-        pytest.skip("template.yaml has no RetrainSchedule Input")
+    template_input = load_template()["Resources"]["RetrainSchedule"]["Properties"]["Target"]["Input"]
+    for placeholder in ("<aws.scheduler.scheduled-time>", "<aws.scheduler.execution-id>"):
+        assert placeholder in template_input
     tick = load(EVENTS / "schedule" / "tick.json")
-    expected = (
-        match.group(1)
-        .replace("<aws.scheduler.scheduled-time>", tick["time"])
-        .replace("<aws.scheduler.execution-id>", tick["id"])
+    expected = template_input.replace("<aws.scheduler.scheduled-time>", tick["time"]).replace(
+        "<aws.scheduler.execution-id>", tick["id"]
     )
     body = load(EVENTS / "sqs" / "trigger_schedule_tick.json")["Records"][0]["body"]
     assert body == expected

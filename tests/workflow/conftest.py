@@ -6,15 +6,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import seam
 from moto import mock_aws
-from seam.adapters.aws import reset_clients
-from seam.adapters.serving.memory import InMemoryServing
-from seam.dependencies import dependencies, reset_dependencies
+from seam.dependencies import dependencies
 from seam_local.moto_hooks import install_lambda_runtime, install_transaction_backups
 from seam_local.stack import EmulatedStack
 from seam_local.template import StackTemplate
 
 from tests.workflow.harness import Harness
+from tests.workflow.in_memory_serving import InMemoryServing
 
 
 def stop_running_executions(stack: EmulatedStack, timeout: float = 5.0) -> None:
@@ -62,8 +62,7 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         stack = EmulatedStack(StackTemplate(stage="test", parameters=parameters))
         for key, value in stack.environment.items():
             monkeypatch.setenv(key, value)
-        reset_clients()
-        reset_dependencies()
+        seam.reset()
         with install_lambda_runtime(stack.runtime), install_transaction_backups():
             stack.deploy()
             deps = dependencies()
@@ -71,5 +70,4 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
             deps.serving = serving
             yield Harness(stack, deps, serving)
             stop_running_executions(stack)
-        reset_dependencies()
-        reset_clients()
+        seam.reset()

@@ -15,50 +15,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from seam.adapters.serving.memory import InMemoryServing
 from seam.dependencies import Dependencies
 from seam.models.model_config import ModelConfig
 from seam.models.run import Run
 from seam_local.moto_hooks import set_training_job
 from seam_local.stack import EmulatedStack
 
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn@sha256:" + "a" * 64
+from tests import model_configs
+from tests.workflow.in_memory_serving import InMemoryServing
+
+IMAGE = model_configs.IMAGE
 CRASHING_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-crashloop@sha256:" + "b" * 64
 GOOD_CSV = "tenure,charges,churned\n" + "".join(f"{i},{i * 1.5},{i % 2}\n" for i in range(60))
 
 
 def model_config(name: str = "churn", image: str = IMAGE, **overrides: Any) -> ModelConfig:
-    data: dict[str, Any] = {
-        "name": name,
-        "team": "growth",
-        "training": {
-            "image": image,
-            "max_runtime_seconds": 600,
-            "metric_definitions": {"validation:auc": r"validation:auc=([0-9\.]+)"},
-        },
-        "validation": {
-            "format": "csv",
-            "min_rows": 10,
-            "label_column": "churned",
-            "columns": [{"name": "tenure", "dtype": "number"}, {"name": "charges", "dtype": "number"}],
-        },
-        "evaluation": {
-            "metric": "validation:auc",
-            "direction": "maximize",
-            "min_improvement": 0.01,
-            "floor": 0.6,
-        },
-        "serving": {
-            "cluster": "seam-local",
-            "namespace": "ml-serving",
-            "deployment": f"{name}-predictor",
-            "container": "model",
-        },
-        "drift_alarms": [f"{name}-feature-drift"],
-        "retrain_every_minutes": 60,
-    }
-    data.update(overrides)
-    return ModelConfig.model_validate(data)
+    """A config whose rules GOOD_CSV passes; `overrides` replace top-level fields."""
+    columns = [{"name": "tenure", "dtype": "number"}, {"name": "charges", "dtype": "number"}]
+    validation = {"min_rows": 10, "columns": columns}
+    return model_configs.model_config(name, image, validation, {"floor": 0.6}, **overrides)
 
 
 def sqs_event(*bodies: dict[str, Any] | str, receive_count: int = 1) -> dict[str, Any]:
@@ -106,53 +81,37 @@ class Harness:
     # -- events ------------------------------------------------------------------------------------
     def object_created_event(self, key: str, body: str) -> dict[str, Any]:
         put = self.stack.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body.encode())
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Object Created",
-            "source": "aws.s3",
-            "account": "123456789012",
-            "time": _now(),
-            "region": "us-east-1",
-            "resources": [f"arn:aws:s3:::{self.bucket}"],
-            "detail": {
-                "version": "0",
-                "bucket": {"name": self.bucket},
-                "object": {
-                    "key": key,
-                    "size": len(body.encode()),
-                    "etag": put["ETag"].strip('"'),
-                    "version-id": put.get("VersionId"),
-                    "sequencer": f"{next(_SEQUENCER):018X}",  # grows with every write, as S3's does
-                },
-                "request-id": "REQ",
-                "requester": "123456789012",
-                "source-ip-address": "10.0.0.1",
-                "reason": "PutObject",
-            },
+        obj = {
+            "key": key,
+            "size": len(body.encode()),
+            "etag": put["ETag"].strip('"'),
+            "version-id": put.get("VersionId"),
+            "sequencer": f"{next(_SEQUENCER):018X}",  # grows with every write, as S3's does
         }
+        detail = {
+            "version": "0",
+            "bucket": {"name": self.bucket},
+            "object": obj,
+            "request-id": "REQ",
+            "requester": "123456789012",
+            "source-ip-address": "10.0.0.1",
+            "reason": "PutObject",
+        }
+        return _event("aws.s3", "Object Created", f"arn:aws:s3:::{self.bucket}", detail)
 
     def alarm_event(self, alarm: str, state: str = "ALARM") -> dict[str, Any]:
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "CloudWatch Alarm State Change",
-            "source": "aws.cloudwatch",
-            "account": "123456789012",
-            "time": _now(),
-            "region": "us-east-1",
-            "resources": [f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"],
-            "detail": {
-                "alarmName": alarm,
-                "state": {
-                    "value": state,
-                    "reason": "Threshold Crossed",
-                    "timestamp": datetime.now(UTC).isoformat(),
-                },
-                "previousState": {"value": "OK", "reason": "ok", "timestamp": "2026-11-22T00:00:00+00:00"},
-                "configuration": {"metrics": []},
+        detail = {
+            "alarmName": alarm,
+            "state": {
+                "value": state,
+                "reason": "Threshold Crossed",
+                "timestamp": datetime.now(UTC).isoformat(),
             },
+            "previousState": {"value": "OK", "reason": "ok", "timestamp": "2026-11-22T00:00:00+00:00"},
+            "configuration": {"metrics": []},
         }
+        arn = f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"
+        return _event("aws.cloudwatch", "CloudWatch Alarm State Change", arn, detail)
 
     def trigger(self, *bodies: dict[str, Any] | str) -> dict[str, Any]:
         return self.stack.invoke("TriggerFunction", sqs_event(*bodies))
@@ -248,11 +207,27 @@ class Harness:
         return runs[0].run_id
 
 
+<<<<<<< HEAD
 _SEQUENCER = itertools.count(0x6A2000000000000000)
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+=======
+def _event(source: str, detail_type: str, resource: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """An AWS service's event as EventBridge delivers it (account 123456789012, us-east-1)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": "123456789012",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": [resource],
+        "detail": detail,
+    }
+>>>>>>> main
 
 
 def _poll(check: Any, timeout: float, message: str) -> None:

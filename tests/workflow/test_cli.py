@@ -8,7 +8,7 @@ import pytest
 from seam_cli.main import app
 from typer.testing import CliRunner
 
-from tests.workflow.harness import GOOD_CSV, Harness
+from tests.workflow.harness import GOOD_CSV, Harness, model_config, sqs_event
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "churn" / "model.yaml"
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -63,3 +63,19 @@ def test_runs_show_names_the_failing_rule(harness: Harness) -> None:
     assert "FAILED" in shown.output and "DataValidationError" in shown.output and "columns" in shown.output
     listed = runner.invoke(app, ["runs"])
     assert run_id in listed.output
+
+
+def test_runs_lists_the_metric_the_gate_decided_on(harness: Harness) -> None:
+    harness.onboard(model_config())  # the gate: validation:auc
+    harness.drop("churn")
+    run_id = harness.only_run_id()
+    harness.wait_for_training(run_id)
+    metrics = {"validation:accuracy": 0.61, "validation:auc": 0.92}  # accuracy sorts first
+    event = harness.training_event(run_id, "Completed", metrics)
+    assert harness.stack.invoke("TrainingCallbackFunction", sqs_event(event)) == {"batchItemFailures": []}
+    assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
+
+    listed = runner.invoke(app, ["runs"])
+
+    assert listed.exit_code == 0, listed.output
+    assert "validation:auc=0.9200" in listed.output and "validation:accuracy" not in listed.output

@@ -86,7 +86,7 @@ def test_crashlooping_rollout_is_rolled_back_to_the_previous_template(
     harness.finish_training(run_id, auc=0.9)
 
     assert harness.wait_execution(run_id)["status"] == "FAILED"
-    assert harness.states_entered(run_id)[-4:] == ["Rollback", "Finalize", "RunSucceeded", "RunFailed"]
+    assert harness.states_entered(run_id)[-4:] == ["Rollback", "Finalize", "RunOutcome", "RunFailed"]
     run = harness.run(run_id)
     assert "ProgressDeadlineExceeded" in (run.cause or "")
     assert template_of(kube) == before  # serving is back on the recorded spec

@@ -1,10 +1,12 @@
 """Seam's hooks into moto internals must fail loudly, not silently, when moto changes underneath."""
 
 import time
+from types import ModuleType
 
 import moto
 import pytest
 from seam_local import moto_hooks
+from seam_local.moto_hooks.patching import Hook, Patch
 
 
 def test_moto_is_the_version_the_hooks_were_written_against() -> None:
@@ -12,10 +14,54 @@ def test_moto_is_the_version_the_hooks_were_written_against() -> None:
     moto_hooks.check_moto_compatibility()  # signatures and attributes the hooks patch or set
 
 
+@pytest.mark.parametrize("module", moto_hooks.MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_each_hook_module_finds_the_moto_members_it_touches(module: ModuleType) -> None:
+    """Each module's check: the member is there (or, for an added one, still absent in moto), with the
+    signature the replacement was written for, and the moto behaviour the hook works around persists."""
+    module.check()
+
+
 def test_a_different_moto_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(moto, "__version__", "9.9.9")
     with pytest.raises(RuntimeError, match=r"targets moto 5\.2\.5, found 9\.9\.9"):
         moto_hooks.check_moto_compatibility()
+    with pytest.raises(RuntimeError, match=r"found 9\.9\.9"), moto_hooks.install_transaction_backups():
+        pass  # installing checks too
+
+
+class _Moto:
+    """Stands in for a moto class whose members change."""
+
+    def invoke(self, body: str) -> str:
+        return f"moto {body}"
+
+
+def test_a_member_that_changed_underneath_is_refused() -> None:
+    def seams(self: _Moto, body: str) -> str:
+        return f"seam {body}"
+
+    Patch(_Moto, "invoke", seams, params=("self", "body")).check()
+    with pytest.raises(RuntimeError, match=r"_Moto\.invoke signature changed: \['self', 'body'\]"):
+        Patch(_Moto, "invoke", seams, params=("self", "body", "headers")).check()
+    with pytest.raises(RuntimeError, match=r"moto no longer has _Moto\.gone"):
+        Patch(_Moto, "gone", seams).check()
+    with pytest.raises(RuntimeError, match=r"moto now has _Moto\.invoke: drop Seam's"):
+        Patch(_Moto, "invoke", seams, adds=True).check()
+
+
+def test_hooks_nest_and_the_outermost_block_puts_moto_back() -> None:
+    def seams(self: _Moto, body: str) -> str:
+        return f"seam {body} for {hook.target}"
+
+    hook: Hook[str] = Hook(
+        [Patch(_Moto, "invoke", seams), Patch(_Moto, "stop", lambda self: "stopped", adds=True)]
+    )
+    with hook.installed("outer") as outer:
+        assert outer == "outer" and _Moto().invoke("x") == "seam x for outer"
+        with hook.installed("inner"):
+            assert _Moto().invoke("x") == "seam x for inner"
+        assert _Moto().invoke("x") == "seam x for outer" and _Moto().stop() == "stopped"  # type: ignore[attr-defined]
+    assert hook.target is None and _Moto().invoke("x") == "moto x" and not hasattr(_Moto, "stop")
 
 
 def test_lambda_tasks_run_in_process_through_the_hook(harness) -> None:
@@ -63,6 +109,7 @@ def test_transactions_back_each_table_up_once_and_still_roll_back(monkeypatch: p
     import copy
 
     import boto3
+    import moto.dynamodb.models as dynamodb_models
     from botocore.exceptions import ClientError
     from moto import mock_aws
     from moto.dynamodb.models.table import Table
@@ -88,4 +135,4 @@ def test_transactions_back_each_table_up_once_and_still_roll_back(monkeypatch: p
             )
         items = {i["model"]["S"]: i["pending"]["S"] for i in ddb.scan(TableName="locks")["Items"]}
         assert items == {"a": "new", "b": "new", "c": "old"}  # c's write was rolled back with a's failure
-    assert moto_hooks.dynamodb_models.copy is copy  # moto's own copying is back after the block
+    assert dynamodb_models.copy is copy  # moto's own copying is back after the block

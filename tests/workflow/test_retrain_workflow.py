@@ -10,25 +10,9 @@ from datetime import timedelta
 import pytest
 from seam.models.run import RunStatus, utc_now
 
+from bench.overhead import HAPPY_PATH
 from tests.stored import stored_versions
 from tests.workflow.harness import CRASHING_IMAGE, GOOD_CSV, Harness, model_config, sqs_event
-
-HAPPY_PATH = [
-    "Validate",
-    "DataChanged",
-    "LaunchTraining",
-    "Evaluate",
-    "Promote",
-    "Register",
-    "Deployable",
-    "Deploy",
-    "WaitForRollout",
-    "CheckRollout",
-    "RolloutDone",
-    "Finalize",
-    "RunSucceeded",
-    "Done",
-]
 
 
 def deploy_first_version(h: Harness, auc: float = 0.9) -> str:
@@ -43,7 +27,7 @@ def test_data_drop_trains_evaluates_registers_and_deploys(harness: Harness) -> N
     harness.onboard(model_config())
     run_id = deploy_first_version(harness)
 
-    assert harness.states_entered(run_id) == HAPPY_PATH
+    assert harness.states_entered(run_id) == list(HAPPY_PATH)
     run = harness.run(run_id)
     assert run.status is RunStatus.DEPLOYED
     assert run.metrics == {"validation:auc": 0.9}
@@ -79,7 +63,7 @@ def test_worse_challenger_is_rejected_and_champion_keeps_serving(harness: Harnes
     harness.finish_training(second, auc=0.85)
 
     assert harness.wait_execution(second)["status"] == "SUCCEEDED"
-    assert harness.states_entered(second)[-4:] == ["Promote", "Finalize", "RunSucceeded", "Done"]
+    assert harness.states_entered(second)[-4:] == ["Promote", "Finalize", "RunOutcome", "Done"]
     run = harness.run(second)
     assert run.status is RunStatus.REJECTED
     assert run.evaluation and run.evaluation.decision == "reject"
@@ -97,7 +81,7 @@ def test_invalid_data_fails_at_validate_naming_the_rule(harness: Harness) -> Non
 
     execution = harness.wait_execution(run_id)
     assert execution["status"] == "FAILED"
-    assert harness.states_entered(run_id) == ["Validate", "Finalize", "RunSucceeded", "RunFailed"]
+    assert harness.states_entered(run_id) == ["Validate", "Finalize", "RunOutcome", "RunFailed"]
     run = harness.run(run_id)
     assert run.status is RunStatus.FAILED and run.error == "DataValidationError"
     assert "dtype" in (run.cause or "") and "'charges' is 'abc'" in (run.cause or "")
@@ -122,7 +106,7 @@ def test_training_failed_or_stopped_ends_the_run_failed(
         "DataChanged",
         "LaunchTraining",
         "Finalize",
-        "RunSucceeded",
+        "RunOutcome",
         "RunFailed",
     ]
     run = harness.run(run_id)
@@ -175,7 +159,7 @@ def test_training_that_never_reports_times_out(harness: Harness, monkeypatch: py
         "DataChanged",
         "LaunchTraining",
         "Finalize",
-        "RunSucceeded",
+        "RunOutcome",
         "RunFailed",
     ]
     run = harness.run(run_id)
@@ -196,7 +180,7 @@ def test_failed_rollout_rolls_back_to_the_recorded_spec(harness: Harness) -> Non
         "RolloutDone",
         "Rollback",
         "Finalize",
-        "RunSucceeded",
+        "RunOutcome",
         "RunFailed",
     ]
     run = harness.run(run_id)
@@ -252,14 +236,15 @@ def test_unchanged_data_ends_without_training(harness: Harness) -> None:
     run_id = next(r.run_id for r in harness.deps.runs.list_for_model("churn") if r.trigger == "drift")
 
     assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
-    assert harness.states_entered(run_id) == ["Validate", "DataChanged", "Finalize", "RunSucceeded", "Done"]
+    assert harness.states_entered(run_id) == ["Validate", "DataChanged", "Finalize", "RunOutcome", "Done"]
     assert harness.run(run_id).status is RunStatus.SKIPPED
 
 
 def test_a_deploy_that_fails_after_patching_is_rolled_back(harness: Harness) -> None:
     """The patch reached the API but its answer didn't: serving must not stay on the new revision."""
-    from seam.adapters.serving.memory import InMemoryServing
     from seam.errors import ServingError
+
+    from tests.workflow.in_memory_serving import InMemoryServing
 
     class PatchThenFail(InMemoryServing):
         def apply(self, target, release):
@@ -279,7 +264,7 @@ def test_a_deploy_that_fails_after_patching_is_rolled_back(harness: Harness) -> 
         "Deploy",
         "Rollback",
         "Finalize",
-        "RunSucceeded",
+        "RunOutcome",
         "RunFailed",
     ]
     after = serving.snapshot(model_config().serving)

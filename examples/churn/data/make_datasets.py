@@ -54,7 +54,16 @@ def _labels(rng: np.random.Generator, logit: np.ndarray, signal: float) -> np.nd
     return (rng.random(len(logit)) < p).astype(int)
 
 
-def _write(path: Path, x: np.ndarray, y: np.ndarray) -> None:
+def customers(seed: int, rows: int, signal: float) -> tuple[np.ndarray, np.ndarray]:
+    """`rows` customers (features, churn labels) from `seed`; `signal` scales how much the features decide
+    the label (good.csv 1.1, worse.csv 0.25)."""
+    rng = np.random.default_rng(seed)
+    x = _features(rng, rows)
+    return x, _labels(rng, _logit(x), signal)
+
+
+def csv_text(x: np.ndarray, y: np.ndarray) -> str:
+    """The rows as the example's CSV: a header, then one customer a line."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([*FEATURES, LABEL])
@@ -63,19 +72,15 @@ def _write(path: Path, x: np.ndarray, y: np.ndarray) -> None:
         writer.writerow(
             [int(tenure), f"{charges:.2f}", int(calls), f"{usage:.2f}", int(contract), int(last_login), label]
         )
-    path.write_text(buf.getvalue(), encoding="utf-8")
+    return buf.getvalue()
 
 
 def good(seed: int = 20261122) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    x = _features(rng, ROWS)
-    return x, _labels(rng, _logit(x), signal=1.1)
+    return customers(seed, ROWS, signal=1.1)
 
 
 def worse(seed: int = 20261123) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    x = _features(rng, ROWS)
-    return x, _labels(rng, _logit(x), signal=0.25)
+    return customers(seed, ROWS, signal=0.25)
 
 
 CORRUPT = """tenure_months,monthly_charges,support_calls,usage_gb,contract_month,days_since_last_login,churn
@@ -89,7 +94,7 @@ CORRUPT = """tenure_months,monthly_charges,support_calls,usage_gb,contract_month
 
 def main() -> None:
     for name, (x, y) in {"good.csv": good(), "worse.csv": worse()}.items():
-        _write(HERE / name, x, y)
+        (HERE / name).write_text(csv_text(x, y), encoding="utf-8")
     (HERE / "corrupt.csv").write_text(CORRUPT, encoding="utf-8")
 
 

@@ -1,0 +1,14 @@
+"""Seam's shared library (the Lambda layer): domain, models and adapters."""
+
+
+def reset() -> None:
+    """Forget every process-wide cache: AWS clients and the hooks added to them, settings, adapters,
+    EKS cluster endpoints and tokens. For tests and the local runtime, which change the environment
+    between uses; a handler never calls it. It imports what it clears, so `import seam` stays free."""
+    from seam.adapters import aws
+    from seam.adapters.serving import eks
+    from seam.dependencies import reset_dependencies
+
+    aws.reset_clients()
+    reset_dependencies()
+    eks.reset_caches()

@@ -1,5 +1,5 @@
 """Builds the adapters once per container from the settings. Handlers take `dependencies()`;
-tests replace attributes (e.g. `deps.serving = InMemoryServing()`)."""
+tests replace attributes (e.g. `deps.serving` with the in-memory fake of tests/workflow)."""
 
 from __future__ import annotations
 

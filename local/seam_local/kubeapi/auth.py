@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-EKS_TOKEN_PREFIX = "k8s-aws-v1."
+from seam.adapters.serving.eks_auth import TOKEN_PREFIX as EKS_TOKEN_PREFIX
+from seam.adapters.serving.eks_auth import eks_token
+
 TokenValidator = Callable[[str], bool]
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -63,7 +65,7 @@ def make_eks_token(cluster: str = "seam-local", region: str = "us-east-1") -> st
         "X-Amz-Signature": hashlib.sha256(f"{cluster}{stamp}".encode()).hexdigest(),
     }
     url = f"https://sts.{region}.amazonaws.com/?{urlencode(query)}"
-    return EKS_TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+    return eks_token(url)
 
 
 class Authenticator:

@@ -19,19 +19,28 @@ _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 
 @dataclass(frozen=True)
 class ResourceType:
+    """A kind served at `/apis/<group>/<version>` (`/api/v1` for the core group), named as the
+    apiserver names it: `kind` Deployment, singular deployment, plural deployments."""
+
     group: str
     version: str
-    plural: str
-    singular: str
     kind: str
-    namespaced: bool
     short_names: tuple[str, ...]
-    has_status: bool
-    has_generation: bool
+    namespaced: bool
+    has_generation: bool  # `metadata.generation` counts spec changes
     default: Callable[[dict], None]
     validate: Callable[[dict, dict | None], Causes]
-    columns: list[dict[str, Any]]
+    columns: list[dict[str, Any]]  # kubectl's table columns, and each object's cells in them
     cells: Callable[[dict], list[Any]]
+    has_status: bool = True  # a `/status` subresource
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def plural(self) -> str:
+        return f"{self.singular}s"
 
     @property
     def api_version(self) -> str:
@@ -117,14 +126,11 @@ def _validate_namespace(obj: dict, old: dict | None) -> Causes:
 
 
 NAMESPACES = ResourceType(
-    group="",
-    version="v1",
-    plural="namespaces",
-    singular="namespace",
-    kind="Namespace",
+    "",
+    "v1",
+    "Namespace",
+    ("ns",),
     namespaced=False,
-    short_names=("ns",),
-    has_status=True,
     has_generation=False,
     default=_default_namespace,
     validate=_validate_namespace,
@@ -281,14 +287,11 @@ def _deployment_cells(obj: dict) -> list[Any]:
 
 
 DEPLOYMENTS = ResourceType(
-    group="apps",
-    version="v1",
-    plural="deployments",
-    singular="deployment",
-    kind="Deployment",
+    "apps",
+    "v1",
+    "Deployment",
+    ("deploy",),
     namespaced=True,
-    short_names=("deploy",),
-    has_status=True,
     has_generation=True,
     default=_default_deployment,
     validate=_validate_deployment,

@@ -44,22 +44,24 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def generate(hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), days: int = 30) -> TlsMaterial:
-    """A fresh CA (EC P-256) and a server certificate it signs, with `hosts` as subject alternative names."""
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
-    end = start + datetime.timedelta(days=days)
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_cert = (
+def _builder(
+    subject: str,
+    issuer: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    start: datetime.datetime,
+    days: int,
+    ca: bool,
+) -> x509.CertificateBuilder:
+    """A certificate for `key`, valid `days` from `start`: a CA's (signs certificates) or a leaf's."""
+    return (
         x509.CertificateBuilder()
-        .subject_name(_name("seam-local-kubeapi-ca"))
-        .issuer_name(_name("seam-local-kubeapi-ca"))
-        .public_key(ca_key.public_key())
+        .subject_name(_name(subject))
+        .issuer_name(issuer)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .not_valid_after(start + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -67,13 +69,24 @@ def generate(hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), days: int = 30
                 key_encipherment=False,
                 data_encipherment=False,
                 key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
+                key_cert_sign=ca,
+                crl_sign=ca,
                 encipher_only=False,
                 decipher_only=False,
             ),
             critical=True,
         )
+    )
+
+
+def generate(hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), days: int = 30) -> TlsMaterial:
+    """A fresh CA (EC P-256) and a server certificate it signs, with `hosts` as subject alternative names."""
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca_cert = (
+        _builder("seam-local-kubeapi-ca", _name("seam-local-kubeapi-ca"), ca_key, start, days, ca=True)
         .add_extension(ca_ski, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -86,28 +99,7 @@ def generate(hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), days: int = 30
         except ValueError:
             names.append(x509.DNSName(host))
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("seam-local-kubeapi"))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        _builder("seam-local-kubeapi", ca_cert.subject, key, start, days, ca=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)

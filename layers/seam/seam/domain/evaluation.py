@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import math
 
+from seam.adapters.dynamodb.models import ModelStore
+from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.dynamodb.versions import VersionStore
 from seam.errors import EvaluationError
 from seam.models.model_config import EvaluationSpec
-from seam.models.run import Evaluation
+from seam.models.run import Evaluation, RunStatus, WorkflowState
 from seam.models.version import Champion
+
+
+def evaluate_run(
+    state: WorkflowState, models: ModelStore, versions: VersionStore, runs: RunStore
+) -> Evaluation:
+    """The Evaluate state: the trained challenger against the serving champion, by the model's gate;
+    the decision and the training metrics are recorded on the run (EVALUATING)."""
+    if state.training is None:
+        raise EvaluationError("no training result to evaluate")
+    config = models.get(state.model)
+    result = evaluate(config.evaluation, state.training.metrics, versions.champion(state.model))
+    runs.update(
+        state.run_id,
+        status=RunStatus.EVALUATING,
+        evaluation=result.model_dump(mode="json"),
+        metrics=state.training.metrics,
+    )
+    return result
 
 
 def evaluate(spec: EvaluationSpec, metrics: dict[str, float], champion: Champion | None) -> Evaluation:

@@ -5,12 +5,30 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from seam.adapters.dynamodb.models import ModelStore
+from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
 from seam.errors import RegistryError
 from seam.models.model_config import ModelConfig
-from seam.models.run import Registration, WorkflowState
+from seam.models.run import Registration, RunStatus, WorkflowState
 from seam.models.version import ModelVersion, version_label
+
+
+def register_run(
+    state: WorkflowState,
+    models: ModelStore,
+    registry: ModelRegistry,
+    versions: VersionStore,
+    runs: RunStore,
+    group_prefix: str,
+) -> Registration:
+    """The Register state: the run is REGISTERING, the challenger registered (`register`), and its
+    version recorded on the run."""
+    runs.update(state.run_id, status=RunStatus.REGISTERING)
+    registration = register(state, models.get(state.model), registry, versions, group_prefix)
+    runs.update(state.run_id, model_version=registration.version)
+    return registration
 
 
 def register(

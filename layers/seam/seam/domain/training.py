@@ -1,4 +1,5 @@
-"""Training: the CreateTrainingJob request, the wait limits, and settling a job's task token.
+"""Training: launching a run's job (token first), the CreateTrainingJob request, the wait limits, and
+settling a job's task token.
 
 The callback (events) and the reconciler (polling) settle through `settle`, so a lost, duplicated
 or late event can never settle a token twice or overwrite a terminal status.
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
+from seam.adapters.sagemaker import TrainingJobs
 from seam.adapters.workflow import Workflow
-from seam.errors import StaleUpdateError
+from seam.errors import StaleUpdateError, TrainingError
 from seam.models.model_config import ModelConfig
-from seam.models.run import DatasetRef, TrainingLimits, TrainingResult
+from seam.models.run import DatasetRef, RunStatus, TrainingLimits, TrainingResult, WorkflowState
 
 # Time SageMaker may spend before the clock of MaxRuntimeInSeconds starts (provisioning, image pull).
 START_MARGIN_SECONDS = 1800
@@ -42,6 +45,44 @@ def limits_for(config: ModelConfig, stale_after_seconds: int) -> TrainingLimits:
     floor = stale_after_seconds + 2 * RECONCILER_PERIOD_SECONDS
     heartbeat = min(timeout - 1, max(floor, runtime // 4))
     return TrainingLimits(timeout_seconds=timeout, heartbeat_seconds=heartbeat)
+
+
+@dataclass(frozen=True)
+class Launch:
+    training_job_name: str
+    created: bool  # False: the job existed already (a retried launch)
+
+
+def launch_training(
+    state: WorkflowState,
+    task_token: str,
+    models: ModelStore,
+    tokens: TokenStore,
+    runs: RunStore,
+    jobs: TrainingJobs,
+    *,
+    role_arn: str,
+    data_bucket: str,
+    stage: str,
+) -> Launch:
+    """The LaunchTraining state: store the task token under the job name (the run id), mark the run
+    TRAINING, then CreateTrainingJob. Token first: a job that fails at once can emit its event before
+    CreateTrainingJob returns."""
+    config = models.get(state.model)
+    if state.dataset is None:  # not an assert: `python -O` drops those, and this is input checking
+        raise TrainingError(f"run {state.run_id} has no dataset: Validate resolves it before LaunchTraining")
+    job_name = state.run_id
+    tokens.put(job_name, task_token, state.run_id)
+    runs.update(state.run_id, status=RunStatus.TRAINING, training_job_name=job_name)
+    output = model_output_uri(data_bucket, config.name)
+    request = training_job_request(config, state.run_id, state.dataset, role_arn, output, stage)
+    return Launch(job_name, jobs.create(request))
+
+
+def model_output_uri(data_bucket: str, model: str) -> str:
+    """Where SageMaker writes a model's artifacts (<job>/output/model.tar.gz below it); the template
+    lets the SageMaker role write models/* of the data bucket."""
+    return f"s3://{data_bucket}/models/{model}/"
 
 
 def training_job_request(

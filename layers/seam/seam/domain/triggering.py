@@ -1,4 +1,5 @@
-"""From an event to run requests: which model, which intent (seam.domain.starting starts them).
+"""From an event to run requests: which model, which intent (seam.domain.starting starts them);
+`route` and `start_routed` are the trigger function's two steps.
 
 Invariants (tests/workflow prove them):
 - the same intent maps to the same run id, so a redelivered event starts nothing new;
@@ -13,7 +14,12 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
+from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.models import ModelStore
+from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.trigger_queue import TriggerQueue
+from seam.adapters.workflow import Workflow
+from seam.domain.starting import BatchOutcome, start_batch
 from seam.errors import BadEventError, ModelNotFoundError
 from seam.models.events import (
     AlarmStateChangeEvent,
@@ -34,8 +40,14 @@ class Ignored:
     reason: str
 
 
+class Fanout(list[RunRequest]):
+    """The retrains a schedule tick asks for: queued one message per model, each delayed to spread them
+    over a window, so a tick never starts every model in one invocation or one second. Each comes back
+    as a QueuedRequest and starts like any other request."""
+
+
 def requests_for(event: TriggerEvent, models: ModelStore, data_bucket: str) -> list[RunRequest] | Ignored:
-    """Map a parsed trigger event to the run requests it asks for."""
+    """Map a parsed trigger event to the run requests it asks for: to start now, or (a Fanout) to queue."""
     if isinstance(event, S3EventNotificationEventBridgeModel):
         return [_data_request(event, models, data_bucket)]
     if isinstance(event, AlarmStateChangeEvent):
@@ -104,11 +116,11 @@ def _drift_requests(event: AlarmStateChangeEvent, models: ModelStore) -> list[Ru
     ]
 
 
-def _scheduled_requests(event: ScheduleTick, models: ModelStore) -> list[RunRequest] | Ignored:
+def _scheduled_requests(event: ScheduleTick, models: ModelStore) -> Fanout | Ignored:
     due = [m for m in models.list() if is_due(m, event.time)]
     if not due:
         return Ignored(f"no model's cadence is due at {event.time.isoformat()}")
-    return [scheduled_request(m, event.time) for m in due]
+    return Fanout(scheduled_request(m, event.time) for m in due)
 
 
 def scheduled_request(config: ModelConfig, tick: datetime) -> RunRequest:
@@ -145,3 +157,46 @@ def is_due(config: ModelConfig, at: datetime) -> bool:
     if not config.retrain_every_minutes:
         return False
     return int(at.timestamp() // 60) % config.retrain_every_minutes < 15
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A schedule tick's retrains, queued back one message per model (a Fanout)."""
+
+    models: int
+    spread_seconds: int
+
+
+Routed = list[RunRequest] | Queued | Ignored | ModelNotFoundError
+# What the trigger reports for a record it starts nothing for, or for one request it started.
+Outcome = Queued | Ignored | BatchOutcome
+
+
+def route(
+    event: TriggerEvent, models: ModelStore, queue: TriggerQueue, data_bucket: str, spread_seconds: int
+) -> Routed:
+    """What one trigger event comes to: run requests to start, a schedule tick's retrains queued back
+    (each delayed by `spread_delay` within `spread_seconds`), or why nothing starts (the model error
+    when it maps to no onboarded model)."""
+    try:
+        mapped = requests_for(event, models, data_bucket)
+    except ModelNotFoundError as exc:
+        return exc
+    if isinstance(mapped, Fanout):
+        queue.send([(QueuedRequest.body(r), spread_delay(r, spread_seconds)) for r in mapped])
+        return Queued(len(mapped), spread_seconds)
+    return mapped
+
+
+def start_routed(
+    requests: dict[str, list[RunRequest]],
+    models: ModelStore,
+    locks: LockStore,
+    runs: RunStore,
+    workflow: Workflow,
+) -> list[tuple[str, RunRequest, BatchOutcome]]:
+    """Start or coalesce the requests of many records together (`start_batch`: one read, one write for
+    the common cases): each request with its record's key and its outcome."""
+    flat = [(key, request) for key, mapped in requests.items() for request in mapped]
+    outcomes = start_batch([request for _, request in flat], models, locks, runs, workflow) if flat else {}
+    return [(key, request, outcomes[request.run_id]) for key, request in flat]

@@ -12,10 +12,13 @@ import csv
 import io
 
 from seam.adapters.datasets import DatasetStore
+from seam.adapters.dynamodb.models import ModelStore
+from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.dynamodb.versions import VersionStore
 from seam.domain.training import limits_for
 from seam.errors import DataValidationError
 from seam.models.model_config import ModelConfig, ValidationRules
-from seam.models.run import DatasetRef, WorkflowState
+from seam.models.run import DatasetRef, RunStatus, WorkflowState
 from seam.models.version import Champion
 
 PARQUET_MAGIC = b"PAR1"
@@ -101,6 +104,30 @@ def _check_types(ref: DatasetRef, header: list[str], body: list[list[str]], rule
                     "dtype",
                     f"{ref.uri} line {number}: column {column.name!r} is {value[:40]!r}, not a number",
                 ) from None
+
+
+def validate_run(
+    state: WorkflowState,
+    models: ModelStore,
+    versions: VersionStore,
+    datasets: DatasetStore,
+    runs: RunStore,
+    *,
+    stale_after_seconds: int,
+) -> WorkflowState:
+    """The Validate state: the run is VALIDATING, its dataset checked (`validate_dataset`) and, once
+    resolved, recorded on the run."""
+    runs.update(state.run_id, status=RunStatus.VALIDATING)
+    validated = validate_dataset(
+        state,
+        models.get(state.model),
+        datasets,
+        versions.champion(state.model),
+        stale_after_seconds=stale_after_seconds,
+    )
+    if validated.dataset:
+        runs.update(state.run_id, dataset=validated.dataset.model_dump(mode="json"))
+    return validated
 
 
 def validate_dataset(

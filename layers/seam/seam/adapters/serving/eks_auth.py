@@ -102,9 +102,7 @@ class EksTokenProvider:
         return cached.value
 
     def _mint(self, cluster: str) -> str:
-        url = presign_get_caller_identity(self._sts_client(), cluster)
-        encoded = base64.urlsafe_b64encode(url.encode("utf-8")).decode("ascii").rstrip("=")
-        return TOKEN_PREFIX + encoded
+        return eks_token(presign_get_caller_identity(self._sts_client(), cluster))
 
     def _sts_client(self) -> Any:
         if self._sts is None:
@@ -112,6 +110,11 @@ class EksTokenProvider:
 
             self._sts = aws.client("sts")
         return self._sts
+
+
+def eks_token(presigned_url: str) -> str:
+    """The bearer token for a presigned GetCallerIdentity URL: the prefix + unpadded base64url."""
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(presigned_url.encode("utf-8")).decode("ascii").rstrip("=")
 
 
 def presign_get_caller_identity(sts: Any, cluster: str) -> str:

@@ -1,0 +1,105 @@
+"""Where moto is not yet AWS enough for Seam, a hook makes it so: one module per hook, each saying which
+moto member it touches and why no public extension point of moto serves. Every hook is installed the
+same way (`patching.Hook`), only for the duration of a `with` block:
+
+- `install_lambda_runtime`: Lambda tasks run Seam's handlers in-process (`lambda_runtime`), and
+  SendTaskFailure keeps its cause (`task_failure`).
+- `install_training_runner`: training jobs run (InProgress, handed to a runner) instead of completing
+  at once, names are unique, StopTrainingJob exists (`training_runner`).
+- `install_event_sources`: events reach EventBridge targets in the shape and envelope AWS uses
+  (`event_input`, `s3_events`, `alarm_events`).
+- `install_transaction_backups`: a TransactWriteItems backs each table up once (`transactions`).
+
+Two modules set what no API action can: a training job's status and metrics (`training_status`) and an
+EKS cluster's endpoint (`eks_clusters`). moto is pinned (PINNED_MOTO_VERSION); `check_moto_compatibility`
+runs every module's check, and tests/workflow/test_moto_hooks.py fails loudly when moto changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from seam_local.moto_hooks import (
+    alarm_events,
+    eks_clusters,
+    event_input,
+    lambda_runtime,
+    s3_events,
+    task_failure,
+    training_runner,
+    training_status,
+    transactions,
+)
+from seam_local.moto_hooks.alarm_events import alarm_state_change
+from seam_local.moto_hooks.eks_clusters import set_cluster_endpoint
+from seam_local.moto_hooks.lambda_runtime import Invocation, LambdaContext, LambdaRuntime
+from seam_local.moto_hooks.patching import PINNED_MOTO_VERSION, check_moto_version
+from seam_local.moto_hooks.training_runner import TrainingRunner
+from seam_local.moto_hooks.training_status import set_training_job, training_state_change_event
+
+MODULES = (
+    lambda_runtime,
+    task_failure,
+    training_runner,
+    training_status,
+    event_input,
+    s3_events,
+    alarm_events,
+    eks_clusters,
+    transactions,
+)
+
+__all__ = [
+    "MODULES",
+    "PINNED_MOTO_VERSION",
+    "Invocation",
+    "LambdaContext",
+    "LambdaRuntime",
+    "TrainingRunner",
+    "alarm_state_change",
+    "check_moto_compatibility",
+    "install_event_sources",
+    "install_lambda_runtime",
+    "install_training_runner",
+    "install_transaction_backups",
+    "set_cluster_endpoint",
+    "set_training_job",
+    "training_state_change_event",
+]
+
+
+def check_moto_compatibility() -> None:
+    """Raise with a clear message when moto is not what the hooks were written against."""
+    check_moto_version()
+    for module in MODULES:
+        module.check()
+
+
+@contextmanager
+def install_lambda_runtime(runtime: LambdaRuntime) -> Iterator[LambdaRuntime]:
+    """Route moto's Lambda invocations to `runtime` for the duration of the block."""
+    with lambda_runtime.HOOK.installed(runtime), task_failure.HOOK.installed(None):
+        yield runtime
+
+
+@contextmanager
+def install_training_runner(runner: TrainingRunner) -> Iterator[TrainingRunner]:
+    """CreateTrainingJob leaves the job InProgress and calls `runner.start(job)`; StopTrainingJob calls
+    `runner.stop(job)`."""
+    with training_runner.HOOK.installed(runner):
+        yield runner
+
+
+@contextmanager
+def install_event_sources() -> Iterator[None]:
+    """While active, events reach EventBridge targets with the shape and envelope AWS uses."""
+    with event_input.HOOK.installed(None), s3_events.HOOK.installed(None), alarm_events.HOOK.installed(None):
+        yield
+
+
+@contextmanager
+def install_transaction_backups() -> Iterator[None]:
+    """Back each table up once per TransactWriteItems, not once per item."""
+    with transactions.HOOK.installed(None):
+        yield
