@@ -207,13 +207,9 @@ class Harness:
         return runs[0].run_id
 
 
-<<<<<<< HEAD
 _SEQUENCER = itertools.count(0x6A2000000000000000)
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-=======
 def _event(source: str, detail_type: str, resource: str, detail: dict[str, Any]) -> dict[str, Any]:
     """An AWS service's event as EventBridge delivers it (account 123456789012, us-east-1)."""
     return {
@@ -227,7 +223,6 @@ def _event(source: str, detail_type: str, resource: str, detail: dict[str, Any])
         "resources": [resource],
         "detail": detail,
     }
->>>>>>> main
 
 
 def _poll(check: Any, timeout: float, message: str) -> None:
