@@ -10,11 +10,13 @@ seam_local's fix for moto copying a table once per transaction item (as the loca
 Step Functions only records StartExecution (the workflows are not the subject here).
 
 Figures: `storm_runs_started` (executions started: one per model is right), `storm_pending` (models
-holding a pending retrain: at most one each), `storm_drain_s` (one trigger process, first batch to
-last), `storm_events_per_s` (events / time inside the handler: what one trigger process sustains;
-Lambda runs up to MaximumConcurrency 5 of them), `storm_aws_calls_per_event`, and the split of the
-handler's time into Seam's own work and time inside AWS calls (here: moto's, in-process, which is
-not AWS's latency), with `storm_events_per_s_seam_only` = events / Seam's own time.
+holding a pending retrain: at most one each; none where the model's first start was its newest drop),
+`storm_newest_kept` (models whose newest drop holds the lock or waits for it: all of them),
+`storm_drain_s` (one trigger process, first batch to last), `storm_events_per_s` (events / time
+inside the handler: what one trigger process sustains; Lambda runs up to MaximumConcurrency 5 of
+them), `storm_aws_calls_per_event`, and the split of the handler's time into Seam's own work and
+time inside AWS calls (here: moto's, in-process, which is not AWS's latency), with
+`storm_events_per_s_seam_only` = events / Seam's own time.
 """
 
 from __future__ import annotations
@@ -62,6 +64,16 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def newest_drop_kept(lock: Any, models: int, events: int) -> bool:
+    """Whether the model's newest drop (event i is drop i // models of model i % models, and S3's
+    sequencer grows with i) holds the model's lock or is its pending retrain."""
+    index = int(lock.model.rsplit("-", 1)[-1])
+    newest = max(i for i in range(index, events, models)) // models
+    key = f"datasets/{lock.model}/drop-{newest:05d}.csv"
+    kept = [lock.holder_request, lock.pending] if lock.pending else [lock.holder_request]
+    return any(r.dataset is not None and r.dataset.key == key for r in kept)
 
 
 def object_created(bucket: str, model: str, drop: int, sequencer: int) -> dict[str, Any]:
@@ -251,6 +263,7 @@ def _run(events: int, models: int, batch_size: int, seed: int) -> dict[str, Any]
             locks = [deps.locks.get(name) for name in names]
             pending = sum(1 for lock in locks if lock and lock.pending)
             held = sum(1 for lock in locks if lock)
+            newest_kept = sum(newest_drop_kept(lock, models, events) for lock in locks if lock)
             reset_dependencies()
             reset_clients()
     return {
@@ -263,6 +276,7 @@ def _run(events: int, models: int, batch_size: int, seed: int) -> dict[str, Any]
         "storm_runs_started": started_runs,
         "storm_locks_held": held,
         "storm_pending": pending,
+        "storm_newest_kept": newest_kept,  # models whose newest drop holds the lock or waits for it
         "storm_drain_s": round(drained.seconds, 2),
         "storm_handler_s": round(drained.in_handler, 2),
         "storm_events_per_s": round(drained.handled / drained.in_handler, 1),

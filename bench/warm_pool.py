@@ -1,6 +1,6 @@
 """A day of 15-minute retrains for 1,000 models: how many start inside the previous job's warm pool,
-and how evenly the launches spread. Pure simulation through Seam's real `is_due` and `spread_delay`
-(and, as the baseline, the per-run spread they replaced); no AWS, no clock.
+and how evenly the launches spread. Pure simulation through Seam's real `is_due`, `scheduled_request`
+and `spread_delay` (and, as the baseline, the per-run spread they replaced); no AWS, no clock.
 
 Stated assumptions (all per run, drawn from one seeded generator):
 - the scheduler ticks every 15 minutes on time; the trigger delays each due model by `spread_delay`
@@ -21,9 +21,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from seam.domain.triggering import is_due, spread_delay
+from seam.domain.triggering import is_due, scheduled_request, spread_delay
 from seam.models.model_config import ModelConfig
-from seam.models.run import RunRequest, TriggerKind
+from seam.models.run import RunRequest
 
 DAY_START = datetime(2026, 11, 2, tzinfo=UTC)
 TICK = timedelta(minutes=15)
@@ -66,11 +66,7 @@ def simulate(
         for model in configs:
             if not is_due(model, at):
                 continue
-            request = RunRequest(
-                model=model.name,
-                trigger=TriggerKind.SCHEDULE,
-                intent=f"schedule|{int(at.timestamp() // 900)}",
-            )
+            request = scheduled_request(model, at)
             start = at.timestamp() + spread(request, window) + rng.uniform(1, 5)
             if model.name in busy_until:  # the lock: wait for the previous run's hand-over
                 start = max(start, busy_until[model.name] + rng.uniform(1, 5))

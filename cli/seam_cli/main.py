@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Column, Table
 from seam.domain.warm_pools import typical_training_seconds, warm_pool_warning
+from seam.errors import ConfigError
 from seam.models.model_config import ModelConfig
 
 from seam_cli.context import configure, trigger_queue_url
@@ -52,7 +53,10 @@ def models_put(file: Path, stack: StackOption = None) -> None:
     """Add or update a model from a YAML config (no redeploy needed)."""
     config = load_config(file)
     deps = configure(stack)
-    deps.models.put(config)
+    try:
+        deps.models.put(config)
+    except ConfigError as exc:  # e.g. its serving Deployment belongs to another model
+        raise typer.BadParameter(f"{file} was not saved: {exc}") from exc
     console.print(
         f"[green]model {config.name} saved[/] (team {config.team}, metric {config.evaluation.metric})"
     )

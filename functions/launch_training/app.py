@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from seam.dependencies import dependencies
 from seam.domain.training import launch_training
 from seam.models.run import WorkflowState
@@ -18,6 +18,7 @@ from seam.observability import logger, metrics, tracer
 class LaunchInput(BaseModel):
     state: WorkflowState
     task_token: str
+    attempt: int = Field(default=0, ge=0)  # $$.State.RetryCount: a later attempt's token is the live one
 
 
 @logger.inject_lambda_context(correlation_id_path="state.run_id")
@@ -30,6 +31,7 @@ def lambda_handler(event: LaunchInput, context: LambdaContext) -> dict:
     launch = launch_training(
         event.state,
         event.task_token,
+        event.attempt,
         deps.models,
         deps.tokens,
         deps.runs,

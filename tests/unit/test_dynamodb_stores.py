@@ -355,8 +355,9 @@ def interleave(operation: str, action: Callable[[], Any], before: int = 1) -> No
 def test_a_request_coalesced_while_the_holder_releases_is_handed_over_not_dropped(deps: Dependencies) -> None:
     holder, late = request("a"), request("b")
     deps.locks.acquire(holder)
-    # The holder read the lock without a pending request; the late request coalesces before the delete.
-    interleave("DeleteItem", lambda: deps.locks.acquire(late))
+    # The holder read the lock without a pending request; the late request coalesces before the write
+    # that frees the lock (an UpdateItem: the item stays, keeping the last holder's order).
+    interleave("UpdateItem", lambda: deps.locks.acquire(late))
 
     assert deps.locks.release("churn", holder.run_id) == late
 
@@ -387,7 +388,10 @@ def test_concurrent_requests_for_a_free_model_give_one_holder_and_one_pending(
     lock = deps.locks.get("churn")
     assert lock is not None
     assert lock.holder == requests[outcomes.index(LockOutcome.ACQUIRED)].run_id
-    assert lock.pending_run_id in {r.run_id for r in requests} - {lock.holder}
+    # Whoever won the race, the newest request (by the events' order) ends up holding or pending.
+    newest = max(requests, key=lambda r: r.order)
+    assert lock.pending_run_id == (None if lock.holder == newest.run_id else newest.run_id)
+    assert set(outcomes) <= {LockOutcome.ACQUIRED, LockOutcome.COALESCED, LockOutcome.SUPERSEDED}
 
 
 # -- VersionStore --------------------------------------------------------------------------------------------
@@ -536,3 +540,24 @@ def test_a_corrupt_stored_config_is_a_config_error_naming_the_model(
         deps.models.get("broken")
     with pytest.raises(ConfigError, match="'broken'"):
         deps.models.list(fresh=True)
+
+
+def serving(deployment: str) -> dict[str, str]:
+    return {"cluster": "seam-local", "namespace": "ml-serving", "deployment": deployment, "container": "m"}
+
+
+def test_one_model_per_serving_deployment(deps: Dependencies) -> None:
+    deps.models.put(model_config("churn", serving=serving("shared")))
+    deps.models.put(model_config("churn", serving=serving("shared"), team="again"))  # a re-put is fine
+
+    with pytest.raises(ConfigError, match=r"seam-local/ml-serving/shared is already served by model 'churn'"):
+        deps.models.put(model_config("fraud", serving=serving("shared")))
+    with pytest.raises(ModelNotFoundError):
+        deps.models.get("fraud")  # refused whole: neither the config nor the claim was written
+
+    deps.models.put(model_config("churn", serving=serving("churn-own")))  # churn moves: frees "shared"
+    deps.models.put(model_config("fraud", serving=serving("shared")))
+    assert deps.models.get("fraud").serving == model_config("fraud", serving=serving("shared")).serving
+    with pytest.raises(ConfigError, match="already served by model 'fraud'"):
+        deps.models.put(model_config("upsell", serving=serving("shared")))
+    assert sorted(c.name for c in deps.models.list(fresh=True)) == ["churn", "fraud"]  # claims aren't models

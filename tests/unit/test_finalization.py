@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from seam.adapters.aws import client
 from seam.dependencies import Dependencies
 from seam.domain.finalization import Finalizer, Outcome, outcome_of, resume_lock_holder, state_timings
 from seam.domain.starting import start_or_coalesce
@@ -415,9 +416,9 @@ def test_a_champion_that_moved_since_evaluation_fails_the_run_and_stays(
 def test_finalize_hands_the_lock_to_the_pending_run_and_starts_it(
     stores: Dependencies, published: RecordingPublisher
 ) -> None:
-    first, newest = request("a"), request("c")
+    first, middle, newest = request("a"), request("b"), request("c")  # in the order they happened
     run_id = begin(stores, first, RunStatus.EVALUATING)
-    start_or_coalesce(request("b"), stores.locks, stores.runs, stores.workflow)
+    start_or_coalesce(middle, stores.locks, stores.runs, stores.workflow)
     start_or_coalesce(newest, stores.locks, stores.runs, stores.workflow)
 
     result = finalizer(stores, published).finalize(trained(run_id, evaluation=evaluation("reject", "000001")))
@@ -487,3 +488,24 @@ def test_resume_lock_holder_leaves_a_running_holder_and_a_free_model_alone(store
 
     assert resume_lock_holder("churn", stores.locks, stores.runs, stores.workflow) is None
     assert execution_names(stores) == [running]
+
+
+@pytest.mark.parametrize(
+    "run_status", [RunStatus.FAILED, RunStatus.TRAINING], ids=["run ended", "Finalize never ran"]
+)
+def test_resume_lock_holder_releases_a_lock_parked_on_a_closed_execution(
+    stores: Dependencies, run_status: RunStatus
+) -> None:
+    parked, pending = request("a"), request("b")
+    begin(stores, parked, run_status)
+    start_or_coalesce(pending, stores.locks, stores.runs, stores.workflow)
+    sfn = client("stepfunctions")
+    sfn.stop_execution(executionArn=stores.workflow.execution_arn(parked.run_id))  # closed: ABORTED
+
+    assert resume_lock_holder("churn", stores.locks, stores.runs, stores.workflow) == pending.run_id
+    lock = stores.locks.get("churn")
+    assert lock is not None and lock.holder == pending.run_id and lock.pending is None
+    ended = stores.runs.get(parked.run_id)
+    assert ended is not None and ended.status is RunStatus.FAILED
+    assert (ended.error == "ExecutionEnded") is (run_status is RunStatus.TRAINING)  # a terminal one is kept
+    assert execution_names(stores) == sorted([parked.run_id, pending.run_id])

@@ -162,8 +162,17 @@ def test_numbers_are_filled_in():
         "replicas": 3,  # spec.replicas, the "out of" figure
         "updated_replicas": 2,
         "available_replicas": 1,
+        "run_id": None,  # the template carries no seam.dev/run-id annotation
     }
 
 
 def test_replicas_falls_back_to_status_when_spec_replicas_is_unset():
     assert rollout_decision(deployment(replicas=None, total=2, updated=2, available=2), 5).replicas == 2
+
+
+def test_the_status_names_whose_release_the_live_template_carries() -> None:
+    live = deployment()
+    live["spec"]["template"]["metadata"] = {"annotations": {"seam.dev/run-id": "seam-churn-0123456789ab"}}
+
+    assert rollout_decision(live, 5).run_id == "seam-churn-0123456789ab"
+    assert rollout_decision(deployment(), 5).run_id is None  # a template Seam never patched

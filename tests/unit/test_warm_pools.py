@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from seam.domain.triggering import is_due, spread_delay
+from seam.domain.triggering import is_due, scheduled_request, spread_delay
 from seam.domain.warm_pools import typical_training_seconds, warm_pool_warning
 from seam.models.run import Run, RunRequest, RunStatus, TriggerKind
 
@@ -19,8 +19,7 @@ EPOCH_SLOT = datetime(2026, 11, 28, tzinfo=UTC)
 def scheduled(model: str, at: datetime) -> RunRequest:
     config = model_config(model, retrain_every_minutes=15)
     assert is_due(config, at)
-    slot = int(at.timestamp() // 900)
-    return RunRequest(model=model, trigger=TriggerKind.SCHEDULE, intent=f"schedule|{slot}")
+    return scheduled_request(config, at)
 
 
 def test_a_models_offset_is_the_same_in_every_slot() -> None:

@@ -7,6 +7,7 @@ bodies); SageMaker is moto's, moved through its statuses by `finish_training`.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 import uuid
@@ -85,7 +86,7 @@ class Harness:
             "size": len(body.encode()),
             "etag": put["ETag"].strip('"'),
             "version-id": put.get("VersionId"),
-            "sequencer": uuid.uuid4().hex[:18].upper(),
+            "sequencer": f"{next(_SEQUENCER):018X}",  # grows with every write, as S3's does
         }
         detail = {
             "version": "0",
@@ -204,6 +205,9 @@ class Harness:
         runs = self.deps.runs.list_for_model(model)
         assert len(runs) == 1, [r.run_id for r in runs]
         return runs[0].run_id
+
+
+_SEQUENCER = itertools.count(0x6A2000000000000000)
 
 
 def _event(source: str, detail_type: str, resource: str, detail: dict[str, Any]) -> dict[str, Any]:

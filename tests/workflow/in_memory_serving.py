@@ -7,7 +7,7 @@ from typing import Any
 
 from seam.errors import ServingError
 from seam.models.model_config import ServingTarget
-from seam.models.serving import DeploymentSnapshot, Release, RolloutStatus
+from seam.models.serving import RUN_ID_ANNOTATION, DeploymentSnapshot, Release, RolloutStatus
 
 FAILING_IMAGE_MARKER = "crashloop"  # an image containing this never becomes available
 
@@ -68,6 +68,7 @@ class InMemoryServing:
                 observed_generation=generation,
                 replicas=1,
                 updated_replicas=1,
+                run_id=dep.annotations.get(RUN_ID_ANNOTATION),
             )
         if self._checks[key] < self.checks_until_done:
             return RolloutStatus(
@@ -76,6 +77,7 @@ class InMemoryServing:
                 generation=generation,
                 observed_generation=generation,
                 replicas=1,
+                run_id=dep.annotations.get(RUN_ID_ANNOTATION),
             )
         return RolloutStatus(
             state="done",
@@ -84,6 +86,7 @@ class InMemoryServing:
             replicas=1,
             updated_replicas=1,
             available_replicas=1,
+            run_id=dep.annotations.get(RUN_ID_ANNOTATION),
         )
 
     def restore(self, target: ServingTarget, snapshot: DeploymentSnapshot) -> int:

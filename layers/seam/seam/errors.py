@@ -58,6 +58,12 @@ class ServingError(SeamError):
     """A serving target is unreachable, forbidden, missing or not allowed; not retried."""
 
 
+class ServingTargetChangedError(ServingError):
+    """The Deployment no longer carries this run's release: another writer (a GitOps controller, a
+    person, another tool) replaced it. The run is not DEPLOYED, and nothing is rolled back over the
+    other writer's change."""
+
+
 class ServingConflictError(TransientError):
     """The Deployment changed underneath a patch (HTTP 409); retried."""
 

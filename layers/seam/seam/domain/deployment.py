@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.serving.base import ServingAdapter
-from seam.errors import ServingError
+from seam.errors import ServingError, ServingTargetChangedError
 from seam.models.model_config import ModelConfig, ServingTarget
 from seam.models.run import DeploymentInfo, RunStatus, WorkflowState
 from seam.models.serving import DeploymentSnapshot, Release
@@ -54,6 +54,8 @@ def check_rollout(
     if state.deployment is None:
         raise ServingError("check_rollout needs a deployment")
     status = serving.rollout_status(target, state.deployment.generation)
+    if status.run_id != state.run_id:  # done or not, what rolls out is not this run's release
+        raise ServingTargetChangedError(_changed(target, status.run_id, state.run_id))
     checks = state.deployment.checks + 1
     outcome = status.state
     details = status.model_dump(mode="json")
@@ -66,12 +68,31 @@ def check_rollout(
 
 def rollback(state: WorkflowState, target: ServingTarget, serving: ServingAdapter, runs: RunStore) -> bool:
     """Restore the spec recorded before Deploy's patch; False when Deploy failed before recording one
-    (then nothing was patched and there is nothing to restore)."""
+    (then nothing was patched and there is nothing to restore).
+
+    Only this run's own release is rolled back: when the live template carries another run's (or
+    none), restoring would overwrite that writer's change with an older spec, so the run fails with
+    ServingTargetChangedError instead."""
     run = runs.get(state.run_id)
     if run is None:
         raise ServingError(f"run {state.run_id} does not exist: nothing of it to roll back")
     if run.previous_serving is None:
         return False
+    previous = DeploymentSnapshot.model_validate(run.previous_serving)
+    live = serving.snapshot(target)
+    if live.run_id != state.run_id and (live.container, live.annotations) != (
+        previous.container,
+        previous.annotations,
+    ):
+        raise ServingTargetChangedError(_changed(target, live.run_id, state.run_id) + "; not rolled back")
     runs.update(state.run_id, status=RunStatus.ROLLING_BACK)
-    serving.restore(target, DeploymentSnapshot.model_validate(run.previous_serving))
+    serving.restore(target, previous)  # a no-op when Deploy's patch never landed or was undone
     return True
+
+
+def _changed(target: ServingTarget, live: str | None, ours: str) -> str:
+    now = f"run {live}'s release" if live else "a release Seam did not deploy"
+    return (
+        f"Deployment {target.namespace}/{target.deployment} in cluster {target.cluster} now carries {now}, "
+        f"not run {ours}'s: another writer changed it"
+    )

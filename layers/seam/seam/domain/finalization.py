@@ -152,21 +152,43 @@ class Finalizer:
         )
 
 
+LIVE_EXECUTION = frozenset({"RUNNING", "PENDING_REDRIVE"})
+
+
 def resume_lock_holder(
     model: str, locks: LockStore, runs: RunStore, workflow: Workflow, holder: RunRequest | None = None
 ) -> str | None:
-    """Start the run that holds `model`'s lock if it never started (a lost hand-over or a crash between
-    taking the lock and StartExecution). Returns its run id when it had to be started.
+    """Make sure the run holding `model`'s lock is alive. Start it if it never started (a lost hand-over
+    or a crash between taking the lock and StartExecution); release the lock if it is over (its run
+    ended, or its execution closed without Finalize) and check the run it goes to, and so on. Returns
+    the run id it had to start, if any.
 
     `holder`: the holder's request when the caller has it (the request a release just handed the lock
     to); otherwise the lock is read."""
-    if holder is None:
-        lock = locks.get(model)
-        if lock is None:
+    for _ in range(10):  # each round ends a holder that is over; more than a few is a bug, not a queue
+        if holder is None:
+            lock = locks.get(model)
+            if lock is None:
+                return None
+            holder = lock.holder_request
+        run = runs.get(holder.run_id)
+        status = workflow.execution_status(holder.run_id) if run is not None else None
+        if status is None:
+            start_run(holder, runs, workflow)  # no execution existed: whatever the record said, start it
+            return holder.run_id
+        if status in LIVE_EXECUTION and not run.status.terminal:
             return None
-        holder = lock.holder_request
-    run = runs.get(holder.run_id)
-    if run is not None and workflow.execution_status(holder.run_id) is not None:
-        return None
-    start_run(holder, runs, workflow)  # no execution existed: whatever the record said, this starts it
-    return holder.run_id
+        # Over: a redelivered request re-took the lock of its finished run, or Finalize never ran.
+        if not run.status.terminal:
+            with contextlib.suppress(StaleUpdateError):
+                runs.update(
+                    holder.run_id,
+                    status=RunStatus.FAILED,
+                    error="ExecutionEnded",
+                    cause=f"execution ended {status} without Finalize",
+                    finished_at=utc_now(),
+                )
+        holder = locks.release(model, holder.run_id)
+        if holder is None:
+            return None
+    raise StaleUpdateError(f"lock of {model} kept passing to runs that were over")

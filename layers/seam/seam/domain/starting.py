@@ -4,7 +4,8 @@ Apart from trigger events (seam.domain.triggering) so that Finalize and the reco
 model's pending run, do not load the event models at cold start.
 
 Invariants (tests/workflow prove them):
-- per model at most one run holds the lock and at most one request waits (the newest);
+- per model at most one run holds the lock and at most one request waits: the newest by the
+  events' own order (`RunRequest.order`), whatever order they arrive in;
 - every step is idempotent, so a redelivered request starts nothing new.
 """
 
@@ -26,7 +27,7 @@ class TriggerOutcome(StrEnum):
     ALREADY_STARTED = "already_started"  # duplicate of a run that is running
     ALREADY_DONE = "already_done"  # duplicate of a run that has ended
     COALESCED = "coalesced"  # another run holds the model: kept as its one pending retrain
-    SUPERSEDED = "superseded"  # a newer request for the model in the same batch took the pending slot
+    SUPERSEDED = "superseded"  # a newer request for the model holds, held or waits for its lock
 
 
 BatchOutcome = TriggerOutcome | Exception
@@ -39,11 +40,14 @@ def start_batch(
 
     One BatchGetItem reads every model, run and lock the batch names. Then, per request: a run that
     already ended -> ALREADY_DONE; already the model's pending retrain -> COALESCED, nothing written;
-    a run that exists or holds the lock (a redelivery) -> `start_or_coalesce`, whose steps are
-    idempotent. Of the new requests for a model, the oldest takes a free lock and starts; the newest
+    older than what holds or waits for the lock -> SUPERSEDED, nothing written; a run that exists or
+    holds the lock (a redelivery) -> `start_or_coalesce`, whose steps are idempotent. Of the new
+    requests for a model, in the events' order, the oldest takes a free lock and starts; the newest
     of the rest becomes the pending retrain, all in one TransactWriteItems; those in between are
-    SUPERSEDED. The end state is the one processing them one by one would leave (the newest pending
-    wins), in far fewer calls. Outcomes are keyed by run id; an exception is that request's failure.
+    SUPERSEDED. The end state is the one processing them one by one would leave, in far fewer calls;
+    every write is conditional on the order, so a lock that changed since the read is never
+    overwritten by an older request. Outcomes are keyed by run id; an exception is that request's
+    failure.
     """
     unique = list({r.run_id: r for r in reversed(requests)}.values())[::-1]  # first of each run id
 
@@ -77,11 +81,14 @@ def start_batch(
             outcomes[request.run_id] = TriggerOutcome.COALESCED
         elif status is not None or (lock is not None and lock.holder == request.run_id):
             singles.append(request)  # a redelivery: start_or_coalesce finishes what was begun
+        elif lock is not None and lock.supersedes(request):
+            outcomes[request.run_id] = TriggerOutcome.SUPERSEDED
         else:
             new_by_model.setdefault(request.model, []).append(request)
 
     to_coalesce: list[RunRequest] = []
-    for model, new in new_by_model.items():
+    for model, arrived in new_by_model.items():
+        new = sorted(arrived, key=lambda r: r.order)
         if model not in view.locks:
             singles.append(new.pop(0))  # the oldest takes the free lock
         if new:
@@ -104,9 +111,17 @@ def start_or_coalesce(
     existing = runs.get(request.run_id)
     if existing and existing.status.terminal:
         return TriggerOutcome.ALREADY_DONE
-    if locks.acquire(request) is LockOutcome.COALESCED:
-        return TriggerOutcome.COALESCED
-    return start_run(request, runs, workflow)
+    taken = locks.acquire(request)  # conditional on the order: never takes a lock a newer one had
+    if taken is LockOutcome.ACQUIRED:
+        return start_run(request, runs, workflow)
+    return _NOT_STARTED[taken]
+
+
+_NOT_STARTED = {
+    LockOutcome.COALESCED: TriggerOutcome.COALESCED,
+    LockOutcome.SUPERSEDED: TriggerOutcome.SUPERSEDED,
+    LockOutcome.RELEASED: TriggerOutcome.ALREADY_DONE,  # it held the lock and let go: it has ended
+}
 
 
 def start_run(request: RunRequest, runs: RunStore, workflow: Workflow) -> TriggerOutcome:

@@ -56,6 +56,7 @@ class Launch:
 def launch_training(
     state: WorkflowState,
     task_token: str,
+    attempt: int,
     models: ModelStore,
     tokens: TokenStore,
     runs: RunStore,
@@ -67,12 +68,13 @@ def launch_training(
 ) -> Launch:
     """The LaunchTraining state: store the task token under the job name (the run id), mark the run
     TRAINING, then CreateTrainingJob. Token first: a job that fails at once can emit its event before
-    CreateTrainingJob returns."""
+    CreateTrainingJob returns. `attempt` (the state's retry count) orders the tokens of attempts that
+    overlap: only a later attempt's token replaces an earlier one's."""
     config = models.get(state.model)
     if state.dataset is None:  # not an assert: `python -O` drops those, and this is input checking
         raise TrainingError(f"run {state.run_id} has no dataset: Validate resolves it before LaunchTraining")
     job_name = state.run_id
-    tokens.put(job_name, task_token, state.run_id)
+    tokens.put(job_name, task_token, state.run_id, attempt)
     runs.update(state.run_id, status=RunStatus.TRAINING, training_job_name=job_name)
     output = model_output_uri(data_bucket, config.name)
     request = training_job_request(config, state.run_id, state.dataset, role_arn, output, stage)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
@@ -64,6 +64,7 @@ def requests_for(event: TriggerEvent, models: ModelStore, data_bucket: str) -> l
                 trigger=TriggerKind.MANUAL,
                 intent=f"manual|{event.id}",
                 detail={"requested_by": event.detail.requested_by, "reason": event.detail.reason},
+                requested_at=event.time,
             )
         ]
     raise BadEventError(f"unsupported event type {type(event).__name__}")
@@ -84,7 +85,14 @@ def _data_request(event: S3EventNotificationEventBridgeModel, models: ModelStore
     )
     # The sequencer orders writes of one key: the same drop redelivered maps to the same run.
     identity = detail.object.version_id or detail.object.sequencer or detail.object.etag
-    return RunRequest(model=model, trigger=TriggerKind.DATA, intent=f"data|{key}|{identity}", dataset=dataset)
+    return RunRequest(
+        model=model,
+        trigger=TriggerKind.DATA,
+        intent=f"data|{key}|{identity}",
+        dataset=dataset,
+        requested_at=event.time,
+        sequencer=detail.object.sequencer,
+    )
 
 
 def _drift_requests(event: AlarmStateChangeEvent, models: ModelStore) -> list[RunRequest] | Ignored:
@@ -98,7 +106,11 @@ def _drift_requests(event: AlarmStateChangeEvent, models: ModelStore) -> list[Ru
     stamp = event.detail.state.timestamp.isoformat()
     return [
         RunRequest(
-            model=m.name, trigger=TriggerKind.DRIFT, intent=f"drift|{alarm}|{stamp}", detail={"alarm": alarm}
+            model=m.name,
+            trigger=TriggerKind.DRIFT,
+            intent=f"drift|{alarm}|{stamp}",
+            detail={"alarm": alarm},
+            requested_at=event.detail.state.timestamp,
         )
         for m in matched
     ]
@@ -108,9 +120,21 @@ def _scheduled_requests(event: ScheduleTick, models: ModelStore) -> Fanout | Ign
     due = [m for m in models.list() if is_due(m, event.time)]
     if not due:
         return Ignored(f"no model's cadence is due at {event.time.isoformat()}")
-    return Fanout(
-        RunRequest(model=m.name, trigger=TriggerKind.SCHEDULE, intent=f"schedule|{_slot(m, event.time)}")
-        for m in due
+    return Fanout(scheduled_request(m, event.time) for m in due)
+
+
+def scheduled_request(config: ModelConfig, tick: datetime) -> RunRequest:
+    """The retrain a tick asks of a model whose cadence is due: one per cadence slot. The cadence is
+    part of the intent, so after a cadence change a slot number of the old cadence is not taken for
+    one of the new (it would end as ALREADY_DONE and skip the tick)."""
+    assert config.retrain_every_minutes
+    slot_seconds = config.retrain_every_minutes * 60
+    slot = int(tick.timestamp() // slot_seconds)
+    return RunRequest(
+        model=config.name,
+        trigger=TriggerKind.SCHEDULE,
+        intent=f"schedule|{config.retrain_every_minutes}m|{slot}",
+        requested_at=datetime.fromtimestamp(slot * slot_seconds, UTC),
     )
 
 
@@ -125,11 +149,6 @@ def spread_delay(request: RunRequest, window_seconds: int) -> int:
     minutes, not in one second (`make bench` prints the peak launches per 10 s)."""
     digest = hashlib.sha256(request.model.encode()).digest()
     return int.from_bytes(digest[:8], "big") % (window_seconds + 1)
-
-
-def _slot(config: ModelConfig, at: datetime) -> int:
-    assert config.retrain_every_minutes
-    return int(at.timestamp() // (config.retrain_every_minutes * 60))
 
 
 def is_due(config: ModelConfig, at: datetime) -> bool:

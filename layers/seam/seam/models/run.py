@@ -83,13 +83,24 @@ class RunRequest(_Record):
     intent: str = Field(description="what identifies the intent, e.g. bucket/key/version or tick time")
     dataset: DatasetRef | None = None  # known for data triggers; found by Validate otherwise
     detail: dict[str, str] = Field(default_factory=dict)
+    # When the intent arose, by the event's own clock (S3 event time, alarm state time, slot start,
+    # manual request time): the same for every redelivery, so it orders requests as they happened.
     requested_at: datetime = Field(default_factory=utc_now)
+    sequencer: str | None = Field(default=None, max_length=64)  # S3's, hex: orders writes of one key
 
     @property
     def run_id(self) -> str:
         digest = hashlib.sha256(f"{self.model}|{self.trigger}|{self.intent}".encode()).hexdigest()[:12]
         # <= 58 chars: a valid execution name (80) and training job name (63, [a-zA-Z0-9-]).
         return f"seam-{self.model}-{digest}"
+
+    @property
+    def order(self) -> str:
+        """Sorts as the intents happened (string order, so a DynamoDB condition can compare it): by
+        `requested_at`, then S3's sequencer (two writes of one key in one second; compared at equal
+        length, as S3 documents), then the run id, so two different requests never tie."""
+        at = self.requested_at.replace(tzinfo=self.requested_at.tzinfo or UTC).astimezone(UTC)
+        return f"{at:%Y-%m-%dT%H:%M:%S.%fZ}|{(self.sequencer or '').upper().rjust(64, '0')}|{self.run_id}"
 
 
 class TrainingLimits(_Record):

@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The pod-template annotation that ties what serves to the run that deployed it.
+RUN_ID_ANNOTATION = "seam.dev/run-id"
+
 
 class Release(BaseModel):
     """What Deploy puts on the serving Deployment's pod template."""
@@ -20,7 +23,7 @@ class Release(BaseModel):
 
     def annotations(self) -> dict[str, str]:
         values = {
-            "seam.dev/run-id": self.run_id,
+            RUN_ID_ANNOTATION: self.run_id,
             "seam.dev/model-version": self.model_version,
         }
         if self.registry_arn:
@@ -44,6 +47,11 @@ class DeploymentSnapshot(BaseModel):
     annotations: dict[str, str] = Field(default_factory=dict)
     generation: int = 0
 
+    @property
+    def run_id(self) -> str | None:
+        """The run whose release this template carries (None: not deployed by Seam)."""
+        return self.annotations.get(RUN_ID_ANNOTATION)
+
 
 class RolloutStatus(BaseModel):
     """kubectl rollout-status semantics: done / progressing / failed, with the numbers."""
@@ -57,3 +65,4 @@ class RolloutStatus(BaseModel):
     replicas: int = 0
     updated_replicas: int = 0
     available_replicas: int = 0
+    run_id: str | None = None  # the live pod template's run-id annotation: whose release is rolling out

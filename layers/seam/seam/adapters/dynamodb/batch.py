@@ -36,11 +36,11 @@ def read_batch(
         {models.table: model_keys, runs.table: [runs.key(r) for r in run_ids], locks.table: model_keys},
         projections={models.table: "model"},  # existence is all a batch needs of a config
     )
-    held = (LockRecord.from_stored(item) for item in found[locks.table])
+    stored = (LockRecord.from_stored(item) for item in found[locks.table])
     return BatchView(
         onboarded=frozenset(item["model"] for item in found[models.table]),
         run_status={item["run_id"]: RunStatus(item["status"]) for item in found[runs.table]},
-        locks={lock.model: lock for lock in held},
+        locks={lock.model: lock for lock in stored if lock is not None},
     )
 
 

@@ -1,4 +1,9 @@
-"""Model configs keyed by name (ModelsTable)."""
+"""Model configs keyed by name (ModelsTable), and which model owns each serving target.
+
+One model per serving Deployment: two models patching one Deployment would each record the other's
+release as "previous", and a rollback of one would restore the other's image (or a crashloop). So a
+put claims its target in the same transaction as the config: an item keyed `serving|<cluster>|<ns>|
+<deployment>` (never a model name, which has no `|`), conditional on being unclaimed or ours."""
 
 from __future__ import annotations
 
@@ -10,8 +15,8 @@ from pydantic import ValidationError
 from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_item
 from seam.adapters.dynamodb.table import Table
-from seam.errors import ConfigError, ModelNotFoundError
-from seam.models.model_config import ModelConfig
+from seam.errors import ConfigError, ModelNotFoundError, StaleUpdateError
+from seam.models.model_config import ModelConfig, ServingTarget
 from seam.models.run import utc_now
 
 
@@ -30,17 +35,63 @@ class ModelStore(Table):
         return self._parse(record)
 
     def put(self, config: ModelConfig) -> None:
+        """Save the config and claim its serving target; ConfigError when another model serves there."""
         record = {"model": config.name, "config": config.model_dump(mode="json"), "updated_at": utc_now()}
-        with aws_call(f"PutItem {self.table}/{config.name}"):
-            self.ddb.put_item(TableName=self.table, Item=to_item(record))
+        writes: list[dict[str, Any]] = [{"Put": {"TableName": self.table, "Item": to_item(record)}}]
+        claim = _claim_key(config.serving)
+        if claim:
+            writes.append({"Put": self._claim(claim, config.name)})
+        old_claim = self._claimed_by(config.name)
+        if old_claim and old_claim != claim:  # the model moved: free its old target
+            writes.append({"Delete": self._release(old_claim, config.name)})
+        try:
+            with aws_call(f"TransactWriteItems {self.table}/{config.name} (config + serving claim)"):
+                self.ddb.transact_write_items(TransactItems=writes)
+        except StaleUpdateError as exc:
+            owner = (self.read(claim) or {}).get("claimed_by") if claim else None
+            if owner and owner != config.name:
+                assert config.serving
+                target = f"{config.serving.cluster}/{config.serving.namespace}/{config.serving.deployment}"
+                raise ConfigError(
+                    f"serving target {target} is already served by model {owner!r}: one model per "
+                    "Deployment (give this model its own Deployment, or move that model first)"
+                ) from exc
+            raise
         self._cache = None
+
+    def _claimed_by(self, model: str) -> str | None:
+        """The target the model's stored config claims (None for a new model or one without serving)."""
+        try:
+            return _claim_key(self.get(model).serving)
+        except (ModelNotFoundError, ConfigError):
+            return None
+
+    def _claim(self, claim: str, model: str) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Item": {"model": {"S": claim}, "claimed_by": {"S": model}},
+            "ConditionExpression": "attribute_not_exists(model) OR claimed_by = :me",
+            "ExpressionAttributeValues": {":me": {"S": model}},
+        }
+
+    def _release(self, claim: str, model: str) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Key": self.key(claim),
+            "ConditionExpression": "attribute_not_exists(model) OR claimed_by = :me",
+            "ExpressionAttributeValues": {":me": {"S": model}},
+        }
 
     def list(self, fresh: bool = False) -> list[ModelConfig]:
         if not fresh and self._cache and time.monotonic() - self._cache[0] < self.CACHE_SECONDS:
             return self._cache[1]
         configs: list[ModelConfig] = []
         with aws_call(f"Scan {self.table}"):
-            for page in self.ddb.get_paginator("scan").paginate(TableName=self.table):
+            pages = self.ddb.get_paginator("scan").paginate(
+                TableName=self.table,
+                FilterExpression="attribute_not_exists(claimed_by)",  # configs, not serving claims
+            )
+            for page in pages:
                 configs.extend(self._parse(from_item(i)) for i in page.get("Items", []))
         self._cache = (time.monotonic(), configs)
         return configs
@@ -54,3 +105,7 @@ class ModelStore(Table):
             return ModelConfig.model_validate(record["config"])
         except (ValidationError, KeyError) as exc:
             raise ConfigError(f"stored config for {record.get('model')!r} is invalid: {exc}") from exc
+
+
+def _claim_key(target: ServingTarget | None) -> str | None:
+    return f"serving|{target.cluster}|{target.namespace}|{target.deployment}" if target else None

@@ -31,20 +31,26 @@ class TokenStore(Table):
 
     TTL_SECONDS = 35 * 24 * 3600
 
-    def put(self, job_name: str, token: str, run_id: str) -> None:
+    def put(self, job_name: str, token: str, run_id: str, attempt: int = 0) -> None:
+        """Store the task token of LaunchTraining's `attempt` (its retry count). A retried launch
+        replaces the token of a not-yet-settled job with the live one; an earlier attempt that was
+        still running when Step Functions retried, and writes last, does not (its token is dead)."""
         record = {
             "training_job_name": job_name,
             "task_token": token,
             "run_id": run_id,
+            "attempt": attempt,
             "created_at": utc_now(),
             "expires_at": int(time.time()) + self.TTL_SECONDS,
         }
-        # A retried launch replaces the token of a not-yet-settled job with the live one.
         with suppress(StaleUpdateError), aws_call(f"PutItem {self.table}/{job_name}"):
             self.ddb.put_item(
                 TableName=self.table,
                 Item=to_item(record),
-                ConditionExpression="attribute_not_exists(settled)",
+                ConditionExpression="attribute_not_exists(settled) AND "
+                "(attribute_not_exists(#attempt) OR #attempt <= :attempt)",
+                ExpressionAttributeNames={"#attempt": "attempt"},
+                ExpressionAttributeValues={":attempt": {"N": str(attempt)}},
             )
 
     def get(self, job_name: str) -> TokenRecord | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from seam.errors import ServingError
 from seam.models.model_config import ServingTarget
-from seam.models.serving import DeploymentSnapshot, Release, RolloutStatus
+from seam.models.serving import RUN_ID_ANNOTATION, DeploymentSnapshot, Release, RolloutStatus
 
 TIMED_OUT_REASON = "ProgressDeadlineExceeded"  # kubectl deploymentutil.TimedOutReason
 
@@ -40,6 +40,7 @@ def rollout_decision(deployment: dict[str, Any], generation: int) -> RolloutStat
             replicas=desired if desired is not None else total,
             updated_replicas=updated,
             available_replicas=available,
+            run_id=template_annotations(deployment).get(RUN_ID_ANNOTATION),
         )
 
     waiting = f'Waiting for deployment "{name}" rollout to finish: '
