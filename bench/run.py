@@ -58,6 +58,8 @@ def main() -> int:
     results.update(overhead.run(args.runs))
     console.print(f"event storm: {args.storm_events:,} S3 events for 100 models through the trigger …")
     results.update(storm.run(events=args.storm_events))
+    console.print(f"event storm, what-if: the same in batches of {storm.WHAT_IF_BATCH_SIZE} …")
+    results.update(storm.what_if_larger_batches(events=args.storm_events))
 
     table = Table("figure", "value", "target")
     for handler, ratio in sorted(results["cold_start_ratio"].items()):
@@ -86,6 +88,12 @@ def main() -> int:
     for key in ("storm_events_per_s_seam_only", "storm_aws_calls_per_event"):
         table.add_row(key, f"{results[key]:,}", verdict(key, results[key]))
     table.add_row("  storm: drain, one trigger process (s)", f"{results['storm_drain_s']:.1f}", "")
+    table.add_row(
+        f"  storm what-if: BatchSize {results['storm_what_if_batch_size']}, "
+        f"{results['storm_what_if_batching_window_s']} s window: AWS calls per event",
+        f"{results['storm_what_if_aws_calls_per_event']}",
+        "(template: BatchSize 10)",
+    )
     console.print(table)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     console.print(
