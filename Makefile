@@ -1,12 +1,18 @@
 # Seam — `make help` lists the targets. Everything installs itself, pinned, into .venv / .venv-sam.
 SHELL := /bin/bash
-PY313 := $(shell pyenv root 2>/dev/null)/versions/3.13.0/bin/python3.13
-PYTHON ?= $(if $(wildcard $(PY313)),$(PY313),python3)
+# The venvs' Python: scripts/find-python picks python3.13, else 3.12 (on PATH, in pyenv's or uv's folders,
+# then python3), or checks PYTHON=... . With none, make stops there with its one-line reason, before
+# anything is installed.
+PYTHON ?=
+VENV_PYTHON = $(call found_python,$(shell scripts/find-python $(PYTHON) 2>&1))
+found_python = $(if $(filter /%,$(firstword $1)),$1,$(error $1))
+# sam build runs the functions' runtime, python3.13, from PATH.
+LAMBDA_PYTHON = $(shell scripts/find-python --only 3.13 2>/dev/null)
 VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
-LAMBDA_PATH := PATH=$(dir $(PY313)):$$PATH
+LAMBDA_PATH = $(if $(LAMBDA_PYTHON),PATH=$(dir $(LAMBDA_PYTHON)):$$PATH)
 ENV ?= dev
 
 .DEFAULT_GOAL := help
@@ -18,13 +24,13 @@ help: ## List the targets
 setup: $(VENV)/.installed $(SAM_VENV)/.installed kubectl ## Create the venvs and install everything, pinned
 
 $(VENV)/.installed: requirements/dev.txt requirements/constraints.txt layers/seam/requirements.txt examples/churn/image/requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
-	$(PYTHON) -m venv $(SAM_VENV)
+	$(VENV_PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/sam.txt
 	@touch $@
 

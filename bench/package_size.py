@@ -9,12 +9,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
-PY313_DIR = (
-    Path(subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() or "/root/.pyenv")
-    / "versions"
-    / "3.13.0"
-    / "bin"
-)
+
+
+def lambda_python_dir() -> Path:
+    """The folder of python3.13 (the functions' runtime, which sam build runs), found as make finds it."""
+    find = [str(ROOT / "scripts" / "find-python"), "--only", "3.13"]
+    found = subprocess.run(find, capture_output=True, text=True, check=False)
+    if found.returncode != 0:
+        raise RuntimeError(f"sam build needs python3.13: {found.stderr.strip()}")
+    return Path(found.stdout.strip()).parent
 
 
 def folder_bytes(path: Path) -> int:
@@ -23,7 +26,7 @@ def folder_bytes(path: Path) -> int:
 
 def run() -> dict[str, object]:
     with tempfile.TemporaryDirectory() as build_dir:
-        env = {**os.environ, "PATH": f"{PY313_DIR}:{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
+        env = {**os.environ, "PATH": f"{lambda_python_dir()}:{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
         subprocess.run(
             [str(SAM), "build", "--build-dir", build_dir, "--no-cached"],
             cwd=ROOT,

@@ -27,16 +27,45 @@ def up(
     port: Annotated[int, typer.Option(help="emulator port (0: a free one)")] = 4566,
     speed: Annotated[float, typer.Option(min=0.001, help="run the schedules this many times faster")] = 1.0,
     state_dir: Annotated[Path, typer.Option(help="where env, kubeconfig and logs go")] = Path(".seam/local"),
+    image_dir: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="REPOSITORY=PATH",
+            help="the folder (with its Dockerfile) that stands for ECR repository REPOSITORY's images; "
+            "repeatable. Default: examples/REPOSITORY/image",
+        ),
+    ] = None,
+    model: Annotated[
+        list[Path] | None,
+        typer.Option(
+            metavar="FILE.yaml",
+            exists=True,
+            dir_okay=False,
+            help="also onboard this model config, with its Deployment in the local cluster; repeatable",
+        ),
+    ] = None,
 ) -> None:
     """Start the whole stack locally (until Ctrl-C or SIGTERM) with the churn example onboarded."""
     from seam_local.console import RuntimeLog
+    from seam_local.images import ImageResolver, image_dirs
     from seam_local.runtime import LocalRuntime, PortInUse
+
+    from seam_cli.main import load_config
+
+    try:
+        images = ImageResolver(overrides=image_dirs(image_dir or []))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--image-dir") from None
+    for path in model or []:
+        load_config(path)  # a config that cannot be onboarded stops here, before anything starts
 
     # A plain flag: a signal handler that takes a lock (Event.set) can deadlock the thread it interrupts.
     stop_requested: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, _frame: stop_requested.append(number))
-    runtime = LocalRuntime(port=port, speed=speed, state_dir=state_dir, log=RuntimeLog(console))
+    runtime = LocalRuntime(
+        port=port, speed=speed, state_dir=state_dir, images=images, log=RuntimeLog(console)
+    )
     try:
         runtime.start()
     except PortInUse as exc:
@@ -44,6 +73,8 @@ def up(
         raise typer.Exit(1) from None
     try:
         runtime.onboard()
+        for path in model or []:
+            runtime.onboard(path)
         env_file = runtime.write_env()
         env = runtime.environment()
         assert runtime.eks is not None

@@ -1,9 +1,10 @@
 """Container images as local folders: what the local SageMaker and the local EKS run instead of Docker.
 
 An ECR image (`<account>.dkr.ecr.<region>.amazonaws.com/churn@sha256:...`) maps to a folder by its
-repository name (`examples/churn/image/` by default). The folder's Dockerfile says what to run: its
-ENTRYPOINT (exec form) is the command, CMD the default arguments, and `python` becomes this interpreter
-with the folder on PYTHONPATH (the image's WORKDIR holding its code).
+repository name: the one given for it with `seam local up --image-dir REPOSITORY=PATH`, else
+`examples/<repository>/image/`. The folder's Dockerfile says what to run: its ENTRYPOINT (exec form)
+is the command, CMD the default arguments, and `python` becomes this interpreter with the folder on
+PYTHONPATH (the image's WORKDIR holding its code).
 """
 
 from __future__ import annotations
@@ -85,4 +86,21 @@ class ImageResolver:
                     raise ImageNotFound(f"{dockerfile} has neither ENTRYPOINT nor CMD")
                 return LocalImage(image, folder, found.get("ENTRYPOINT", ()), found.get("CMD", ()))
         looked = ", ".join(shlex.quote(str(c)) for c in candidates)
-        raise ImageNotFound(f"no local image folder for repository {name!r} (looked in {looked})")
+        raise ImageNotFound(
+            f"no local image folder for repository {name!r} (looked in {looked}); "
+            f"give one with `seam local up --image-dir {name}=PATH` (a folder with its Dockerfile)"
+        )
+
+
+def image_dirs(pairs: Sequence[str]) -> dict[str, Path]:
+    """`REPOSITORY=PATH` pairs (the --image-dir option) -> overrides; ValueError names a bad one."""
+    found: dict[str, Path] = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not (sep and name and path) or "/" in name:
+            raise ValueError(f"{pair!r} is not REPOSITORY=PATH (e.g. fraud=./fraud/image)")
+        folder = Path(path).expanduser().resolve()
+        if not (folder / "Dockerfile").is_file():
+            raise ValueError(f"{pair!r}: {folder} has no Dockerfile")
+        found[name] = folder
+    return found

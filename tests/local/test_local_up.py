@@ -3,8 +3,10 @@ endpoint and names it writes to .seam/local/env; SIGTERM stops it cleanly."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from seam_cli.context import load_env_file
 from seam_local.eks import free_port
 from seam_local.template import REPO_ROOT
@@ -34,18 +37,19 @@ def poll(check: Callable[[], Any], timeout: float, message: str) -> Any:
     raise AssertionError(message)
 
 
-@pytest.fixture
-def local_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+@contextlib.contextmanager
+def seam_local_up(cwd: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """`seam local up ARGS` in `cwd` until the env file is written; killed if the test did not stop it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SEAM_"))}
     process = subprocess.Popen(
-        [str(SEAM), "local", "up", "--port", str(free_port())],
-        cwd=tmp_path,
+        [str(SEAM), "local", "up", "--port", str(free_port()), *args],
+        cwd=cwd,
         env={**env, "COLUMNS": "200"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    env_file = tmp_path / ".seam" / "local" / "env"
+    env_file = cwd / ".seam" / "local" / "env"
     try:
         poll(lambda: env_file.exists() or process.poll() is not None, 60, "seam local up wrote no env file")
         assert process.poll() is None, process.communicate()[0]
@@ -56,8 +60,14 @@ def local_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
             process.wait(10)
 
 
-def test_local_up_runs_uploads_through_the_workflow_and_stops_on_sigterm(local_up: Any) -> None:
-    process, env_file = local_up
+@pytest.fixture
+def local_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    with seam_local_up(tmp_path) as started:
+        yield started
+
+
+def clients(env_file: Path) -> tuple[Callable[[str], Any], Any]:
+    """A client factory for the emulator the env file names, and its runs table."""
     env = load_env_file(env_file)
     session = boto3.session.Session(
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
@@ -68,7 +78,15 @@ def test_local_up_runs_uploads_through_the_workflow_and_stops_on_sigterm(local_u
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=env["AWS_ENDPOINT_URL"])
 
-    runs = session.resource("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"]).Table(env["SEAM_RUNS_TABLE"])
+    return client, session.resource("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"]).Table(
+        env["SEAM_RUNS_TABLE"]
+    )
+
+
+def test_local_up_runs_uploads_through_the_workflow_and_stops_on_sigterm(local_up: Any) -> None:
+    process, env_file = local_up
+    env = load_env_file(env_file)
+    client, runs = clients(env_file)
 
     def run_of(key: str, statuses: set[str]) -> Callable[[], dict[str, Any] | None]:
         def check() -> dict[str, Any] | None:
@@ -114,3 +132,54 @@ def test_local_up_runs_uploads_through_the_workflow_and_stops_on_sigterm(local_u
     [serving] = re.findall(r"model 000001 serving at (http://127\.0\.0\.1:\d+)", output)
     with pytest.raises(OSError):  # the serving process went with it
         urllib.request.urlopen(f"{serving}/ping", timeout=2)
+
+
+def own_model(folder: Path, name: str) -> Path:
+    """The churn example's config as a team's own model `name`, its image in ECR repository `name`."""
+    data = yaml.safe_load((REPO_ROOT / "examples" / "churn" / "model.yaml").read_text())
+    image = data["training"]["image"].replace("/churn@", f"/{name}@")
+    data.update(name=name, data_prefix=f"datasets/{name}/", drift_alarms=[f"{name}-feature-drift"])
+    data["training"]["image"] = image
+    data["serving"]["deployment"] = f"{name}-predictor"
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_a_teams_own_model_runs_from_its_image_folder_and_one_without_a_folder_names_the_flag(
+    tmp_path: Path,
+) -> None:
+    # The team's image lives outside the repository: a copy of the example's image folder.
+    image = tmp_path / "fraud-image"
+    shutil.copytree(
+        REPO_ROOT / "examples" / "churn" / "image", image, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    fraud, ghost = own_model(tmp_path, "fraud"), own_model(tmp_path, "ghost")
+    args = ("--image-dir", f"fraud={image}", "--model", str(fraud), "--model", str(ghost))
+
+    with seam_local_up(tmp_path, *args) as (process, env_file):
+        client, runs = clients(env_file)
+        bucket = load_env_file(env_file)["SEAM_DATA_BUCKET"]
+        for name in ("fraud", "ghost"):
+            client("s3").upload_file(str(DATA / "good.csv"), bucket, f"datasets/{name}/good.csv")
+
+        def ended(name: str) -> Callable[[], dict[str, Any] | None]:
+            def check() -> dict[str, Any] | None:
+                for item in runs.scan(ConsistentRead=True)["Items"]:
+                    if item["model"] == name and item["status"] in ("DEPLOYED", "FAILED", "REJECTED"):
+                        return item
+                return None
+
+            return check
+
+        deployed = poll(ended("fraud"), 90, "the fraud run did not end")
+        failed = poll(ended("ghost"), 60, "the ghost run did not end")
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+
+    assert deployed["status"] == "DEPLOYED", deployed.get("cause")
+    assert deployed["model_version"] == "000001"
+    assert "ml-serving/fraud-predictor" in output  # the local cluster ran the fraud image's server
+    assert failed["status"] == "FAILED"
+    assert "no local image folder for repository 'ghost'" in failed["cause"]
+    assert "seam local up --image-dir ghost=PATH" in failed["cause"]

@@ -27,7 +27,7 @@ from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef
 from seam_local import wiring
 from seam_local.eks import LocalEks
-from seam_local.images import ImageResolver, repository
+from seam_local.images import ImageNotFound, ImageResolver, image_dirs, repository
 from seam_local.moto_hooks import install_event_sources, install_training_runner
 from seam_local.pollers import (
     EventSourceMapping,
@@ -129,6 +129,19 @@ def wait_job(name: str, timeout: float = 30) -> dict[str, Any]:
         timeout,
         f"training job {name} did not end",
     )
+
+
+def test_image_dirs_point_a_repository_at_a_folder_and_a_missing_one_names_the_flag(tmp_path: Path) -> None:
+    own = _sleeper_image(tmp_path / "own")
+    resolver = ImageResolver(overrides=image_dirs([f"fraud={own}"]))
+
+    assert resolver.resolve(ecr("fraud")).folder == own
+    with pytest.raises(ImageNotFound, match=r"give one with `seam local up --image-dir ghost=PATH`"):
+        resolver.resolve(ecr("ghost"))
+    with pytest.raises(ValueError, match="is not REPOSITORY=PATH"):
+        image_dirs([str(own)])
+    with pytest.raises(ValueError, match="has no Dockerfile"):
+        image_dirs([f"fraud={tmp_path}"])
 
 
 def test_image_repository_names() -> None:

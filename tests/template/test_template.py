@@ -74,6 +74,7 @@ ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
     "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
+    "PYDANTIC_DISABLE_PLUGINS",
 }
 OUTPUTS = {
     "DataBucketName",
@@ -201,11 +202,18 @@ def test_cfn_lint_is_clean() -> None:
     assert result.returncode == 0, f"cfn-lint findings:\n{result.stdout}{result.stderr}"
 
 
+def _lambda_python() -> subprocess.CompletedProcess[str]:
+    """python3.13, the functions' runtime, found as the Makefile finds it."""
+    find = [str(REPO / "scripts" / "find-python"), "--only", "3.13"]
+    return subprocess.run(find, capture_output=True, text=True, timeout=30, check=False)
+
+
 def _sam_env() -> dict[str, str]:
     env = dict(os.environ, SAM_CLI_TELEMETRY="0", AWS_DEFAULT_REGION=REGION)
     # `sam build` resolves the runtime's interpreter (python3.13) from PATH.
-    pyenv_root = env.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    candidates = [Path(pyenv_root) / "versions" / "3.13.0" / "bin", SAM.parent]
+    found = _lambda_python()
+    candidates = [Path(found.stdout.strip()).parent] if found.returncode == 0 else []
+    candidates.append(SAM.parent)
     env["PATH"] = os.pathsep.join([*(str(c) for c in candidates if c.is_dir()), env.get("PATH", "")])
     return env
 
@@ -234,6 +242,8 @@ def test_sam_validate_lint_is_clean() -> None:
 @pytest.mark.slow
 def test_sam_build_packages_every_function_and_the_layer(tmp_path: Path) -> None:
     _require_sam()
+    found = _lambda_python()
+    assert found.returncode == 0, f"sam build needs python3.13: {found.stderr}"
     build_dir = tmp_path / "build"
     # --no-cached: hermetic (SAM keeps its cache manifest beside the build dir, so it would miss anyway).
     result = subprocess.run(

@@ -474,6 +474,37 @@ def test_a_batch_leaves_the_state_one_by_one_processing_would(onboarded: Depende
     assert sorted(executions(onboarded)) == sorted([a.run_id, d.run_id])
 
 
+def test_a_model_started_in_the_batch_and_a_held_one_get_their_pending_in_one_transaction(
+    onboarded: Dependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = request("held", "fraud")
+    start(onboarded, held)
+    a, b, late = request("a"), request("b"), request("late", "fraud")
+    cancelled: list[list[str]] = []
+    real_coalesce = onboarded.locks.coalesce_all
+
+    def coalesce_all(requests: Any) -> Any:
+        retry = real_coalesce(requests)
+        cancelled.append([r.run_id for r in retry])
+        return retry
+
+    monkeypatch.setattr(onboarded.locks, "coalesce_all", coalesce_all)
+
+    outcomes = batch(onboarded, a, b, late)
+
+    assert outcomes == {
+        a.run_id: TriggerOutcome.STARTED,
+        b.run_id: TriggerOutcome.COALESCED,
+        late.run_id: TriggerOutcome.COALESCED,
+    }
+    # churn's lock is taken by `a` before the transaction checks for a holder: nothing is cancelled
+    # and retried one by one.
+    assert cancelled == [[]]
+    churn, fraud = onboarded.locks.get("churn"), onboarded.locks.get("fraud")
+    assert churn is not None and (churn.holder, churn.pending_run_id) == (a.run_id, b.run_id)
+    assert fraud is not None and (fraud.holder, fraud.pending_run_id) == (held.run_id, late.run_id)
+
+
 def test_a_batch_for_a_held_model_writes_only_the_newest_pending(onboarded: Dependencies) -> None:
     held = request("held")
     start(onboarded, held)

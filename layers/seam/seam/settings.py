@@ -1,7 +1,5 @@
 """Environment settings, validated once per container (at first use, not at import)."""
 
-from __future__ import annotations
-
 import os
 from functools import lru_cache
 

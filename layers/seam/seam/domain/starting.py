@@ -95,13 +95,22 @@ def start_batch(
             *older, newest = new
             outcomes.update({r.run_id: TriggerOutcome.SUPERSEDED for r in older})
             to_coalesce.append(newest)
+    # The starts first, then the pending retrains: a model whose lock this batch takes has a holder
+    # by the time the transaction checks for one (the other way round, one such model cancelled the
+    # whole transaction and sent every pending retrain of the batch one by one).
+    outcomes.update({r.run_id: one_by_one(r) for r in singles})
     try:
         retry = {r.run_id for r in locks.coalesce_all(to_coalesce)}  # cancelled: a lock changed
     except Exception:
         retry = {r.run_id for r in to_coalesce}  # the transaction failed: one by one, isolated
-    singles.extend(r for r in to_coalesce if r.run_id in retry)
     outcomes.update({r.run_id: TriggerOutcome.COALESCED for r in to_coalesce if r.run_id not in retry})
-    outcomes.update({r.run_id: one_by_one(r) for r in singles})
+    outcomes.update({r.run_id: one_by_one(r) for r in to_coalesce if r.run_id in retry})
+    # A single that found the lock taken meanwhile waited as the pending retrain, until the batch's
+    # newer request for its model took that place: report what it is now.
+    waiting = {r.model: r.order for r in to_coalesce if outcomes[r.run_id] is TriggerOutcome.COALESCED}
+    for r in singles:
+        if outcomes[r.run_id] is TriggerOutcome.COALESCED and waiting.get(r.model, "") > r.order:
+            outcomes[r.run_id] = TriggerOutcome.SUPERSEDED
     return {r.run_id: outcomes[r.run_id] for r in requests}
 
 

@@ -5,8 +5,6 @@ CloudWatch alarm and SageMaker training details, the schedule tick and the manua
 own. Every body arrives through SQS, so `parse_trigger_body` / `parse_training_body` take the raw body.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from datetime import datetime
@@ -25,13 +23,19 @@ from seam.models.run import RunRequest, TriggerKind
 MAX_BODY_BYTES = 256 * 1024  # SQS message size limit; anything larger is not from AWS
 
 
+# Every event model is built at first use (seam.models.run._Record says why): a body is parsed by
+# the one model its source names, so a cold trigger builds only the kind it receives first.
 class AlarmState(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
     reason: str = ""
     timestamp: datetime
 
 
 class AlarmDetail(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     alarmName: str = Field(min_length=1, max_length=255)
     state: AlarmState
     previousState: AlarmState | None = None
@@ -39,6 +43,8 @@ class AlarmDetail(BaseModel):
 
 class AlarmStateChangeEvent(EventBridgeModel):
     """CloudWatch "CloudWatch Alarm State Change" (source aws.cloudwatch)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     source: Literal["aws.cloudwatch"]
     detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
@@ -49,7 +55,7 @@ class TrainingJobDetail(BaseModel):
     """The fields Seam reads from "SageMaker Training Job State Change"; the event is only a hint:
     the callback asks DescribeTrainingJob for the truth (metrics are not in the event)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     TrainingJobName: str = Field(min_length=1, max_length=63)
     TrainingJobStatus: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
@@ -57,6 +63,8 @@ class TrainingJobDetail(BaseModel):
 
 
 class TrainingStateChangeEvent(EventBridgeModel):
+    model_config = ConfigDict(defer_build=True)
+
     source: Literal["aws.sagemaker"]
     detail_type: Literal["SageMaker Training Job State Change"] = Field(alias="detail-type")
     detail: TrainingJobDetail
@@ -65,7 +73,7 @@ class TrainingStateChangeEvent(EventBridgeModel):
 class ScheduleTick(BaseModel):
     """What EventBridge Scheduler puts on the trigger queue every 15 minutes (the schedule's Input)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     source: Literal["seam.schedule"]
     detail_type: Literal["Scheduled Retrain Tick"] = Field(alias="detail-type")
@@ -74,7 +82,7 @@ class ScheduleTick(BaseModel):
 
 
 class ManualDetail(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     model: str = Field(pattern=MODEL_NAME_PATTERN)
     requested_by: str = Field(default="unknown", max_length=128)
@@ -84,7 +92,7 @@ class ManualDetail(BaseModel):
 class ManualRequest(BaseModel):
     """`seam trigger MODEL`."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     source: Literal["seam.manual"]
     detail_type: Literal["Manual Retrain Requested"] = Field(alias="detail-type")
@@ -96,7 +104,7 @@ class ManualRequest(BaseModel):
 class QueuedRequest(BaseModel):
     """One model's retrain, queued by the trigger itself when a schedule tick fans out."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     source: Literal["seam.trigger"]
     detail_type: Literal["Retrain Requested"] = Field(alias="detail-type")

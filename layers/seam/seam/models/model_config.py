@@ -3,21 +3,23 @@
 Adding or changing a model is a write of this record (`seam models put FILE.yaml`); no redeploy.
 """
 
-from __future__ import annotations
-
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MODEL_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
 # An ECR image pinned by digest: the image that trains is the image that serves (same digest).
-IMAGE_BY_DIGEST_PATTERN = r"^[\w.-]+(:\d+)?(/[\w.-]+)+@sha256:[0-9a-f]{64}$"
+# ASCII classes, not \w and \d: ECR names are ASCII, and pydantic-core's Unicode \w costs about 3 ms
+# of every cold start to compile.
+IMAGE_BY_DIGEST_PATTERN = r"^[A-Za-z0-9_.-]+(:[0-9]+)?(/[A-Za-z0-9_.-]+)+@sha256:[0-9a-f]{64}$"
 # Kubernetes object names (RFC 1123 labels / subdomains).
 K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built at first use, not at import (seam.models.run._Record says why): the trigger, the training
+    # callback, the reconciler and Finalize never read a config.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class TrainingSpec(_Strict):
@@ -37,7 +39,7 @@ class TrainingSpec(_Strict):
     )
 
     @model_validator(mode="after")
-    def _spot_rules(self) -> TrainingSpec:
+    def _spot_rules(self) -> Self:
         # Warm pools cannot be combined with managed spot training (SageMaker rejects the job).
         if self.use_spot and self.warm_pool_keep_alive_seconds:
             raise ValueError("use_spot and warm_pool_keep_alive_seconds cannot be combined")
@@ -109,7 +111,7 @@ class ModelConfig(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _prefix(self) -> ModelConfig:
+    def _prefix(self) -> Self:
         expected = f"datasets/{self.name}/"
         if self.data_prefix is not None and self.data_prefix != expected:
             raise ValueError(f"data_prefix must be {expected!r} (the trigger maps datasets/<model>/ keys)")

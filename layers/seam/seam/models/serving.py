@@ -1,7 +1,5 @@
 """What crosses the serving boundary: a release to apply, a snapshot to restore, a rollout's status."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,10 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 RUN_ID_ANNOTATION = "seam.dev/run-id"
 
 
+# All three built at first use (seam.models.run._Record says why), like every Seam record.
 class Release(BaseModel):
     """What Deploy puts on the serving Deployment's pod template."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     image: str  # the training image, same digest
     model_uri: str  # SEAM_MODEL_URI: s3://.../model.tar.gz
@@ -41,7 +40,7 @@ class DeploymentSnapshot(BaseModel):
     restores it verbatim; `annotations` are the pod template's annotations.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     container: dict[str, Any]
     annotations: dict[str, str] = Field(default_factory=dict)
@@ -56,7 +55,7 @@ class DeploymentSnapshot(BaseModel):
 class RolloutStatus(BaseModel):
     """kubectl rollout-status semantics: done / progressing / failed, with the numbers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     state: Literal["done", "progressing", "failed"]
     reason: str = ""

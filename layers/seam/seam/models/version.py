@@ -1,7 +1,5 @@
 """A model version: what Register records, with the lineage that explains it."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,8 +7,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from seam.models.run import DatasetRef, utc_now
 
 
+# Both built at first use (seam.models.run._Record says why): only Validate, Evaluate, Register and
+# Finalize read or write versions.
 class ModelVersion(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     model: str
     version: str  # zero-padded model package version, e.g. "000003": sorts as it counts
@@ -28,7 +28,7 @@ class ModelVersion(BaseModel):
 class Champion(BaseModel):
     """The version that serves today: what challengers are compared against."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     model: str
     version: str
