@@ -478,8 +478,8 @@ def test_local_eks_rollouts_restart_serving_and_a_broken_one_keeps_the_old(
     aws: None, tmp_path: Path, model_tarball: Path
 ) -> None:
     from seam.adapters.serving.eks import EksServing
-    from seam.models.model_config import ServingTarget
     from seam.models.serving import Release
+    from seam.models.serving_target import ServingTarget
 
     seam.reset()
     cluster = LocalEks(work_dir=tmp_path, endpoint_url="http://127.0.0.1:9", step_seconds=0.05).start()

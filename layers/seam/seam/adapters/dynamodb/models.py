@@ -16,8 +16,9 @@ from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import ConfigError, ModelNotFoundError, StaleUpdateError
-from seam.models.model_config import ModelConfig, ServingTarget
+from seam.models.model_config import ModelConfig
 from seam.models.run import utc_now
+from seam.models.serving_target import ServingTarget
 
 
 class ModelStore(Table):
