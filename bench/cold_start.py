@@ -136,7 +136,7 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         f"{_VERSION}.Champion",
     ),
     "launch_training": (f"{_CONFIG}.ModelConfig",),
-    "training_callback": ("seam.models.events.TrainingStateChangeEvent", f"{_RUN}.TrainingResult"),
+    "training_callback": ("seam.models.training_events.TrainingStateChangeEvent", f"{_RUN}.TrainingResult"),
     "evaluate": (f"{_CONFIG}.ModelConfig", f"{_VERSION}.Champion", f"{_RUN}.Evaluation"),
     "register": (f"{_CONFIG}.ModelConfig", f"{_RUN}.Registration", f"{_VERSION}.ModelVersion"),
     # The serving functions read only the config's serving target (ServingTargetStore).

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
 from seam.domain.training import Settlement, TrainingSettler
-from seam.models.events import parse_training_body
+from seam.models.training_events import parse_training_body
 from seam.observability import MetricUnit, logged_record_handler, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -22,9 +22,10 @@ import seam
 import yaml
 from moto import mock_aws
 from seam.domain.training import training_job_request
-from seam.models.events import parse_training_body, parse_trigger_body
+from seam.models.events import parse_trigger_body
 from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef
+from seam.models.training_events import parse_training_body
 from seam_local import wiring
 from seam_local.eks import LocalEks
 from seam_local.images import ImageNotFound, ImageResolver, image_dirs, repository

@@ -11,16 +11,18 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
 from seam.adapters.sagemaker import TrainingJobs
 from seam.adapters.workflow import Workflow
 from seam.errors import StaleUpdateError, TrainingError
-from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef, RunStatus, TrainingLimits, TrainingResult, WorkflowState
+
+if TYPE_CHECKING:  # configs: LaunchTraining and Validate load them, not the callback or the reconciler
+    from seam.adapters.dynamodb.models import ModelStore
+    from seam.models.model_config import ModelConfig
 
 # Time SageMaker may spend before the clock of MaxRuntimeInSeconds starts (provisioning, image pull).
 START_MARGIN_SECONDS = 1800

@@ -17,8 +17,8 @@ IMAGE_BY_DIGEST_PATTERN = r"^[A-Za-z0-9_.-]+(:[0-9]+)?(/[A-Za-z0-9_.-]+)+@sha256
 
 
 class _Strict(BaseModel):
-    # Built at first use, not at import (seam.models.run._Record says why): the trigger, the training
-    # callback, the reconciler and Finalize never read a config.
+    # Built at first use, not at import (seam.models.run._Record says why): of the functions that load
+    # configs, the trigger reads one only for a schedule tick or an alarm, never for a data drop.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
