@@ -117,9 +117,11 @@ print([(n, (getattr(m, "__file__", None) or "").startswith(roots))
 
 
 # Seam's records are built at first use (pydantic's defer_build), so a handler's first invocation
-# builds the ones it uses: they are charged to its cold start here, built right after `import app`.
+# builds the ones it uses: they are charged to its cold start here, imported (the model config's
+# classes load at the first config read) and built right after `import app`.
 # tests/workflow/test_first_invocation_models.py runs the handlers and checks this table against what
-# they use (the trigger on a data drop; the other event kinds build their own model instead).
+# they use (the trigger on a data drop; the other event kinds build their own model, and a schedule
+# tick or an alarm loads and builds the model config, instead).
 _RUN, _CONFIG, _VERSION, _SERVING, _TARGET = (
     "seam.models.run",
     "seam.models.model_config",

@@ -6,7 +6,7 @@ settles the token when the job ends.
 
 from dataclasses import asdict
 
-import seam.adapters.dynamodb.models  # noqa: F401  (every launch reads the model's config: load it at init)
+import seam.adapters.dynamodb.models  # noqa: F401  (every launch reads the model's config: load its store at init)
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field

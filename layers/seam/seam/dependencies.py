@@ -2,10 +2,10 @@
 tests replace attributes (e.g. `deps.serving` with the in-memory fake of tests/workflow).
 
 Each adapter is built at its first use, and its module imported there (the imports inside the
-properties below): a handler loads only the stores, clients and records it uses, not every other
-handler's. What its invocation uses, its `import app` has already loaded (the domain module it calls
-imports the adapters it is handed, or app.py names them), so nothing is imported mid-invocation:
-tests/workflow/test_first_invocation_models.py checks it, as bench/cold_start.py assumes.
+properties below): a handler loads only the stores and clients it uses, not every other handler's.
+The adapters its invocation uses, its `import app` has already loaded (the domain module it calls
+imports the adapters it is handed, or app.py names them), so their import is part of the measured
+cold start: tests/workflow/test_first_invocation_models.py checks it, as bench/cold_start.py assumes.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from seam.errors import BadEventError
 from seam.models.message_body import load_body, validation_reason
-from seam.models.model_config import MODEL_NAME_PATTERN
+from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.run import RunRequest, TriggerKind
 
 

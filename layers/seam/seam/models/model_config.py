@@ -7,9 +7,9 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.serving_target import ServingTarget
 
-MODEL_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
 # An ECR image pinned by digest: the image that trains is the image that serves (same digest).
 # ASCII classes, not \w and \d: ECR names are ASCII, and pydantic-core's Unicode \w costs about 3 ms
 # of every cold start to compile.
