@@ -6,10 +6,13 @@ settles the token when the job ends.
 
 from dataclasses import asdict
 
-import seam.adapters.dynamodb.models  # noqa: F401  (every launch reads the model's config: load its store at init)
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
+
+# The adapters the launch uses, which seam.domain.training only names: loaded here, at init.
+from seam.adapters import sagemaker  # noqa: F401
+from seam.adapters.dynamodb import models, tokens  # noqa: F401
 from seam.dependencies import dependencies
 from seam.domain.training import launch_training
 from seam.models.run import WorkflowState

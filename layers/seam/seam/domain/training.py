@@ -14,14 +14,16 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from seam.adapters.dynamodb.runs import RunStore
-from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
-from seam.adapters.sagemaker import TrainingJobs
-from seam.adapters.workflow import Workflow
 from seam.errors import StaleUpdateError, TrainingError
 from seam.models.run import DatasetRef, RunStatus, TrainingLimits, TrainingResult, WorkflowState
 
-if TYPE_CHECKING:  # configs: LaunchTraining and Validate load them, not the callback or the reconciler
+# Named for the signatures only: each function loads the adapters it uses (Validate, which takes only
+# `limits_for` from here, uses none of these), as LaunchTraining loads the model config.
+if TYPE_CHECKING:
     from seam.adapters.dynamodb.models import ModelStore
+    from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
+    from seam.adapters.sagemaker import TrainingJobs
+    from seam.adapters.workflow import Workflow
     from seam.models.model_config import ModelConfig
 
 # Time SageMaker may spend before the clock of MaxRuntimeInSeconds starts (provisioning, image pull).
