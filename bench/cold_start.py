@@ -122,24 +122,24 @@ print([(n, (getattr(m, "__file__", None) or "").startswith(roots))
 # tests/workflow/test_first_invocation_models.py runs the handlers and checks this table against what
 # they use (the trigger on a data drop; the other event kinds build their own model, and a schedule
 # tick or an alarm loads and builds the model config, instead).
-_RUN, _CONFIG, _VERSION, _SERVING, _TARGET = (
+_RUN, _CONFIG, _VERSION, _SERVING = (
     "seam.models.run",
     "seam.models.model_config",
     "seam.models.version",
     "seam.models.serving",
-    "seam.models.serving_target.ServingTarget",
 )
+_CHAMPION, _TARGET = "seam.models.champion.Champion", "seam.models.serving_target.ServingTarget"
 FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     "trigger": (f"{_RUN}.RunRequest", f"{_RUN}.DatasetRef", f"{_RUN}.Run"),
     "validate": (
         f"{_CONFIG}.ModelConfig",
         f"{_RUN}.DatasetRef",
         f"{_RUN}.TrainingLimits",
-        f"{_VERSION}.Champion",
+        _CHAMPION,
     ),
     "launch_training": (f"{_CONFIG}.ModelConfig",),
     "training_callback": ("seam.models.training_events.TrainingStateChangeEvent", f"{_RUN}.TrainingResult"),
-    "evaluate": (f"{_CONFIG}.ModelConfig", f"{_VERSION}.Champion", f"{_RUN}.Evaluation"),
+    "evaluate": (f"{_CONFIG}.ModelConfig", _CHAMPION, f"{_RUN}.Evaluation"),
     "register": (f"{_CONFIG}.ModelConfig", f"{_RUN}.Registration", f"{_VERSION}.ModelVersion"),
     # The serving functions read only the config's serving target (ServingTargetStore).
     "deploy": (
@@ -161,7 +161,7 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         f"{_RUN}.DatasetRef",
         f"{_RUN}.Evaluation",
         f"{_RUN}.RunRequest",
-        f"{_VERSION}.Champion",
+        _CHAMPION,
     ),
     "reconciler": (f"{_RUN}.Run", f"{_RUN}.RunRequest", f"{_RUN}.TrainingResult"),
 }

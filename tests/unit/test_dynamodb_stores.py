@@ -14,8 +14,9 @@ from seam.adapters.dynamodb.locks import LockOutcome
 from seam.adapters.dynamodb.models import ModelStore
 from seam.dependencies import Dependencies
 from seam.errors import ConfigError, ModelNotFoundError, StaleUpdateError
+from seam.models.champion import Champion
 from seam.models.run import TERMINAL_STATUSES, DatasetRef, Run, RunRequest, RunStatus, TriggerKind, utc_now
-from seam.models.version import Champion, ModelVersion
+from seam.models.version import ModelVersion
 
 from tests.stored import stored_versions
 from tests.unit.conftest import IMAGE, model_config

@@ -11,6 +11,7 @@ from seam.adapters.aws import client
 from seam.dependencies import Dependencies
 from seam.domain.finalization import Finalizer, Outcome, outcome_of, resume_lock_holder, state_timings
 from seam.domain.starting import start_or_coalesce
+from seam.models.champion import Champion
 from seam.models.run import (
     DatasetRef,
     DeploymentInfo,
@@ -24,7 +25,6 @@ from seam.models.run import (
     TriggerKind,
     WorkflowState,
 )
-from seam.models.version import Champion
 
 from tests.unit.conftest import IMAGE, RecordingPublisher
 

@@ -19,8 +19,8 @@ from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.workflow import Workflow
 from seam.domain.starting import start_run
 from seam.errors import StaleUpdateError
+from seam.models.champion import Champion
 from seam.models.run import Run, RunRequest, RunStatus, WorkflowState, utc_now
-from seam.models.version import Champion
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.domain.training import limits_for
 from seam.errors import DataValidationError
+from seam.models.champion import Champion
 from seam.models.model_config import ModelConfig, ValidationRules
 from seam.models.run import DatasetRef, RunStatus, WorkflowState
-from seam.models.version import Champion
 
 PARQUET_MAGIC = b"PAR1"
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
-from seam.models.version import Champion, ModelVersion
+from seam.models.champion import Champion
+
+if TYPE_CHECKING:  # written by Register, which loads it; the other readers of this table never do
+    from seam.models.version import ModelVersion
 
 
 class VersionStore(Table):
