@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.aws import aws_call, client
 from seam.adapters.dynamodb.codec import from_item
@@ -22,8 +21,7 @@ if TYPE_CHECKING:  # a batch reads only whether a config exists: its table and k
 BATCH_GET_MAX_KEYS = 100  # BatchGetItem's limit per call
 
 
-@dataclass(frozen=True)
-class BatchView:
+class BatchView(NamedTuple):  # a NamedTuple: seam.adapters.dynamodb.tokens.TokenRecord says why
     onboarded: frozenset[str]  # the models asked about that have a config
     run_status: dict[str, RunStatus]  # run id -> status, for the runs asked about that exist
     locks: dict[str, LockRecord]  # model -> its lock, for the models asked about whose lock is held
