@@ -5,7 +5,7 @@ from dataclasses import asdict
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
 from seam.domain.reconciliation import Reconciler
-from seam.domain.training import TrainingSettler
+from seam.domain.training import OrphanedJobs, TrainingSettler
 from seam.observability import MetricUnit, logger, metrics, tracer
 
 # Stop starting new checks this long before the timeout: one lock's repair is a few AWS calls, each
@@ -19,7 +19,8 @@ STOP_BEFORE_TIMEOUT_S = 8
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     deps = dependencies()
     settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant="reconciler")
-    reconciler = Reconciler(deps.runs, deps.locks, deps.training, deps.workflow, settler)
+    jobs = OrphanedJobs(deps.tokens, deps.training)
+    reconciler = Reconciler(deps.runs, deps.locks, deps.training, deps.workflow, settler, jobs)
     report = reconciler.sweep(
         deps.settings.training_stale_after_seconds,
         time_left=lambda: context.get_remaining_time_in_millis() / 1000 - STOP_BEFORE_TIMEOUT_S,

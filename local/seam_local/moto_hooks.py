@@ -16,7 +16,8 @@ The local runtime (seam_local.runtime) adds, each installed only while it runs:
 4. Training jobs: `install_training_runner` keeps the request's MetricDefinitions (moto overwrites them),
    refuses a duplicate job name (ResourceInUse, as SageMaker does; moto would replace the job), leaves
    the job InProgress and hands it to a runner (seam_local.sagemaker); StopTrainingJob, which moto lacks,
-   goes to the same runner.
+   goes to the same runner (`install_training_stop`; without a runner, as in the tests, the job is
+   Stopped at once; a job that is not InProgress is refused with SageMaker's ValidationException).
 5. Events as AWS delivers them (`install_event_sources`): moto's default target input drops the envelope's
    `account`; S3's EventBridge events get S3's shape (`etag`, a growing `sequencer`, `reason` PutObject)
    on the default bus only; a CloudWatch alarm that changes state emits "CloudWatch Alarm State Change".
@@ -59,7 +60,7 @@ from moto.eks.models import Cluster as EksCluster
 from moto.eks.models import eks_backends
 from moto.events.models import events_backends
 from moto.events.utils import EventTemplateParser
-from moto.sagemaker.exceptions import ResourceInUseException
+from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import FakeTrainingJob, SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.stepfunctions.responses import StepFunctionResponse
@@ -329,9 +330,38 @@ def _create_training_job(
 def _stop_training_job(self: SageMakerResponse) -> EmptyResult:
     name = self._get_param("TrainingJobName")
     self.sagemaker_backend.describe_training_job(name)  # ValidationException when there is no such job
+    job = self.sagemaker_backend.training_jobs[name]
+    if job.training_job_status != "InProgress":
+        # SageMaker's answer for a job that ended or is stopping (e.g. awslabs/benchmark-ai#928).
+        raise ValidationError(
+            f"The request was rejected because the training job is in status {job.training_job_status}."
+        )
     if _runner is not None:
-        _runner.stop(self.sagemaker_backend.training_jobs[name])
+        _runner.stop(job)
+    else:  # nothing runs it: it stops at once
+        job.training_job_status, job.secondary_status = "Stopped", "Stopped"
+        job.training_end_time = datetime.now(UTC)
     return EmptyResult()
+
+
+_stop_installs = 0
+
+
+@contextmanager
+def install_training_stop() -> Iterator[None]:
+    """StopTrainingJob, which moto lacks: a running job goes to the runner (`install_training_runner`),
+    or without one is Stopped at once; a job that is not InProgress is refused (ValidationException),
+    as SageMaker does. Nests: the last one out removes it."""
+    global _stop_installs
+    check_moto_compatibility()
+    _stop_installs += 1
+    SageMakerResponse.stop_training_job = _stop_training_job  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        _stop_installs -= 1
+        if _stop_installs == 0:
+            del SageMakerResponse.stop_training_job  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -342,14 +372,13 @@ def install_training_runner(runner: TrainingRunner) -> Iterator[TrainingRunner]:
     check_moto_compatibility()
     previous, _runner = _runner, runner
     SageMakerModelBackend.create_training_job = _create_training_job  # type: ignore[method-assign,assignment]
-    SageMakerResponse.stop_training_job = _stop_training_job  # type: ignore[attr-defined]
     try:
-        yield runner
+        with install_training_stop():
+            yield runner
     finally:
         _runner = previous
         if previous is None:
             SageMakerModelBackend.create_training_job = _ORIGINAL_CREATE_TRAINING_JOB  # type: ignore[method-assign]
-            del SageMakerResponse.stop_training_job  # type: ignore[attr-defined]
 
 
 # -- 5. events as AWS delivers them -------------------------------------------------------------------

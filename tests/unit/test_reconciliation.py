@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from seam.dependencies import Dependencies
 from seam.domain.reconciliation import Reconciler
-from seam.domain.training import TrainingSettler
+from seam.domain.training import OrphanedJobs, TrainingSettler
 from seam.models.run import Run, RunRequest, RunStatus, TriggerKind
+from seam_local.moto_hooks import set_training_job
 
-from tests.unit.conftest import Faults
+from tests.unit.conftest import Faults, running_job
 
 pytestmark = pytest.mark.tables("RunsTable", "LocksTable", "TaskTokensTable")
 
@@ -26,7 +27,8 @@ def hold(deps: Dependencies, model: str, start: bool = True) -> str:
 
 def reconciler(deps: Dependencies) -> Reconciler:
     settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant="reconciler")
-    return Reconciler(deps.runs, deps.locks, deps.training, deps.workflow, settler)
+    jobs = OrphanedJobs(deps.tokens, deps.training)
+    return Reconciler(deps.runs, deps.locks, deps.training, deps.workflow, settler, jobs)
 
 
 def test_locks_of_running_executions_cost_one_list_call_not_a_describe_each(
@@ -78,3 +80,27 @@ def test_work_past_the_time_budget_is_deferred_to_the_next_sweep(
     assert (first.locks_checked, first.deferred, len(first.resumed)) == (1, 2, 1)
     assert sorted(first.resumed + second.resumed) == sorted(lost)
     assert second.deferred == 0
+
+
+def test_a_run_whose_execution_was_aborted_while_training_has_its_job_stopped(
+    deps: Dependencies, state_machine: str, faults: Faults
+) -> None:
+    aborted = hold(deps, "aborted")
+    deps.runs.update(aborted, status=RunStatus.TRAINING)
+    running_job(deps, aborted)
+    settled = hold(deps, "settled")
+    running_job(deps, settled)
+    set_training_job(settled, "Completed", account="123456789012", region="us-east-1")
+    deps.tokens.claim(settled, "success", "a-message")  # its result was delivered before the end
+    for run_id in (aborted, settled):  # ended without Finalize (an operator's StopExecution)
+        deps.workflow.sfn.stop_execution(executionArn=deps.workflow.execution_arn(run_id))
+    faults.calls.clear()
+
+    report = reconciler(deps).sweep(stale_after_seconds=1800)
+
+    assert sorted(report.released) == sorted([aborted, settled])
+    assert report.stopped == {aborted: "StopTrainingJob accepted"}
+    assert deps.training.describe(aborted)["TrainingJobStatus"] == "Stopped"
+    assert faults.count("sagemaker", "StopTrainingJob") == 1
+    run = deps.runs.get(aborted)
+    assert run is not None and run.status is RunStatus.FAILED and "ABORTED" in (run.cause or "")

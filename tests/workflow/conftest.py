@@ -10,7 +10,11 @@ from moto import mock_aws
 from seam.adapters.aws import reset_clients
 from seam.adapters.serving.memory import InMemoryServing
 from seam.dependencies import dependencies, reset_dependencies
-from seam_local.moto_hooks import install_lambda_runtime, install_transaction_backups
+from seam_local.moto_hooks import (
+    install_lambda_runtime,
+    install_training_stop,
+    install_transaction_backups,
+)
 from seam_local.stack import EmulatedStack
 from seam_local.template import StackTemplate
 
@@ -64,7 +68,11 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
             monkeypatch.setenv(key, value)
         reset_clients()
         reset_dependencies()
-        with install_lambda_runtime(stack.runtime), install_transaction_backups():
+        with (
+            install_lambda_runtime(stack.runtime),
+            install_transaction_backups(),
+            install_training_stop(),
+        ):
             stack.deploy()
             deps = dependencies()
             serving = InMemoryServing()

@@ -8,7 +8,7 @@ run whose start was lost is started again (`resume_lock_holder`, shared with the
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.workflow import Workflow
 from seam.domain.starting import start_run
+from seam.domain.training import OrphanedJobs
 from seam.errors import StaleUpdateError
 from seam.models.run import Run, RunRequest, RunStatus, WorkflowState, utc_now
 from seam.models.version import Champion
@@ -72,11 +73,17 @@ class Finalizer:
     locks: LockStore
     workflow: Workflow
     outcomes: OutcomePublisher
+    jobs: OrphanedJobs
 
     def finalize(self, state: WorkflowState) -> dict[str, Any]:
         outcome = outcome_of(state)
         outcome = self._promote_champion(state, outcome)
         run = self._record(state, outcome)
+        # A failed run without a training result may have left its job running (e.g. States.Timeout):
+        # stopped before the lock is handed over, so the model's next run never trains beside it.
+        stopped = None
+        if outcome.status is RunStatus.FAILED and state.training is None:
+            stopped = self.jobs.stop(state.run_id)
         handed_to = self.locks.release(state.model, state.run_id)
         resumed = resume_lock_holder(state.model, self.locks, self.runs, self.workflow, handed_to)
         self.outcomes.publish(
@@ -97,6 +104,7 @@ class Finalizer:
             "status": outcome.status.value,
             "reason": outcome.reason,
             "next_run_id": resumed,
+            "training_job_stop": asdict(stopped) if stopped else None,
         }
 
     def _promote_champion(self, state: WorkflowState, outcome: Outcome) -> Outcome:

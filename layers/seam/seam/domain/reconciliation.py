@@ -2,8 +2,9 @@
 
 Runs in TRAINING longer than the threshold are settled through the callback's code path
 (DescribeTrainingJob -> success / failure / heartbeat). A lock whose holder never started is started;
-a lock whose holder's execution ended without Finalize (e.g. Finalize exhausted its retries) is
-released, the run marked FAILED, and the pending run started.
+a lock whose holder's execution ended without Finalize (e.g. Finalize exhausted its retries, or the
+execution was aborted) is released, the run marked FAILED, its training job stopped if its token was
+never settled, and the pending run started.
 
 At scale (1,000 models, every lock held) the sweep stays a handful of calls: one ListExecutions pass
 names the running executions, and only locks whose holder is not among them are checked one by one
@@ -22,7 +23,7 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.sagemaker import TrainingJobs
 from seam.adapters.workflow import Workflow
 from seam.domain.finalization import resume_lock_holder
-from seam.domain.training import TrainingSettler
+from seam.domain.training import OrphanedJobs, TrainingSettler
 from seam.errors import StaleUpdateError
 from seam.models.run import RunStatus, utc_now
 
@@ -32,6 +33,7 @@ class SweepReport:
     settled: dict[str, str] = field(default_factory=dict)  # run id -> settlement
     resumed: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
+    stopped: dict[str, str] = field(default_factory=dict)  # released run id -> what StopTrainingJob said
     locks_checked: int = 0  # held locks whose holder was not listed as running
     deferred: int = 0  # runs or locks left for the next sweep: the invocation was running out of time
 
@@ -43,6 +45,7 @@ class Reconciler:
     training: TrainingJobs
     workflow: Workflow
     settler: TrainingSettler
+    jobs: OrphanedJobs
 
     def sweep(
         self, stale_after_seconds: int, time_left: Callable[[], float] = lambda: float("inf")
@@ -86,6 +89,9 @@ class Reconciler:
                     )
             handed_to = self.locks.release(model, holder)
             report.released.append(holder)
+            # Nothing waits for its training job any more: stopped before the next run starts its own.
+            if stop := self.jobs.stop(holder):
+                report.stopped[holder] = stop.reason
         resumed = resume_lock_holder(model, self.locks, self.runs, self.workflow, handed_to)
         if resumed:
             report.resumed.append(resumed)

@@ -14,6 +14,7 @@ from typing import Any
 
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
+from seam.adapters.sagemaker import JobStop, TrainingJobs
 from seam.adapters.workflow import Workflow
 from seam.errors import StaleUpdateError
 from seam.models.model_config import ModelConfig
@@ -174,6 +175,25 @@ class TrainingSettler:
         # The run may have ended already (e.g. timed out): a late result changes nothing.
         with suppress(StaleUpdateError):
             self.runs.update(run_id, **fields)
+
+
+@dataclass
+class OrphanedJobs:
+    """Training jobs nobody waits for any more. A run that ends with its task token unsettled (it timed
+    out, a state after CreateTrainingJob failed, its execution was aborted or ended without Finalize)
+    leaves its job running to its max runtime, while the model's next run starts a second job."""
+
+    tokens: TokenStore
+    training: TrainingJobs
+
+    def stop(self, run_id: str) -> JobStop | None:
+        """Stop `run_id`'s job if its token is unsettled (the job name is the run id). None when there
+        is nothing to stop: no token (the run never launched one) or a settled token (the job ended and
+        its result was delivered: tokens are claimed only for ended jobs)."""
+        token = self.tokens.get(run_id)
+        if token is None or token.settled:
+            return None
+        return self.training.stop(token.training_job_name)
 
 
 def result_from(description: dict[str, Any]) -> TrainingResult:
