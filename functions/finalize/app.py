@@ -4,6 +4,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
 from seam.domain.finalization import Finalizer
+from seam.domain.training import OrphanedJobs
 from seam.models.run import WorkflowState
 from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
 
@@ -14,8 +15,11 @@ from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    finalizer = Finalizer(deps.runs, deps.versions, deps.locks, deps.workflow, deps.outcomes)
+    jobs = OrphanedJobs(deps.tokens, deps.training)
+    finalizer = Finalizer(deps.runs, deps.versions, deps.locks, deps.workflow, deps.outcomes, jobs)
     result = finalizer.finalize(state)
     metrics.add_metric(name=f"Run{result['status'].title()}", unit=MetricUnit.Count, value=1)
+    if (result["training_job_stop"] or {}).get("stopping"):  # an orphaned training job was stopped
+        metrics.add_metric(name="TrainingJobsStopped", unit=MetricUnit.Count, value=1)
     logger.info("run finalized", extra=result)
     return result

@@ -1,7 +1,8 @@
-"""TrainingCallback: SageMaker "Training Job State Change" events -> settle the run's task token.
+"""TrainingCallback: SageMaker "Training Job State Change" events, and the reconciler's checks of quiet
+trainings -> settle (or heartbeat) the run's task token.
 
-The event is a hint: DescribeTrainingJob is the truth. Settlement is exactly-once (conditional claim of
-the token record); jobs Seam did not start are ignored; a late event after a terminal status is a no-op.
+Either is a hint: DescribeTrainingJob is the truth. Settlement is exactly-once (conditional claim of the
+token record); jobs Seam did not start are ignored; a late event after a terminal status is a no-op.
 """
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -9,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
 from seam.domain.training import Settlement, TrainingSettler
-from seam.models.events import parse_training_body
+from seam.models.events import TrainingCheck, parse_training_body
 from seam.observability import MetricUnit, logged_record_handler, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -19,7 +20,8 @@ def handle_record(record: SQSRecord) -> None:
     deps = dependencies()
     event = parse_training_body(record.body)  # BadEventError: poison, logged by logged_record_handler
     job_name = event.detail.TrainingJobName
-    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant=record.message_id)
+    claimant = TrainingCheck.CLAIMANT if isinstance(event, TrainingCheck) else record.message_id
+    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant=claimant)
     outcome = settler.settle(job_name, deps.training.describe)
     if outcome is Settlement.NOT_OURS:
         logger.info(
@@ -33,7 +35,7 @@ def handle_record(record: SQSRecord) -> None:
         return
     logger.info(
         "training state handled",
-        extra={"job": job_name, "event_status": event.detail.TrainingJobStatus, "outcome": outcome.value},
+        extra={"job": job_name, "event_status": event.hint, "outcome": outcome.value},
     )
     metrics.add_metric(name=f"Training_{outcome.value}", unit=MetricUnit.Count, value=1)
 

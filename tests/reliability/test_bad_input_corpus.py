@@ -348,7 +348,22 @@ HAND_CALLBACK: dict[str, tuple[Callable[[], dict[str, Any] | str], bool]] = {
     "job with Seam's prefix but no token": (lambda: training_event("seam-churn-ffffffffffff"), False),
     "job name with ../": (lambda: training_event("seam-../../x"), False),
     "job name with a newline": (lambda: training_event("seam-x\n{}"), False),
+    # The reconciler's check of a quiet training (seam.models.training_check).
+    "check without a job name": (lambda: {**training_check("x"), "detail": {}}, True),
+    "check with a field it does not have": (lambda: {**training_check("seam-churn-0"), "run": "x"}, True),
+    "check of a job name with ../": (lambda: training_check("seam-../../x"), True),
+    "check of a job name over 63": (lambda: training_check("seam-" + "a" * 60), True),
+    "check with another detail-type": (lambda: {**training_check("seam-churn-0"), "detail-type": "x"}, True),
+    "check of a job with no token": (lambda: training_check("seam-churn-ffffffffffff"), False),
 }
+
+
+def training_check(job: str) -> dict[str, Any]:
+    return {
+        "source": "seam.reconciler",
+        "detail-type": "Training Check Requested",
+        "detail": {"TrainingJobName": job},
+    }
 
 
 # -- hand-written: the workflow's state handlers -------------------------------------------------------------
@@ -405,11 +420,13 @@ def hand_written_state_documents(corpus: Corpus) -> None:
     for event in (None, "x", [1], {"detail": {"run_id": "seam-churn-../x"}}):
         corpus.inputs += 1
         assert corpus.harness.stack.invoke("ReconcilerFunction", event) == {
-            "settled": {},
+            "checks_sent": [],
             "resumed": [],
             "released": [],
+            "stopped": {},
             "locks_checked": 0,
             "deferred": 0,
+            "failed": {},
         }
     # Finalize ends what exists: for a run that does not, it writes nothing.
     corpus.inputs += 1

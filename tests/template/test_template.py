@@ -69,6 +69,7 @@ ENVIRONMENT = {
     "SEAM_ROLLOUT_MAX_CHECKS",
     "SEAM_ROLLOUT_WAIT_SECONDS",
     "SEAM_TRIGGER_QUEUE_URL",
+    "SEAM_CALLBACK_QUEUE_URL",
     "SEAM_SCHEDULE_SPREAD_SECONDS",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -443,6 +444,37 @@ def test_pass_role_is_limited_to_sagemaker(cfn: dict[str, Any]) -> None:
                 assert _ref_id(stmt["Resource"]) == "SageMakerTrainingRole", where
                 condition = {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
                 assert stmt["Condition"] == condition, where
+
+
+def granted(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """The Allow statements of a function's generated role (e.g. "FinalizeFunctionRole")."""
+    return [
+        stmt
+        for where, document in policy_documents(cfn)
+        if where.split("/")[0] == role
+        for stmt in statements(document)
+        if stmt.get("Effect") == "Allow"
+    ]
+
+
+def test_finalize_and_the_reconciler_may_stop_seams_training_jobs_and_nothing_else_may(
+    cfn: dict[str, Any],
+) -> None:
+    """A run that ends with its task token unsettled has its job stopped (Finalize reads the token)."""
+    stoppers = {}
+    for where, document in policy_documents(cfn):
+        for stmt in statements(document):
+            if "sagemaker:StopTrainingJob" in as_list(stmt.get("Action", [])):
+                stoppers[where.split("/")[0]] = stmt["Resource"]["Fn::Sub"]
+    assert set(stoppers) == {"FinalizeFunctionRole", "ReconcilerFunctionRole"}
+    assert all(arn.endswith(":training-job/seam-*") for arn in stoppers.values()), stoppers
+    reads_tokens = [
+        stmt
+        for stmt in granted(cfn, "FinalizeFunctionRole")
+        if "dynamodb:GetItem" in as_list(stmt["Action"])
+        and '"TaskTokensTable"' in json.dumps(stmt["Resource"])
+    ]
+    assert reads_tokens
 
 
 # ---------------------------------------------------------------------------------------------- async edges

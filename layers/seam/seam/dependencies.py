@@ -14,8 +14,8 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.tokens import TokenStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.outcomes import OutcomePublisher
+from seam.adapters.queues import Queue
 from seam.adapters.sagemaker import ModelRegistry, TrainingJobs
-from seam.adapters.trigger_queue import TriggerQueue
 from seam.adapters.workflow import Workflow
 from seam.settings import Settings, get_settings
 
@@ -36,7 +36,8 @@ class Dependencies:
     locks: LockStore
     datasets: DatasetStore
     workflow: Workflow
-    trigger_queue: TriggerQueue
+    trigger_queue: Queue  # the trigger's own queue: a schedule tick's per-model retrains
+    callback_queue: Queue  # the training callback's queue: the reconciler's checks of quiet trainings
     training: TrainingJobs
     registry: ModelRegistry
     outcomes: OutcomePublisher
@@ -52,7 +53,8 @@ class Dependencies:
             locks=LockStore(settings.locks_table),
             datasets=DatasetStore(settings.data_bucket),
             workflow=Workflow(settings.state_machine_arn),
-            trigger_queue=TriggerQueue(settings.trigger_queue_url),
+            trigger_queue=Queue(settings.trigger_queue_url),
+            callback_queue=Queue(settings.callback_queue_url),
             training=TrainingJobs(),
             registry=ModelRegistry(),
             outcomes=OutcomePublisher(settings.event_bus_name),

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
-from seam.adapters.trigger_queue import TriggerQueue
+from seam.adapters.queues import Queue
 from seam.adapters.workflow import Workflow
 from seam.domain.starting import BatchOutcome, start_batch
 from seam.errors import BadEventError, ModelNotFoundError
@@ -173,7 +173,7 @@ Outcome = Queued | Ignored | BatchOutcome
 
 
 def route(
-    event: TriggerEvent, models: ModelStore, queue: TriggerQueue, data_bucket: str, spread_seconds: int
+    event: TriggerEvent, models: ModelStore, queue: Queue, data_bucket: str, spread_seconds: int
 ) -> Routed:
     """What one trigger event comes to: run requests to start, a schedule tick's retrains queued back
     (each delayed by `spread_delay` within `spread_seconds`), or why nothing starts (the model error

@@ -1,8 +1,9 @@
 """Events Seam consumes, as pydantic models.
 
 Powertools' parser models are used where they exist (EventBridge envelope, S3 Object Created);
-CloudWatch alarm and SageMaker training details, the schedule tick and the manual request have their
-own. Every body arrives through SQS, so `parse_trigger_body` / `parse_training_body` take the raw body.
+CloudWatch alarm and SageMaker training details, the schedule tick, the manual request and the
+reconciler's training check have their own. Every body arrives through SQS, so `parse_trigger_body` /
+`parse_training_body` take the raw body.
 """
 
 import json
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from seam.errors import BadEventError
 from seam.models.model_config import MODEL_NAME_PATTERN
 from seam.models.run import RunRequest, TriggerKind
+from seam.models.training_check import TrainingCheck
 
 MAX_BODY_BYTES = 256 * 1024  # SQS message size limit; anything larger is not from AWS
 
@@ -68,6 +70,10 @@ class TrainingStateChangeEvent(EventBridgeModel):
     source: Literal["aws.sagemaker"]
     detail_type: Literal["SageMaker Training Job State Change"] = Field(alias="detail-type")
     detail: TrainingJobDetail
+
+    @property
+    def hint(self) -> str:
+        return self.detail.TrainingJobStatus
 
 
 class ScheduleTick(BaseModel):
@@ -169,8 +175,16 @@ def parse_trigger_body(body: str) -> TriggerEvent:
         raise BadEventError(f"invalid {source} event: {_validation_reason(exc)}") from exc
 
 
-def parse_training_body(body: str) -> TrainingStateChangeEvent:
+TrainingMessage = TrainingStateChangeEvent | TrainingCheck
+
+
+def parse_training_body(body: str) -> TrainingMessage:
     payload = _load_body(body)
+    if payload.get("source") == "seam.reconciler":
+        try:
+            return TrainingCheck.model_validate(payload)
+        except ValidationError as exc:
+            raise BadEventError(f"invalid training check: {_validation_reason(exc)}") from exc
     try:
         return TrainingStateChangeEvent.model_validate(payload)
     except ValidationError as exc:
