@@ -29,7 +29,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from operator import itemgetter
+from operator import itemgetter, sub
 from typing import Literal
 
 from seam.errors import MetricInputError, SingleClassError, UnknownMetricError
@@ -145,9 +145,10 @@ def auc_scorer(labels: Sequence[float], scores: Sequence[float]) -> Scorer:
     """Weighted AUC in O(n) a call. Once: sort the smaller class ("ranked") by score and, for each row of
     the other class, count the ranked rows strictly below (`lo`) and at or below (`hi`) its score. A call:
     C = running sums of the ranked rows' weights; S = Σ_other w·(C[lo] + C[hi]) is twice the weight of the
-    pairs in which the other row is above, a tie counting 1/2. AUC = S / (2·W_pos·W_neg) when the ranked
-    class is the negatives, 1 - that when it is the positives. Integers up to the last division: the value
-    does not depend on summation order."""
+    pairs in which the other row is above, a tie counting 1/2 (only tied rows have hi != lo, so S is
+    2·Σ w·C[lo] plus a sum over those). AUC = S / (2·W_pos·W_neg) when the ranked class is the
+    negatives, 1 - that when it is the positives. Integers up to the last division: the value does not
+    depend on summation order."""
     ranked_label = _auc_ranked_label(labels)
     ranked = sorted((i for i, y in enumerate(labels) if y == ranked_label), key=lambda i: (scores[i], i))
     other = sorted((i for i, y in enumerate(labels) if y != ranked_label), key=lambda i: (scores[i], i))
@@ -156,8 +157,11 @@ def auc_scorer(labels: Sequence[float], scores: Sequence[float]) -> Scorer:
     ranked_scores = [scores[i] for i in ranked]
     lo = [bisect_left(ranked_scores, scores[i]) for i in other]
     hi = [bisect_right(ranked_scores, scores[i]) for i in other]
-    ranked_weights, other_weights = _take(ranked), _take(other)
-    at_lo, at_hi = _gather(lo), (_gather(hi) if hi != lo else None)
+    tied = [k for k in range(len(other)) if hi[k] != lo[k]]
+    ranked_weights, other_weights, at_lo = _take(ranked), _take(other), _gather(lo)
+    if tied:
+        tied_weights = _gather([other[k] for k in tied])
+        tied_lo, tied_hi = _gather([lo[k] for k in tied]), _gather([hi[k] for k in tied])
     flip = ranked_label == 1.0
 
     def score(weights: bytes) -> float:
@@ -166,8 +170,9 @@ def auc_scorer(labels: Sequence[float], scores: Sequence[float]) -> Scorer:
         pairs = running[-1] * sum(w_other)
         if not pairs:
             return math.nan
-        below = math.sumprod(w_other, at_lo(running))
-        twice = below + math.sumprod(w_other, at_hi(running)) if at_hi else 2 * below
+        twice = 2 * math.sumprod(w_other, at_lo(running))
+        if tied:
+            twice += math.sumprod(tied_weights(weights), map(sub, tied_hi(running), tied_lo(running)))
         return (2 * pairs - twice if flip else twice) / (2 * pairs)
 
     return score
