@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import cold_start, overhead, package_size, storm, warm_pool
+from bench import cold_start, overhead, package_size, paired, storm, warm_pool
 
 RESULTS = Path(__file__).with_name("results.json")
 TARGETS = {  # key -> (limit, "max" | "min")
@@ -59,6 +59,8 @@ def main() -> int:
     results.update(storm.run(events=args.storm_events))
     console.print("warm pools: a day of 15-minute ticks for 1,000 models (simulated) …")
     results.update(warm_pool.run())
+    console.print(f"paired decision: AUC and log loss, {paired.RESAMPLES:,} resamples, 10k and 100k rows …")
+    results.update(paired.run())
 
     table = Table("figure", "value", "target")
     for handler, ratio in sorted(results["cold_start_ratio"].items()):
@@ -88,6 +90,12 @@ def main() -> int:
     for key in ("warm_pool_reuse_rate", "warm_pool_peak_launches_per_10s"):
         table.add_row(key, f"{results[key]:g}", verdict(key, results[key]))
         table.add_row(f"  {key}, per-run spread (before)", f"{results[key + '_before']:g}", "")
+    for key, seconds in results["paired_decision_s"].items():
+        ratio = results["paired_decision_per_parse"][key]
+        per_row = results["paired_decision_ns_per_row_resample"][key]
+        table.add_row(
+            f"paired decision {key} (s)", f"{seconds:.2f}", f"{ratio:g}x parsing, {per_row:g} ns/row·resample"
+        )
     console.print(table)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     console.print(
