@@ -56,8 +56,8 @@ def run(sizes: tuple[int, ...] = SIZES, resamples: int = RESAMPLES) -> dict[str,
             )
             elapsed = time.perf_counter() - started
             key = f"{name} {rows:,} rows"
-            seconds[key] = round(elapsed, 3)
-            per_parse[key] = round(elapsed / parse_s, 1)
+            seconds[key] = round(elapsed, 6)
+            per_parse[key] = round(elapsed / parse_s, 2)
             per_row_resample_ns[key] = round(elapsed / (rows * resamples) * 1e9, 1)
     return {
         "paired_decision_s": seconds,
