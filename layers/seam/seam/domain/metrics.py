@@ -17,7 +17,7 @@ in [0, 1] (probabilities); AUC needs both classes.
 Every metric is computed from row weights (`bytes`, one small count a row: 1 for every row gives the
 metric itself; a bootstrap resample gives other counts), so the point value and each resample go through
 the same code. Everything runs at C speed in the standard library (`math.sumprod`, `itertools.accumulate`,
-`operator.itemgetter`); AUC presorts the negatives once and then costs O(n) a resample.
+`operator.itemgetter`); AUC sorts once and then costs O(n) a resample.
 """
 
 from __future__ import annotations
