@@ -23,13 +23,14 @@ import io
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from seam import errors as seam_errors
+from seam.domain.reconciliation import SweepReport
 
 from tests.reliability.conftest import Figure
 from tests.workflow.harness import Harness, model_config, sqs_event
@@ -419,15 +420,7 @@ def hand_written_state_documents(corpus: Corpus) -> None:
     # The reconciler's schedule sends it nothing it reads: any input, the same idle sweep.
     for event in (None, "x", [1], {"detail": {"run_id": "seam-churn-../x"}}):
         corpus.inputs += 1
-        assert corpus.harness.stack.invoke("ReconcilerFunction", event) == {
-            "checks_sent": [],
-            "resumed": [],
-            "released": [],
-            "stopped": {},
-            "locks_checked": 0,
-            "deferred": 0,
-            "failed": {},
-        }
+        assert corpus.harness.stack.invoke("ReconcilerFunction", event) == asdict(SweepReport())  # idle
     # Finalize ends what exists: for a run that does not, it writes nothing.
     corpus.inputs += 1
     result = corpus.harness.stack.invoke("FinalizeFunction", state_document(GHOST))

@@ -12,6 +12,7 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from itertools import chain
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from seam.adapters.serving.eks import EksServing
 from seam.adapters.serving.eks_auth import ClusterEndpoint
 from seam.domain.evaluation import evaluate
+from seam.domain.reconciliation import SweepReport
 from seam.domain.triggering import requests_for
 from seam.models.events import parse_trigger_body
 from seam.models.model_config import ModelConfig
@@ -73,15 +75,7 @@ WORKFLOW_FUNCTIONS = (
 SQS_FUNCTIONS = ("TriggerFunction", "TrainingCallbackFunction")
 INVALID_CSV = "tenure,charges,churned\n1,abc,0\n"  # fails Validate at once: a run that needs no training
 SEED = 20261122
-IDLE_SWEEP = {
-    "checks_sent": [],
-    "resumed": [],
-    "released": [],
-    "stopped": {},
-    "locks_checked": 0,
-    "deferred": 0,
-    "failed": {},
-}
+IDLE_SWEEP = asdict(SweepReport())  # a sweep that found nothing to do
 
 
 # -- helpers ----------------------------------------------------------------------------------------
