@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from seam.dependencies import Dependencies
+from seam.models.model_config import ServingTarget
 from seam_cli.main import app
 from typer.testing import CliRunner
 
 from tests.workflow.harness import GOOD_CSV, Harness, model_config, sqs_event
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "churn" / "model.yaml"
+EXAMPLE_TARGET = ServingTarget(
+    cluster="seam-local", namespace="ml-serving", deployment="churn-predictor", container="model"
+)
 runner = CliRunner(env={"COLUMNS": "200"})
+
+
+@pytest.fixture(autouse=True)
+def cli_serving(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI builds its own Dependencies (seam_cli.context.configure): they read serving from the
+    harness's in-memory cluster too, which holds the example's Deployment."""
+    monkeypatch.setattr(Dependencies, "serving", property(lambda _deps: harness.serving))
+    harness.serving.add(EXAMPLE_TARGET, image="registry/churn:previous")
 
 
 def test_models_put_onboards_the_example_and_a_drop_then_starts_a_run(harness: Harness) -> None:
@@ -32,10 +46,80 @@ def test_models_put_refuses_an_invalid_config_naming_the_field(harness: Harness,
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXAMPLE.read_text().replace("@sha256:", ":latest-"))  # not pinned by digest
     result = runner.invoke(app, ["models", "put", str(bad)])
-    assert result.exit_code != 0
-    assert "training.image" in result.output
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: training.image must be pinned by an @sha256 digest (")
+    assert "<64 hex>" in result.stderr and "[A-Za-z" not in result.stderr  # what is right, not the regex
+    assert len(result.stderr.splitlines()) == 1
     with pytest.raises(Exception, match="not onboarded"):
         harness.deps.models.get("churn")
+
+
+MISTAKES = {
+    "gate metric not reported by training": (
+        ('metric: "validation:auc"', 'metric: "validation:f1"'),
+        "evaluation.metric 'validation:f1' is not one of training.metric_definitions "
+        "(validation:accuracy, validation:auc)",
+    ),
+    "label column not among the columns": (
+        ("label_column: churned", "label_column: churn"),
+        "validation.label_column 'churn' is not among validation.columns",
+    ),
+    "cluster not allowed in this stack": (
+        ("cluster: seam-local", "cluster: prod-serving"),
+        "serving.cluster 'prod-serving' is not an allowed serving cluster of this stack (allowed: seam-local)",
+    ),
+    "serving Deployment missing": (
+        ("deployment: churn-predictor", "deployment: churn-server"),
+        "ml-serving/churn-server/model in cluster seam-local",
+    ),
+    "serving container missing": (
+        ("container: model", "container: predictor"),
+        "serving.container 'predictor' is not a container of deployment ml-serving/churn-predictor",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_models_put_refuses_what_would_fail_after_training_and_saves_nothing(
+    harness: Harness, tmp_path: Path, mistake: str
+) -> None:
+    (old, new), expected = MISTAKES[mistake]
+    assert old in EXAMPLE.read_text()
+    config = tmp_path / "model.yaml"
+    config.write_text(EXAMPLE.read_text().replace(old, new))
+
+    result = runner.invoke(app, ["models", "put", str(config)])
+
+    assert result.exit_code == 1, result.output
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        line for line in result.stderr.splitlines() if line.startswith("error: ")
+    ]
+    assert expected in result.stderr
+    with pytest.raises(Exception, match="not onboarded"):
+        harness.deps.models.get("churn")
+    assert harness.deps.models.list(fresh=True) == []
+
+
+def test_models_put_names_every_problem_on_its_own_line(harness: Harness, tmp_path: Path) -> None:
+    text = EXAMPLE.read_text()
+    for (old, new), _ in MISTAKES.values():
+        if "cluster" not in old:  # an unknown cluster is not looked into for its Deployment
+            text = text.replace(old, new)
+    config = tmp_path / "model.yaml"
+    config.write_text(text)
+
+    result = runner.invoke(app, ["models", "put", str(config)])
+
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3, lines  # gate metric, label column, Deployment (checked before its container)
+    assert [line.split(" ")[1] for line in lines] == [
+        "evaluation.metric",
+        "validation.label_column",
+        "serving:",
+    ]
 
 
 def test_models_put_warns_when_the_warm_pool_would_expire_between_retrains(
