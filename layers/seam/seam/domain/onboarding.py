@@ -72,6 +72,9 @@ def describe_error(error: ErrorDetails) -> str:
         meaning = PATTERN_MEANINGS.get(pattern, f"match {pattern}")
         return f"{field} must {meaning}, not {_shown(error['input'])}"
     message = error["msg"].removeprefix("Value error, ")
+    last = str(error["loc"][-1]) if error["loc"] else ""
+    if last and message.startswith(last + " "):  # the validator named its field already
+        return field + message.removeprefix(last)
     return f"{field}: {message}"
 
 
