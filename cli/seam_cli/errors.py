@@ -13,10 +13,11 @@ import os
 import sys
 from typing import Any
 
-import click
+import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from seam.errors import SeamError
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 
 class NotFoundError(SeamError):
@@ -24,18 +25,18 @@ class NotFoundError(SeamError):
 
 
 class SeamGroup(TyperGroup):
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise  # --help, usage errors and typer.Exit: click's own handling
+        except (typer.Exit, typer.Abort, TyperException):
+            raise  # --help, usage errors and typer.Exit: typer's own handling
         except Exception as exc:
             if os.environ.get("SEAM_DEBUG"):
                 raise
-            for line in error_lines(exc):
-                click.echo(f"error: {line}", err=True)
             sys.stdout.flush()
-            raise click.exceptions.Exit(1) from None
+            for line in error_lines(exc):
+                typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(1) from None
 
 
 def error_lines(exc: Exception) -> list[str]:

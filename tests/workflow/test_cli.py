@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
-import click
 import pytest
 from seam.dependencies import Dependencies
 from seam.models.model_config import ServingTarget
@@ -274,7 +275,7 @@ def test_errors_are_one_line_on_stderr_and_a_non_zero_exit(
     assert result.exit_code == 1
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), result.stderr
-    assert isinstance(result.exception, SystemExit | click.exceptions.Exit)  # an exit, no exception escaped
+    assert isinstance(result.exception, SystemExit)  # typer's exit with the code, nothing else escaped
 
 
 def test_trigger_prints_the_run_id_the_trigger_starts(harness: Harness) -> None:
@@ -316,3 +317,16 @@ def test_an_unexpected_failure_is_one_line_too(harness: Harness, monkeypatch: py
     )
     monkeypatch.setenv("SEAM_DEBUG", "1")
     assert isinstance(runner.invoke(app, ["runs"]).exception, ZeroDivisionError)
+
+
+def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
+    """The real entry point, not CliRunner (typer runs its own copy of click: its Exit is the one to use)."""
+    seam = Path(sys.executable).parent / "seam"
+    broken = tmp_path / "model.yaml"
+    broken.write_text(
+        EXAMPLE.read_text().replace("@sha256:", ":latest-").replace("name: churn", "name: Churn")
+    )
+    result = subprocess.run([seam, "models", "put", str(broken)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert [line.split(" ")[:2] for line in lines] == [["error:", "name"], ["error:", "training.image"]]
