@@ -18,6 +18,14 @@ class VersionStore(Table):
         with aws_call(f"PutItem {self.table}/{version.model}/{version.version}"):
             self.ddb.put_item(TableName=self.table, Item=to_item(version.model_dump(mode="json")))
 
+    def get_version(self, model: str, version: str) -> ModelVersion | None:
+        """One version's record (None when Seam never registered it)."""
+        with aws_call(f"GetItem {self.table}/{model}/{version}"):
+            item = self.ddb.get_item(
+                TableName=self.table, Key={"model": {"S": model}, "version": {"S": version}}
+            ).get("Item")
+        return ModelVersion.model_validate(from_item(item)) if item else None
+
     def champion(self, model: str) -> Champion | None:
         with aws_call(f"GetItem {self.table}/{model}/champion"):
             item = self.ddb.get_item(
