@@ -427,6 +427,9 @@ def hand_written_state_documents(corpus: Corpus) -> None:
             "locks_checked": 0,
             "deferred": 0,
             "failed": {},
+            "oldest_lock_age_seconds": 0.0,
+            "oldest_lock_model": None,
+            "oldest_lock_run_id": None,
         }
     # Finalize ends what exists: for a run that does not, it writes nothing.
     corpus.inputs += 1

@@ -81,6 +81,9 @@ IDLE_SWEEP = {
     "locks_checked": 0,
     "deferred": 0,
     "failed": {},
+    "oldest_lock_age_seconds": 0.0,  # no lock held
+    "oldest_lock_model": None,
+    "oldest_lock_run_id": None,
 }
 
 
