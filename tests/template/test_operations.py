@@ -233,9 +233,13 @@ def test_each_failure_condition_has_its_alarm() -> None:
     assert by_metric["ReconcileFailures"]["Threshold"] == 0
     lock = by_metric["OldestLockAgeSeconds"]
     assert (lock["Statistic"], lock["Threshold"]) == ("Maximum", {"Ref": "LockAgeAlarmSeconds"})
-    failing = by_metric["RunFailed"]
+    failing = by_metric["RunFailed"]  # per model (GROUP BY model: one contributor each), every run failed
+    assert failing["Metrics"][0]["Expression"].endswith("GROUP BY model")
     assert failing["EvaluationPeriods"] == failing["DatapointsToAlarm"] == {"Ref": "FailedRunsAlarmPeriods"}
     assert (failing["Threshold"], failing["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    # PutMetricAlarm refuses a Metrics Insights alarm that would look back more than 3 hours.
+    most_periods = raw["Parameters"]["FailedRunsAlarmPeriods"]["MaxValue"]
+    assert failing["Metrics"][0]["Period"] * most_periods <= 3 * 3600
 
 
 def test_finalize_failed_is_counted_from_the_workflows_fail_state() -> None:
