@@ -48,6 +48,12 @@ AWS_METRICS = {
     "AWS/States": ({"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}, "StateMachineArn"),
     "AWS/Lambda": ({"Errors", "Throttles"}, "FunctionName"),
 }
+# The resource type a dashboard dimension value (<LogicalId> or <LogicalId.Attribute>) must name.
+AWS_RESOURCES = {
+    "QueueName": "AWS::SQS::Queue",
+    "StateMachineArn": "AWS::Serverless::StateMachine",
+    "FunctionName": "AWS::Serverless::Function",
+}
 
 _NAME_CALL = re.compile(r"""(?:add_metric\(\s*(?:name=)?|\bcount\()(f?)"([^"]+)\"""")
 
@@ -170,6 +176,16 @@ def test_the_dashboard_names_only_metrics_the_code_emits(cfn: dict[str, Any]) ->
     assert len(named) >= 30
     for namespace, name, dims in named:
         assert_written(namespace, name, dims, "dashboard")
+    raw = load_raw()
+    for namespace, name, dims in named:
+        if namespace.startswith("AWS/"):  # the dimension names a resource of this stack
+            ((dimension, value),) = dims.items()
+            logical = re.fullmatch(r"<(\w+)(?:\.QueueName)?>", value)
+            assert logical, (namespace, name, value)
+            assert raw["Resources"][logical[1]]["Type"] == AWS_RESOURCES[dimension], (name, value)
+    functions = {f"<{lid}>" for lid in resources(raw, "AWS::Serverless::Function")}
+    for metric in ("Errors", "Throttles"):
+        assert {d["FunctionName"] for _, n, d in named if n == metric} == functions, metric
     names = {name for _, name, _ in named}
     # What the issue asks to see.
     assert {f"Run{s}" for s in ("Deployed", "Rejected", "Skipped", "Failed")} | {"Trigger_started"} <= names
@@ -178,7 +194,6 @@ def test_the_dashboard_names_only_metrics_the_code_emits(cfn: dict[str, Any]) ->
     assert {"EventsUnmapped", "EventsRejected", "Errors", "Throttles", "FinalizeFailed"} <= names
     assert {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"} <= names
     # Every DLQ's depth, and every ${...} names a real resource (or a pseudo parameter / parameter).
-    raw = load_raw()
     assert {f"{q}.QueueName" for q in _dead_letter_queues(cfn)} <= substituted
     for name in substituted:
         logical = name.split(".")[0]
