@@ -31,5 +31,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="ReconcileFailures", unit=MetricUnit.Count, value=len(report.failed))
     stopped = sum(1 for stop in report.stopped.values() if stop.stopping)
     metrics.add_metric(name="TrainingJobsStopped", unit=MetricUnit.Count, value=stopped)
+    if report.oldest_lock_age_seconds is not None:  # LockHeldTooLongAlarm: a run far over its max runtime
+        metrics.add_metric("OldestLockAgeSeconds", MetricUnit.Seconds, report.oldest_lock_age_seconds)
     logger.info("reconciled", extra=asdict(report))
     return asdict(report)

@@ -89,6 +89,8 @@ OUTPUTS = {
     "TriggerDeadLetterQueueUrl",
     "CallbackDeadLetterQueueUrl",
     "SageMakerTrainingRoleArn",
+    "AlertTopicArn",
+    "DashboardName",
 }
 FOURTEEN_DAYS = 14 * 24 * 3600
 POLICY_TYPES = {
@@ -310,6 +312,12 @@ def test_every_resource_has_a_one_line_comment_and_a_type_suffix() -> None:
         "Workflow",
         "Bus",
         "Entry",
+        "Key",
+        "Topic",
+        "Subscription",
+        "MetricFilter",
+        "Alarm",
+        "Dashboard",
     )
     bad = [
         lid
@@ -531,14 +539,15 @@ def test_queue_visibility_is_six_times_the_consumer_timeout(cfn: dict[str, Any])
     assert consumers == {"TriggerFunction": "TriggerQueue", "TrainingCallbackFunction": "CallbackQueue"}
 
 
-def test_every_rule_targets_a_queue_with_a_dlq_and_retries(cfn: dict[str, Any]) -> None:
+def test_every_rule_targets_a_queue_or_the_alert_topic_with_a_dlq_and_retries(cfn: dict[str, Any]) -> None:
     rules = resources(cfn, "AWS::Events::Rule")
-    assert {"DatasetCreatedRule", "DriftAlarmRule", "TrainingStateChangeRule"} <= set(rules)
+    assert {"DatasetCreatedRule", "DriftAlarmRule", "TrainingStateChangeRule", "RunOutcomeRule"} <= set(rules)
     for lid, rule in rules.items():
         for target in rule["Properties"]["Targets"]:
-            queue = cfn["Resources"][_ref_id(target["Arn"])]
+            destination = cfn["Resources"][_ref_id(target["Arn"])]
             dead_letters = cfn["Resources"][_ref_id(target["DeadLetterConfig"]["Arn"])]
-            assert queue["Type"] == dead_letters["Type"] == "AWS::SQS::Queue", lid
+            assert destination["Type"] in ("AWS::SQS::Queue", "AWS::SNS::Topic"), lid
+            assert dead_letters["Type"] == "AWS::SQS::Queue", lid
             assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1, lid
 
 

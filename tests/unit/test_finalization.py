@@ -258,6 +258,7 @@ def test_a_deployed_run_is_recorded_promoted_released_and_announced(
 
     result = finalizer(stores, published).finalize(state)
 
+    timings = result.pop("state_timings")  # the handler's per-model TimeIn_<STATE> metrics
     assert result == {
         "run_id": run_id,
         "status": "DEPLOYED",
@@ -265,6 +266,7 @@ def test_a_deployed_run_is_recorded_promoted_released_and_announced(
         "next_run_id": None,
         "training_job_stop": None,
     }
+    assert set(timings) == {"STARTED", "VALIDATING", "TRAINING", "DEPLOYING"}
     run = stores.runs.get(run_id)
     assert run is not None
     assert run.status is RunStatus.DEPLOYED
@@ -298,6 +300,7 @@ def test_a_deployed_run_is_recorded_promoted_released_and_announced(
                 "reason": "version 000002 serving",
                 "trigger": "data",
                 "model_version": "000002",
+                "approval": "Approved",
                 "metrics": {"validation:auc": 0.9},
                 "state_timings": run.state_timings,
             },

@@ -226,3 +226,23 @@ def test_a_failed_read_is_recorded_and_the_rest_of_the_sweep_goes_on(
     assert sorted(report.failed) == ["running executions", "runs in TRAINING"]
     assert report.checks_sent == []
     assert report.resumed == [lost]  # holders checked one by one without the running list
+
+
+def test_the_sweep_reports_the_oldest_held_lock_for_the_lock_age_alarm(
+    deps: Dependencies, state_machine: str
+) -> None:
+    assert reconciler(deps).sweep(stale_after_seconds=1800).oldest_lock_age_seconds == 0.0  # none held
+    hold(deps, "recent")
+    old = hold(deps, "stuck")
+    since = (utc_now() - timedelta(hours=5)).isoformat()
+    deps.locks.ddb.update_item(
+        TableName=deps.locks.table,
+        Key={"model": {"S": "stuck"}},
+        UpdateExpression="SET acquired_at = :since",
+        ExpressionAttributeValues={":since": {"S": since}},
+    )
+
+    report = reconciler(deps).sweep(stale_after_seconds=1800)
+
+    assert (report.oldest_lock_model, report.oldest_lock_run_id) == ("stuck", old)
+    assert 5 * 3600 <= report.oldest_lock_age_seconds < 6 * 3600

@@ -89,17 +89,19 @@ class Finalizer:
         resumed = resume_lock_holder(
             state.model, self.locks, self.runs, self.workflow, handed_to, on_release=self.jobs.stop
         )
+        timings = run.state_timings if run else {}
         self.outcomes.publish(
             outcome.event,
             {
                 "run_id": state.run_id,
                 "model": state.model,
                 "status": outcome.status.value,
-                "reason": outcome.reason,
+                "reason": " ".join(outcome.reason.split()),  # one line: it is read in notifications
                 "trigger": state.trigger.value,
                 "model_version": state.registration.version if state.registration else None,
+                "approval": state.registration.approval if state.registration else None,
                 "metrics": state.training.metrics if state.training else {},
-                "state_timings": run.state_timings if run else {},
+                "state_timings": timings,
             },
         )
         return {
@@ -108,6 +110,7 @@ class Finalizer:
             "reason": outcome.reason,
             "next_run_id": resumed,
             "training_job_stop": asdict(stopped) if stopped else None,
+            "state_timings": timings,
         }
 
     def _promote_champion(self, state: WorkflowState, outcome: Outcome) -> Outcome:

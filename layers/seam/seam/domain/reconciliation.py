@@ -54,6 +54,10 @@ class SweepReport:
     locks_checked: int = 0  # held locks whose holder was not listed as running
     deferred: int = 0  # runs or locks left for the next sweep: the invocation was running out of time
     failed: dict[str, str] = field(default_factory=dict)  # "run <id>" / "lock <model>" / a read -> reason
+    # The longest-held lock (None: the locks could not be read): its age in seconds, model and holder.
+    oldest_lock_age_seconds: float | None = None
+    oldest_lock_model: str | None = None
+    oldest_lock_run_id: str | None = None
 
 
 @dataclass
@@ -111,6 +115,11 @@ class Reconciler:
         except Exception as exc:
             report.failed["locks"] = _reason(exc)
             return
+        report.oldest_lock_age_seconds = 0.0
+        if held:
+            oldest = min(held, key=lambda lock: lock.since)
+            report.oldest_lock_age_seconds = round((utc_now() - oldest.since).total_seconds(), 3)
+            report.oldest_lock_model, report.oldest_lock_run_id = oldest.model, oldest.holder
         running: set[str] = set()
         try:
             running = self.workflow.running_executions() if held else set()

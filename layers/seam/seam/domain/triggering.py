@@ -31,6 +31,7 @@ from seam.models.events import (
 )
 from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef, RunRequest, TriggerKind
+from seam.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -172,14 +173,13 @@ Routed = list[RunRequest] | Queued | Ignored | ModelNotFoundError
 Outcome = Queued | Ignored | BatchOutcome
 
 
-def route(
-    event: TriggerEvent, models: ModelStore, queue: Queue, data_bucket: str, spread_seconds: int
-) -> Routed:
+def route(event: TriggerEvent, models: ModelStore, queue: Queue, settings: Settings) -> Routed:
     """What one trigger event comes to: run requests to start, a schedule tick's retrains queued back
-    (each delayed by `spread_delay` within `spread_seconds`), or why nothing starts (the model error
-    when it maps to no onboarded model)."""
+    (each delayed by `spread_delay` within the settings' spread), or why nothing starts (the model
+    error when it maps to no onboarded model)."""
+    spread_seconds = settings.schedule_spread_seconds
     try:
-        mapped = requests_for(event, models, data_bucket)
+        mapped = requests_for(event, models, settings.data_bucket)
     except ModelNotFoundError as exc:
         return exc
     if isinstance(mapped, Fanout):
