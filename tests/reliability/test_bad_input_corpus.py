@@ -420,7 +420,9 @@ def hand_written_state_documents(corpus: Corpus) -> None:
     # The reconciler's schedule sends it nothing it reads: any input, the same idle sweep.
     for event in (None, "x", [1], {"detail": {"run_id": "seam-churn-../x"}}):
         corpus.inputs += 1
-        assert corpus.harness.stack.invoke("ReconcilerFunction", event) == asdict(SweepReport())  # idle
+        assert corpus.harness.stack.invoke("ReconcilerFunction", event) == asdict(
+            SweepReport(oldest_lock_age_seconds=0.0)
+        )
     # Finalize ends what exists: for a run that does not, it writes nothing.
     corpus.inputs += 1
     result = corpus.harness.stack.invoke("FinalizeFunction", state_document(GHOST))

@@ -75,7 +75,7 @@ WORKFLOW_FUNCTIONS = (
 SQS_FUNCTIONS = ("TriggerFunction", "TrainingCallbackFunction")
 INVALID_CSV = "tenure,charges,churned\n1,abc,0\n"  # fails Validate at once: a run that needs no training
 SEED = 20261122
-IDLE_SWEEP = asdict(SweepReport())  # a sweep that found nothing to do
+IDLE_SWEEP = asdict(SweepReport(oldest_lock_age_seconds=0.0))  # nothing to do, no lock held
 
 
 # -- helpers ----------------------------------------------------------------------------------------
