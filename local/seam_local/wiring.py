@@ -21,7 +21,7 @@ from seam_local.pollers import EventSourceMapping, Schedule, rate_seconds
 from seam_local.template import StackTemplate
 
 _LOCAL_URIS = ("CodeUri", "ContentUri", "DefinitionUri")
-# Target services moto's EventBridge delivers to. It raises NotImplementedError on any other (the alert
+# Target services moto's EventBridge delivers to. moto refuses any other as not implemented (the alert
 # topic, SNS, which the emulator does not run): such a target is left out, its rule still created.
 _DELIVERED_LOCALLY = frozenset({"sqs", "logs", "events"})
 
