@@ -163,7 +163,7 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         f"{_RUN}.RunRequest",
         _CHAMPION,
     ),
-    "reconciler": (f"{_RUN}.Run", f"{_RUN}.RunRequest", f"{_RUN}.TrainingResult"),
+    "reconciler": (f"{_RUN}.Run", f"{_RUN}.RunRequest"),  # the callback settles what it has checked
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import cold_start, overhead, package_size, storm, warm_pool
+from bench import cold_start, overhead, package_size, paired, storm, warm_pool
 
 RESULTS = Path(__file__).with_name("results.json")
 TARGETS = {  # key -> (limit, "max" | "min")
@@ -64,6 +64,8 @@ def main() -> int:
     results.update(warm_pool.run())
     console.print(f"event storm, what-if: the same in batches of {storm.WHAT_IF_BATCH_SIZE} …")
     results.update(storm.what_if_larger_batches(events=args.storm_events))
+    console.print(f"paired decision: AUC and log loss, {paired.RESAMPLES:,} resamples, 10k and 100k rows …")
+    results.update(paired.run())
 
     table = Table("figure", "value", "target")
     for handler, ratio in sorted(results["cold_start_ratio"].items()):
@@ -101,6 +103,12 @@ def main() -> int:
         f"{results['storm_what_if_aws_calls_per_event']}",
         "(template: BatchSize 10)",
     )
+    for key, seconds in results["paired_decision_s"].items():
+        ratio = results["paired_decision_per_parse"][key]
+        per_row = results["paired_decision_ns_per_row_resample"][key]
+        table.add_row(
+            f"paired decision {key} (s)", f"{seconds:.2f}", f"{ratio:g}x parsing, {per_row:g} ns/row·resample"
+        )
     console.print(table)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     console.print(

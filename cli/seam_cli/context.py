@@ -8,6 +8,7 @@ from pathlib import Path
 
 import boto3
 from seam.dependencies import Dependencies, reset_dependencies
+from seam.errors import ConfigError
 
 LOCAL_ENV_FILE = Path(".seam/local/env")
 
@@ -21,6 +22,9 @@ STACK_OUTPUTS = {
     "EventBusName": "SEAM_EVENT_BUS_NAME",
     "TriggerQueueUrl": "SEAM_TRIGGER_QUEUE_URL",
 }
+
+# CloudFormation parameter -> the settings variable it fills (what `seam models put` checks against).
+STACK_PARAMETERS = {"AllowedClusters": "SEAM_ALLOWED_CLUSTERS"}
 
 
 def load_env_file(path: Path) -> dict[str, str]:
@@ -44,6 +48,10 @@ def configure(stack: str | None) -> Dependencies:
         for output, variable in STACK_OUTPUTS.items():
             if output in outputs:
                 os.environ[variable] = outputs[output]
+        parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
+        for parameter, variable in STACK_PARAMETERS.items():
+            if parameter in parameters:
+                os.environ[variable] = parameters[parameter]
     # Tables the CLI never touches still need a value for the settings model.
     for variable in ("SEAM_TOKENS_TABLE", "SEAM_LOCKS_TABLE"):
         os.environ.setdefault(variable, "unused-by-cli")
@@ -56,5 +64,5 @@ def configure(stack: str | None) -> Dependencies:
 def trigger_queue_url() -> str:
     url = os.environ.get("SEAM_TRIGGER_QUEUE_URL")
     if not url:
-        raise SystemExit("SEAM_TRIGGER_QUEUE_URL is not set (and no stack output TriggerQueueUrl was found)")
+        raise ConfigError("SEAM_TRIGGER_QUEUE_URL is not set (and no stack output TriggerQueueUrl was found)")
     return url

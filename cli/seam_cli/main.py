@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import uuid
 from datetime import UTC, datetime
@@ -10,92 +11,138 @@ from typing import Annotated
 
 import typer
 import yaml
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Column, Table
+from seam.domain.onboarding import ConfigRefused, check_config, parse_config
+from seam.domain.triggering import requests_for
 from seam.domain.warm_pools import typical_training_seconds, warm_pool_warning
 from seam.errors import ConfigError
+from seam.models.events import ManualRequest
 from seam.models.model_config import ModelConfig
 
+from seam_cli import views
 from seam_cli.context import configure, trigger_queue_url
+from seam_cli.errors import NotFoundError, SeamGroup
+from seam_cli.output import OutputFormat, OutputOption, print_json, print_lines, print_table
 
 app = typer.Typer(
-    help="Seam: event-driven retraining of ML models (SageMaker training, EKS serving).", no_args_is_help=True
+    cls=SeamGroup,
+    help="Seam: event-driven retraining of ML models (SageMaker training, EKS serving).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 models_app = typer.Typer(
-    help="Onboard and list models (`seam models` lists them).", invoke_without_command=True
+    help="Onboard, list and show models (`seam models` lists them).", invoke_without_command=True
 )
-runs_app = typer.Typer(help="List and inspect runs.", invoke_without_command=True)
+runs_app = typer.Typer(help="List and inspect runs (`seam runs` lists them).", invoke_without_command=True)
 app.add_typer(models_app, name="models")
 app.add_typer(runs_app, name="runs")
-console = Console()
-errors = Console(stderr=True)
 
 StackOption = Annotated[
     str | None, typer.Option("--stack", help="CloudFormation stack (default: env or local)")
 ]
+TABLE = OutputFormat.TABLE
 
 
 def load_config(path: Path) -> ModelConfig:
+    """The config in a YAML file; ConfigRefused names every field that is wrong and what would be right."""
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise typer.BadParameter(f"cannot read {path}: {exc}") from exc
-    try:
-        return ModelConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise typer.BadParameter(f"{path} is not a valid model config: {problems}") from exc
+        raise ConfigError(f"cannot read {path}: {' '.join(str(exc).split())}") from exc
+    return parse_config(data, subject=str(path))
 
 
 @models_app.command("put")
 def models_put(file: Path, stack: StackOption = None) -> None:
-    """Add or update a model from a YAML config (no redeploy needed)."""
+    """Add or update a model from a YAML config (no redeploy needed). Refused, and nothing saved, when
+    the config would fail a run after training (each problem on its own line, naming the field)."""
     config = load_config(file)
     deps = configure(stack)
+    problems = check_config(config, deps.settings, deps.serving)
+    if problems:
+        raise ConfigRefused(f"{file} was not saved", problems)
     try:
         deps.models.put(config)
     except ConfigError as exc:  # e.g. its serving Deployment belongs to another model
-        raise typer.BadParameter(f"{file} was not saved: {exc}") from exc
-    console.print(
-        f"[green]model {config.name} saved[/] (team {config.team}, metric {config.evaluation.metric})"
+        raise ConfigError(f"{file} was not saved: {exc}") from exc
+    print_lines(
+        [f"[green]model {config.name} saved[/] (team {config.team}, metric {config.evaluation.metric})"]
     )
     if config.retrain_every_minutes and config.training.warm_pool_keep_alive_seconds:
         # A warning, not a refusal: the config is valid, the pool just costs more than it saves.
         warning = warm_pool_warning(config, typical_training_seconds(deps.runs.list_for_model(config.name)))
         if warning:
-            errors.print(f"[yellow]warning:[/] {warning}", soft_wrap=True, highlight=False)
+            typer.echo(f"warning: {warning}", err=True)
 
 
 @models_app.callback()
-def models_default(ctx: typer.Context, stack: StackOption = None) -> None:
+def models_default(ctx: typer.Context, stack: StackOption = None, output: OutputOption = TABLE) -> None:
     """List onboarded models when no subcommand is given."""
     if ctx.invoked_subcommand is None:
-        models_list(stack)
+        models_list(stack, output)
 
 
 @models_app.command("list")
-def models_list(stack: StackOption = None) -> None:
+def models_list(stack: StackOption = None, output: OutputOption = TABLE) -> None:
     """List onboarded models with their champion."""
     deps = configure(stack)
-    table = Table("model", "team", "metric", "champion", "value", "serving", "cadence")
-    for config in sorted(deps.models.list(fresh=True), key=lambda c: c.name):
-        champion = deps.versions.champion(config.name)
-        target = (
-            f"{config.serving.cluster}/{config.serving.namespace}/{config.serving.deployment}"
-            if config.serving
-            else "-"
-        )
-        table.add_row(
-            config.name,
-            config.team,
-            config.evaluation.metric,
-            champion.version if champion else "-",
-            f"{champion.value:.4f}" if champion else "-",
-            target,
-            f"{config.retrain_every_minutes} min" if config.retrain_every_minutes else "-",
-        )
-    console.print(table)
+    rows = [
+        views.model_summary(config, deps.versions.champion(config.name))
+        for config in sorted(deps.models.list(fresh=True), key=lambda c: c.name)
+    ]
+    if output is OutputFormat.JSON:
+        print_json(rows)
+        return
+    print_table(
+        ["model", "team", "metric", "champion", "value", "serving", "cadence"],
+        [
+            [
+                row["model"],
+                row["team"],
+                row["metric"],
+                row["champion"] and row["champion"]["version"],
+                row["champion"] and f"{row['champion']['value']:.4f}",
+                row["serving"] and "{cluster}/{namespace}/{deployment}".format(**row["serving"]),
+                row["retrain_every_minutes"] and f"{row['retrain_every_minutes']} min",
+            ]
+            for row in rows
+        ],
+    )
+
+
+@models_app.command("show")
+def models_show(model: str, stack: StackOption = None, output: OutputOption = TABLE) -> None:
+    """What serves now: the champion version, its metric value, image, dataset, and since when."""
+    deps = configure(stack)
+    config = deps.models.get(model)  # ModelNotFoundError names the model
+    champion = deps.versions.champion(model)
+    version = deps.versions.get_version(model, champion.version) if champion else None
+    shown = views.model_serving_now(config, champion, version)
+    if output is OutputFormat.JSON:
+        print_json(shown)
+        return
+    target = shown["serving_target"]
+    lines = [
+        f"[bold]{model}[/]  team {config.team}  approval {config.approval}",
+        f"gate     {config.evaluation.metric} ({config.evaluation.direction})",
+        "serving  "
+        + ("{cluster}/{namespace}/{deployment} container {container}".format(**target) if target else "-"),
+    ]
+    now = shown["champion"]
+    if now is None:
+        lines.append("champion -  (no version has been promoted yet)")
+    else:
+        lines += [
+            f"champion {now['version']}  {now['metric']}={now['value']:.4f}  since {now['since']}",
+            f"run      {now['run_id']}",
+            f"image    {now['image'] or '-'}",
+            f"job      {now['training_job_name'] or '-'}",
+        ]
+        data = now["dataset"]
+        if data:
+            lines.append(
+                f"dataset  {data['uri']} (version {data['version_id'] or '-'}, etag {data['etag'] or '-'})"
+            )
+    print_lines(lines)
 
 
 @runs_app.callback()
@@ -103,70 +150,85 @@ def runs_list(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Option(help="only this model")] = None,
     stack: StackOption = None,
+    output: OutputOption = TABLE,
 ) -> None:
     """List recent runs (newest first), each with the metric its evaluation gate decided on."""
     if ctx.invoked_subcommand:
         return
     deps = configure(stack)
     runs = deps.runs.list_for_model(model) if model else deps.runs.list_recent()
-    table = Table(
-        Column("run", no_wrap=True), "model", "trigger", "status", "started", "metric", "version", "reason"
+    rows = [views.run_summary(run) for run in runs]
+    if output is OutputFormat.JSON:
+        print_json(rows)
+        return
+    print_table(
+        ["run", "model", "trigger", "status", "started", "metric", "version", "reason"],
+        [
+            [
+                row["run_id"],
+                row["model"],
+                row["trigger"],
+                row["status"],
+                f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+                row["gate"] and f"{row['gate']['metric']}={row['gate']['value']:.4f}",
+                row["version"],
+                row["reason"],
+            ]
+            for run, row in zip(runs, rows, strict=True)
+        ],
+        status_column="status",
     )
-    for run in runs:
-        gate = run.evaluation  # the metric the evaluation gate decided on, with the challenger's value
-        metric = f"{gate.metric}={gate.challenger:.4f}" if gate else "-"
-        table.add_row(
-            run.run_id,
-            run.model,
-            run.trigger,
-            _status(run.status),
-            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
-            metric,
-            run.model_version or "-",
-            (run.cause or "")[:60],
-        )
-    console.print(table)
 
 
 @runs_app.command("show")
-def runs_show(run_id: str, stack: StackOption = None) -> None:
+def runs_show(run_id: str, stack: StackOption = None, output: OutputOption = TABLE) -> None:
     """States with durations, metrics, decision, and the failing rule or error."""
     deps = configure(stack)
     run = deps.runs.get(run_id)
     if run is None:
-        raise typer.BadParameter(f"no run {run_id}")
-    console.print(
-        f"[bold]{run.run_id}[/]  model {run.model}  trigger {run.trigger}  status {_status(run.status)}"
-    )
+        raise NotFoundError(f"no run {run_id!r} (`seam runs` lists the recent ones)")
+    shown = views.run_detail(run)
+    if output is OutputFormat.JSON:
+        print_json(shown)
+        return
+    colour = {"DEPLOYED": "green", "REGISTERED": "green", "FAILED": "red"}.get(shown["status"], "yellow")
+    lines = [
+        f"[bold]{run.run_id}[/]  model {run.model}  trigger {shown['trigger']}  "
+        f"status [{colour}]{shown['status']}[/]"
+    ]
     if run.dataset:
-        console.print(f"dataset  {run.dataset.uri} (etag {run.dataset.etag}, {run.dataset.size} bytes)")
-    states = Table("status", "entered", "seconds")
-    for status, entered in sorted(run.timeline.items(), key=lambda item: item[1]):
-        states.add_row(status, f"{entered:%H:%M:%S.%f}"[:-3], f"{run.state_timings.get(status, 0):.2f}")
-    console.print(states)
+        lines.append(f"dataset  {run.dataset.uri} (etag {run.dataset.etag}, {run.dataset.size} bytes)")
+    print_lines(lines)
+    print_table(
+        ["status", "entered", "seconds"],
+        [
+            [
+                s["status"],
+                f"{datetime.fromisoformat(s['entered_at']):%H:%M:%S.%f}"[:-3],
+                f"{s['seconds'] or 0:.2f}",
+            ]
+            for s in shown["states"]
+        ],
+    )
+    lines = []
     if run.metrics:
-        console.print("metrics  " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(run.metrics.items())))
+        lines.append("metrics  " + ", ".join(f"{k}={v:.4f}" for k, v in shown["metrics"].items()))
     if run.evaluation:
-        console.print(f"decision {run.evaluation.decision}: {run.evaluation.reason}")
+        lines.append(f"decision {run.evaluation.decision}: {run.evaluation.reason}")
     if run.model_version:
-        console.print(f"version  {run.model_version}")
-    if run.cause:  # the cause starts with the error name ("DataValidationError: columns: ...")
-        console.print(f"[red]{run.cause}[/]")
-    elif run.error:
-        console.print(f"[red]{run.error}[/]")
+        lines.append(f"version  {run.model_version}")
+    if run.cause or run.error:  # the cause starts with the error name ("DataValidationError: columns: ...")
+        lines.append(f"[red]{run.cause or run.error}[/]")
+    print_lines(lines)
 
 
 @app.command()
 def trigger(
     model: str, reason: Annotated[str, typer.Option(help="why")] = "manual retrain", stack: StackOption = None
 ) -> None:
-    """Ask for a retrain of MODEL now (a manual trigger on the trigger queue)."""
+    """Ask for a retrain of MODEL now; prints the id of the run it starts (`seam runs show RUN_ID`)."""
     deps = configure(stack)
-    deps.models.get(model)  # fails with the model's name when it is not onboarded
-    import getpass
-
-    import boto3
-
+    trigger_queue_url()  # a ConfigError naming the variable when the stack has no trigger queue
     body = {
         "source": "seam.manual",
         "detail-type": "Manual Retrain Requested",
@@ -174,19 +236,12 @@ def trigger(
         "time": datetime.now(UTC).isoformat(),
         "detail": {"model": model, "requested_by": getpass.getuser(), "reason": reason},
     }
-    boto3.client("sqs").send_message(QueueUrl=trigger_queue_url(), MessageBody=json.dumps(body))
-    console.print(f"retrain of {model} requested ({body['id']})")
-
-
-def _status(status: str) -> str:
-    colour = {
-        "DEPLOYED": "green",
-        "REGISTERED": "green",
-        "REJECTED": "yellow",
-        "SKIPPED": "yellow",
-        "FAILED": "red",
-    }.get(str(status), "cyan")
-    return f"[{colour}]{status}[/]"
+    # The run the trigger will start for this request: the same mapping, so the same run id
+    # (ModelNotFoundError when the model is not onboarded, before anything is sent).
+    requests = requests_for(ManualRequest.model_validate(body), deps.models, deps.settings.data_bucket)
+    assert isinstance(requests, list) and len(requests) == 1  # a manual request asks for one run
+    deps.trigger_queue.send([(json.dumps(body), 0)])
+    print_lines([f"retrain of {model} requested: run {requests[0].run_id}"])
 
 
 def _register_local_commands() -> None:

@@ -2,10 +2,15 @@
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# The adapters OrphanedJobs uses, which seam.domain.training only names: loaded here, at init.
+from seam.adapters import sagemaker  # noqa: F401
+from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies
 from seam.domain.finalization import Finalizer
+from seam.domain.training import OrphanedJobs
 from seam.models.run import WorkflowState
-from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
+from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, record_run_ended, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path=RUN_ID_PATH)
@@ -14,8 +19,12 @@ from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    finalizer = Finalizer(deps.runs, deps.versions, deps.locks, deps.workflow, deps.outcomes)
+    jobs = OrphanedJobs(deps.tokens, deps.training)
+    finalizer = Finalizer(deps.runs, deps.versions, deps.locks, deps.workflow, deps.outcomes, jobs)
     result = finalizer.finalize(state)
     metrics.add_metric(name=f"Run{result['status'].title()}", unit=MetricUnit.Count, value=1)
+    record_run_ended(state.model, result["status"], result["state_timings"])  # per model, for the dashboard
+    if (result["training_job_stop"] or {}).get("stopping"):  # an orphaned training job was stopped
+        metrics.add_metric(name="TrainingJobsStopped", unit=MetricUnit.Count, value=1)
     logger.info("run finalized", extra=result)
     return result

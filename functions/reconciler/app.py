@@ -1,4 +1,4 @@
-"""Reconciler (scheduled): settles runs whose SageMaker event was lost and repairs stuck locks."""
+"""Reconciler (scheduled): has quiet trainings checked (lost events, heartbeats) and repairs stuck locks."""
 
 from dataclasses import asdict
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies
 from seam.domain.reconciliation import Reconciler
-from seam.domain.training import TrainingSettler
+from seam.domain.training import OrphanedJobs
 from seam.observability import MetricUnit, logger, metrics, tracer
 
 # Stop starting new checks this long before the timeout: one lock's repair is a few AWS calls, each
@@ -21,13 +21,20 @@ STOP_BEFORE_TIMEOUT_S = 8
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     deps = dependencies()
-    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant="reconciler")
-    reconciler = Reconciler(deps.runs, deps.locks, deps.training, deps.workflow, settler)
+    jobs = OrphanedJobs(deps.tokens, deps.training)
+    reconciler = Reconciler(deps.runs, deps.locks, deps.workflow, deps.callback_queue, jobs)
     report = reconciler.sweep(
         deps.settings.training_stale_after_seconds,
         time_left=lambda: context.get_remaining_time_in_millis() / 1000 - STOP_BEFORE_TIMEOUT_S,
     )
-    metrics.add_metric(name="RunsReconciled", unit=MetricUnit.Count, value=len(report.settled))
+    for item, reason in report.failed.items():  # each left for the next sweep (or the check's retry)
+        logger.warning("reconcile item failed", extra={"item": item, "reason": reason})
+    metrics.add_metric(name="TrainingChecksSent", unit=MetricUnit.Count, value=len(report.checks_sent))
     metrics.add_metric(name="ReconcileDeferred", unit=MetricUnit.Count, value=report.deferred)
+    metrics.add_metric(name="ReconcileFailures", unit=MetricUnit.Count, value=len(report.failed))
+    stopped = sum(1 for stop in report.stopped.values() if stop.stopping)
+    metrics.add_metric(name="TrainingJobsStopped", unit=MetricUnit.Count, value=stopped)
+    if report.oldest_lock_age_seconds is not None:  # LockHeldTooLongAlarm: a run far over its max runtime
+        metrics.add_metric("OldestLockAgeSeconds", MetricUnit.Seconds, report.oldest_lock_age_seconds)
     logger.info("reconciled", extra=asdict(report))
     return asdict(report)

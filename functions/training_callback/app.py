@@ -1,7 +1,8 @@
-"""TrainingCallback: SageMaker "Training Job State Change" events -> settle the run's task token.
+"""TrainingCallback: SageMaker "Training Job State Change" events, and the reconciler's checks of quiet
+trainings -> settle (or heartbeat) the run's task token.
 
-The event is a hint: DescribeTrainingJob is the truth. Settlement is exactly-once (conditional claim of
-the token record); jobs Seam did not start are ignored; a late event after a terminal status is a no-op.
+Either is a hint: DescribeTrainingJob is the truth. Settlement is exactly-once (conditional claim of the
+token record); jobs Seam did not start are ignored; a late event after a terminal status is a no-op.
 """
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -13,6 +14,7 @@ from seam.adapters import sagemaker, workflow  # noqa: F401
 from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies
 from seam.domain.training import Settlement, TrainingSettler
+from seam.models.training_check import TrainingCheck
 from seam.models.training_events import parse_training_body
 from seam.observability import MetricUnit, logged_record_handler, logger, metrics, tracer
 
@@ -23,7 +25,8 @@ def handle_record(record: SQSRecord) -> None:
     deps = dependencies()
     event = parse_training_body(record.body)  # BadEventError: poison, logged by logged_record_handler
     job_name = event.detail.TrainingJobName
-    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant=record.message_id)
+    claimant = TrainingCheck.CLAIMANT if isinstance(event, TrainingCheck) else record.message_id
+    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant=claimant)
     outcome = settler.settle(job_name, deps.training.describe)
     if outcome is Settlement.NOT_OURS:
         logger.info(
@@ -37,7 +40,7 @@ def handle_record(record: SQSRecord) -> None:
         return
     logger.info(
         "training state handled",
-        extra={"job": job_name, "event_status": event.detail.TrainingJobStatus, "outcome": outcome.value},
+        extra={"job": job_name, "event_status": event.hint, "outcome": outcome.value},
     )
     metrics.add_metric(name=f"Training_{outcome.value}", unit=MetricUnit.Count, value=1)
 

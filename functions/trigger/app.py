@@ -8,7 +8,7 @@ from seam.domain.triggering import Ignored, Outcome, Queued, route, start_routed
 from seam.errors import ModelNotFoundError
 from seam.models.events import parse_trigger_body
 from seam.models.run import RunRequest
-from seam.observability import MetricUnit, logged_record_handler, logger, metrics, tracer
+from seam.observability import count, logged_record_handler, logger, metrics, run_context, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -17,8 +17,7 @@ def handle_record(record: SQSRecord) -> list[RunRequest]:
     """Route one record's event (seam.domain.triggering.route): the run requests it asks to start."""
     deps = dependencies()
     event = parse_trigger_body(record.body)  # BadEventError: poison, logged by logged_record_handler
-    bucket, window = deps.settings.data_bucket, deps.settings.schedule_spread_seconds
-    routed = route(event, deps.models, deps.trigger_queue, bucket, window)
+    routed = route(event, deps.models, deps.trigger_queue, deps.settings)
     if not isinstance(routed, list):
         report(routed, message_id=record.message_id)  # started nothing: a tick's queue, or why not
     return routed if isinstance(routed, list) else []
@@ -32,14 +31,14 @@ def report(outcome: Outcome, **extra: str) -> bool:
         logger.info("event ignored", extra={"reason": outcome.reason, **extra})
     elif isinstance(outcome, ModelNotFoundError):
         logger.warning("event maps to no model; nothing started", extra={"reason": str(outcome), **extra})
-        metrics.add_metric(name="EventsUnmapped", unit=MetricUnit.Count, value=1)
+        count("EventsUnmapped")
     elif isinstance(outcome, Exception):
         reason = f"{type(outcome).__name__}: {outcome}"
         logger.error("trigger record failed; left for redelivery", extra={"reason": reason, **extra})
         return True
     else:
         logger.info("trigger handled", extra={"outcome": outcome.value, **extra})
-        metrics.add_metric(name=f"Trigger_{outcome.value}", unit=MetricUnit.Count, value=1)
+        count(f"Trigger_{outcome.value}", model=extra.get("model"))  # per model too: runs started
     return False
 
 
@@ -55,6 +54,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     response = process_partial_response(event, logged_record_handler("trigger", collect), processor, context)
     deps, failed = dependencies(), {}  # the batch's requests start together: one read, one write
     for m, r, outcome in start_routed(requests, deps.models, deps.locks, deps.runs, deps.workflow):
-        if report(outcome, message_id=m, run_id=r.run_id, model=r.model, trigger=r.trigger):
-            failed[m] = {"itemIdentifier": m}
+        with run_context(r.run_id):  # the request's lines are its run's
+            if report(outcome, message_id=m, run_id=r.run_id, model=r.model, trigger=r.trigger):
+                failed[m] = {"itemIdentifier": m}
     return {"batchItemFailures": response["batchItemFailures"] + list(failed.values())}

@@ -239,7 +239,7 @@ class LocalRuntime:
         """What a shell needs to use the runtime with real clients (aws, kubectl, seam)."""
         env = self.template.globals_environment()
         keys = ("SEAM_MODELS_TABLE", "SEAM_RUNS_TABLE", "SEAM_VERSIONS_TABLE", "SEAM_DATA_BUCKET")
-        keys += ("SEAM_STATE_MACHINE_ARN", "SEAM_EVENT_BUS_NAME", "SEAM_STAGE")
+        keys += ("SEAM_STATE_MACHINE_ARN", "SEAM_EVENT_BUS_NAME", "SEAM_STAGE", "SEAM_ALLOWED_CLUSTERS")
         assert self.stack is not None
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,

@@ -124,6 +124,7 @@ class StackTemplate:
             "AWS::IAM::Role": f"arn:{partition}:iam::{account}:role/{name}",
             "AWS::Events::EventBus": f"arn:{partition}:events:{region}:{account}:event-bus/{name}",
             "AWS::Events::Rule": f"arn:{partition}:events:{region}:{account}:rule/{name}",
+            "AWS::SNS::Topic": f"arn:{partition}:sns:{region}:{account}:{name}",
         }.get(kind, f"arn:{partition}:local:{region}:{account}:{logical_id}/{name}")
 
     # -- intrinsics ----------------------------------------------------------------------------
@@ -187,6 +188,8 @@ class StackTemplate:
             return value
         if self.resources[name]["Type"] in ("AWS::SQS::Queue",):
             return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{self.physical_name(name)}"
+        if self.resources[name]["Type"] == "AWS::SNS::Topic":  # Ref of a topic is its ARN
+            return self.arn(name)
         return self.physical_name(name)
 
     def _sub_var(self, name: str) -> Any:

@@ -21,6 +21,9 @@ from seam_local.pollers import EventSourceMapping, Schedule, rate_seconds
 from seam_local.template import StackTemplate
 
 _LOCAL_URIS = ("CodeUri", "ContentUri", "DefinitionUri")
+# Target services moto's EventBridge delivers to. moto refuses any other as not implemented (the alert
+# topic, SNS, which the emulator does not run): such a target is left out, its rule still created.
+_DELIVERED_LOCALLY = frozenset({"sqs", "logs", "events"})
 
 
 class _NoManagedPolicies:
@@ -69,8 +72,10 @@ def deploy(cfn: StackTemplate) -> None:
         targets = [
             {k: v for k, v in t.items() if k in ("Id", "Arn", "Input", "DeadLetterConfig", "RetryPolicy")}
             for t in props.get("Targets", [])
+            if t["Arn"].split(":")[2] in _DELIVERED_LOCALLY
         ]
-        events.put_targets(Rule=rule["Name"], EventBusName=bus, Targets=targets)
+        if targets:
+            events.put_targets(Rule=rule["Name"], EventBusName=bus, Targets=targets)
     scheduler = boto3.client("scheduler", region_name=cfn.region)
     for logical, resource in cfn.of_type("AWS::Scheduler::Schedule").items():
         props = cfn.resolve(resource["Properties"])

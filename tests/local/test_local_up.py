@@ -4,6 +4,7 @@ endpoint and names it writes to .seam/local/env; SIGTERM stops it cleanly."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -121,6 +122,7 @@ def test_local_up_runs_uploads_through_the_workflow_and_stops_on_sigterm(local_u
     assert failed["error"] == "DataValidationError"
     assert "columns:" in failed["cause"] and "lacks required column(s)" in failed["cause"]
     assert set(failed["timeline"]) == {"STARTED", "VALIDATING", "FAILED"}  # it never trained
+    the_cli_reads_the_local_stack(env_file.parents[2], failed, deployed)
 
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
@@ -132,6 +134,38 @@ def test_local_up_runs_uploads_through_the_workflow_and_stops_on_sigterm(local_u
     [serving] = re.findall(r"model 000001 serving at (http://127\.0\.0\.1:\d+)", output)
     with pytest.raises(OSError):  # the serving process went with it
         urllib.request.urlopen(f"{serving}/ping", timeout=2)
+
+
+def the_cli_reads_the_local_stack(cwd: Path, failed: dict[str, Any], deployed: dict[str, Any]) -> None:
+    """`seam` as a user runs it from another shell: piped, as JSON, and refusing a broken config (its
+    Deployment looked up in the local cluster through the real EKS adapter)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SEAM_"))}  # .seam/local/env
+
+    def seam(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SEAM), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    listed = seam("runs")  # piped: plain columns
+    assert listed.returncode == 0, listed.stderr
+    [row] = [line for line in listed.stdout.splitlines() if "FAILED" in line]  # `seam runs | grep FAILED`
+    assert row.startswith(failed["run_id"] + " ") and row.endswith(" ".join(failed["cause"].split()))
+    as_json = json.loads(seam("runs", "--output", "json").stdout)
+    assert {r["run_id"]: r["status"] for r in as_json} == {
+        failed["run_id"]: "FAILED",
+        deployed["run_id"]: "DEPLOYED",
+    }
+    assert json.loads(seam("models", "show", "churn", "-o", "json").stdout)["champion"]["version"] == "000001"
+
+    config = (REPO_ROOT / "examples" / "churn" / "model.yaml").read_text()
+    broken = cwd / "broken.yaml"
+    broken.write_text(config.replace("deployment: churn-predictor", "deployment: churn-server"))
+    refused = seam("models", "put", str(broken))
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.startswith("error: serving: deployment/container ml-serving/churn-server/model ")
+    assert "HTTP 404" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    shown = json.loads(seam("models", "show", "churn", "-o", "json").stdout)
+    assert shown["serving_target"]["deployment"] == "churn-predictor"  # the stored config is unchanged
 
 
 def own_model(folder: Path, name: str) -> Path:

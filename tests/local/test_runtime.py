@@ -438,6 +438,24 @@ def test_an_alarm_going_to_alarm_reaches_the_trigger_queue(wired: EmulatedStack)
     assert parsed.detail.state.value == "ALARM" and parsed.detail.previousState.value == "OK"  # type: ignore[union-attr]
 
 
+def test_an_outcome_on_seams_bus_is_published_though_the_alert_topic_is_not_emulated(
+    wired: EmulatedStack,
+) -> None:
+    """RunOutcomeRule targets the alert topic (SNS): moto's EventBridge raises on such a target, so the
+    emulator creates the rule without it and Finalize's PutEvents goes through."""
+    events = boto3.client("events")
+    bus = wired.name("SeamEventBus")
+    rule = wired.template.physical_name("RunOutcomeRule")
+    assert events.describe_rule(Name=rule, EventBusName=bus)["EventPattern"]
+    assert events.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"] == []
+
+    entry = {"Source": "seam.workflow", "DetailType": "RunFailed", "EventBusName": bus}
+    detail = {"run_id": "seam-churn-1", "model": "churn", "status": "FAILED", "reason": "x"}
+    answer = events.put_events(Entries=[{**entry, "Detail": json.dumps(detail)}])
+
+    assert answer["FailedEntryCount"] == 0
+
+
 def test_training_state_changes_of_seam_jobs_reach_the_callback_queue(wired: EmulatedStack) -> None:
     events = boto3.client("events")
     for name in ("seam-churn-1", "someone-elses-job"):

@@ -23,13 +23,14 @@ import io
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from seam import errors as seam_errors
+from seam.domain.reconciliation import SweepReport
 
 from tests.reliability.conftest import Figure
 from tests.workflow.harness import Harness, model_config, sqs_event
@@ -348,7 +349,22 @@ HAND_CALLBACK: dict[str, tuple[Callable[[], dict[str, Any] | str], bool]] = {
     "job with Seam's prefix but no token": (lambda: training_event("seam-churn-ffffffffffff"), False),
     "job name with ../": (lambda: training_event("seam-../../x"), False),
     "job name with a newline": (lambda: training_event("seam-x\n{}"), False),
+    # The reconciler's check of a quiet training (seam.models.training_check).
+    "check without a job name": (lambda: {**training_check("x"), "detail": {}}, True),
+    "check with a field it does not have": (lambda: {**training_check("seam-churn-0"), "run": "x"}, True),
+    "check of a job name with ../": (lambda: training_check("seam-../../x"), True),
+    "check of a job name over 63": (lambda: training_check("seam-" + "a" * 60), True),
+    "check with another detail-type": (lambda: {**training_check("seam-churn-0"), "detail-type": "x"}, True),
+    "check of a job with no token": (lambda: training_check("seam-churn-ffffffffffff"), False),
 }
+
+
+def training_check(job: str) -> dict[str, Any]:
+    return {
+        "source": "seam.reconciler",
+        "detail-type": "Training Check Requested",
+        "detail": {"TrainingJobName": job},
+    }
 
 
 # -- hand-written: the workflow's state handlers -------------------------------------------------------------
@@ -404,13 +420,9 @@ def hand_written_state_documents(corpus: Corpus) -> None:
     # The reconciler's schedule sends it nothing it reads: any input, the same idle sweep.
     for event in (None, "x", [1], {"detail": {"run_id": "seam-churn-../x"}}):
         corpus.inputs += 1
-        assert corpus.harness.stack.invoke("ReconcilerFunction", event) == {
-            "settled": {},
-            "resumed": [],
-            "released": [],
-            "locks_checked": 0,
-            "deferred": 0,
-        }
+        assert corpus.harness.stack.invoke("ReconcilerFunction", event) == asdict(
+            SweepReport(oldest_lock_age_seconds=0.0)
+        )
     # Finalize ends what exists: for a run that does not, it writes nothing.
     corpus.inputs += 1
     result = corpus.harness.stack.invoke("FinalizeFunction", state_document(GHOST))

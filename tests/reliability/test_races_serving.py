@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from seam.domain.deployment import check_rollout, deploy, rollback
 from seam.errors import ConfigError, ServingTargetChangedError
+from seam.models.model_config import ModelConfig
 from seam.models.run import (
     DatasetRef,
     DeploymentInfo,
@@ -28,6 +29,11 @@ from tests.workflow.harness import CRASHING_IMAGE, IMAGE, Harness
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 ORIGINAL = "registry/churn:previous"  # what serves before either run (the harness's Deployment)
+
+
+def serving_target_of(config: ModelConfig) -> ServingTarget:
+    assert config.serving is not None
+    return config.serving
 
 
 def at_deploy(h: Harness, model: str, run_id: str, image: str) -> WorkflowState:
@@ -78,9 +84,7 @@ def rolled_back(h: Harness, state: WorkflowState, target: ServingTarget) -> str:
 def test_two_models_never_share_a_deployment_and_a_rollback_never_undoes_another_release(
     harness: Harness, figure: Figure
 ) -> None:
-    a = onboard(harness, "model-a")
-    assert a.serving is not None
-    target = a.serving
+    target = serving_target_of(onboard(harness, "model-a"))
     with pytest.raises(ConfigError, match="already served by model 'model-a'"):
         onboard(harness, "model-b", serving=target.model_dump())
 
@@ -109,9 +113,7 @@ def test_two_models_never_share_a_deployment_and_a_rollback_never_undoes_another
 def test_another_writer_reverting_the_release_fails_the_run_instead_of_deploying_it(
     harness: Harness, figure: Figure
 ) -> None:
-    config = onboard(harness, "gitops")
-    assert config.serving is not None
-    target = config.serving
+    target = serving_target_of(onboard(harness, "gitops"))
     run = deployed(harness, at_deploy(harness, "gitops", "seam-gitops-0000000000cc", IMAGE), target)
     # A GitOps controller puts its own spec back before the rollout is checked.
     harness.serving.restore(

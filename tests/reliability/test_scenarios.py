@@ -12,12 +12,15 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from itertools import chain
 from typing import Any
 
 import pytest
 from seam.adapters.serving.eks import EksServing
 from seam.adapters.serving.eks_auth import ClusterEndpoint
 from seam.domain.evaluation import evaluate
+from seam.domain.reconciliation import SweepReport
 from seam.domain.triggering import requests_for
 from seam.models.events import parse_trigger_body
 from seam.models.model_config import ModelConfig
@@ -72,6 +75,7 @@ WORKFLOW_FUNCTIONS = (
 SQS_FUNCTIONS = ("TriggerFunction", "TrainingCallbackFunction")
 INVALID_CSV = "tenure,charges,churned\n1,abc,0\n"  # fails Validate at once: a run that needs no training
 SEED = 20261122
+IDLE_SWEEP = asdict(SweepReport(oldest_lock_age_seconds=0.0))  # nothing to do, no lock held
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -306,7 +310,7 @@ def test_duplicated_shuffled_and_late_events_start_one_run_per_intent_and_change
         )
     ]
     assert writes == []
-    assert sweep == {"settled": {}, "resumed": [], "released": [], "locks_checked": 0, "deferred": 0}
+    assert sweep == IDLE_SWEEP
     assert callback.dead_letters() == [] and trigger.dead_letters() == []
     row = figure.row("late events after a terminal status")
     row.injected = (
@@ -324,7 +328,7 @@ def test_duplicated_shuffled_and_late_events_start_one_run_per_intent_and_change
 
 
 def test_lost_training_events_are_settled_by_the_reconciler(
-    harness: Harness, faults: FaultInjector, figure: Figure
+    harness: Harness, faults: FaultInjector, event_source: Callable[..., EventSource], figure: Figure
 ) -> None:
     harness.deps.settings.training_stale_after_seconds = 0  # every TRAINING run counts as stale
     outcomes = {"lost-ok": "Completed", "lost-fail": "Failed", "lost-slow": "InProgress"}
@@ -341,21 +345,29 @@ def test_lost_training_events_are_settled_by_the_reconciler(
             {"validation:auc": 0.9} if status == "Completed" else None,
             "AlgorithmError: out of memory" if status == "Failed" else None,
         )  # the event itself is never delivered
+    callback = event_source("callback")  # the reconciler's checks arrive on it
 
     first = harness.stack.invoke("ReconcilerFunction", {})
+    calls = len(faults.calls)
+    callback.drain()
+    sent_first = task_calls(harness, faults.calls[calls:], run_ids.values())
     harness.training_event(run_ids["lost-slow"], "Completed", {"validation:auc": 0.91})
     second = harness.stack.invoke("ReconcilerFunction", {})
+    calls = len(faults.calls)
+    callback.drain()
+    sent_second = task_calls(harness, faults.calls[calls:], run_ids.values())
     statuses = wait_all(harness, run_ids.values())
 
-    assert first["settled"] == {
-        run_ids["lost-ok"]: "succeeded",
-        run_ids["lost-fail"]: "failed",
-        run_ids["lost-slow"]: "heartbeat",
+    assert sorted(first["checks_sent"]) == sorted(run_ids.values())
+    assert sent_first == {
+        run_ids["lost-ok"]: ["SendTaskSuccess"],
+        run_ids["lost-fail"]: ["SendTaskFailure"],
+        run_ids["lost-slow"]: ["SendTaskHeartbeat"],
     }
-    # Runs the first sweep settled may still read TRAINING (their workflow has not moved yet): the
-    # second sweep finds their tokens sent and sends nothing again.
-    resent = {run: outcome for run, outcome in second["settled"].items() if outcome != "already_settled"}
-    assert resent == {run_ids["lost-slow"]: "succeeded"}
+    # Runs the first checks settled may still read TRAINING (their workflow has not moved yet): their
+    # second check finds the token sent and sends nothing again.
+    assert run_ids["lost-slow"] in second["checks_sent"]
+    assert sent_second == {run_ids["lost-slow"]: ["SendTaskSuccess"]}
     assert statuses == {
         run_ids["lost-ok"]: "SUCCEEDED",
         run_ids["lost-fail"]: "FAILED",
@@ -365,14 +377,28 @@ def test_lost_training_events_are_settled_by_the_reconciler(
     assert all(harness.deps.locks.get(name) is None for name in outcomes)
     settled = settlements(faults)
     assert len(settled) == 3 and set(settled.values()) == {1}
+    assert callback.dead_letters() == []
     figure.scenario = "every SageMaker completion event lost"
     figure.injected = "all SageMaker state-change events dropped (3 runs: Completed, Failed, slow)"
-    figure.expected = "reconciler settles each token once; runs DEPLOYED / FAILED(TrainingFailed) / DEPLOYED"
+    figure.expected = (
+        "reconciler has each checked; each token settled once; DEPLOYED / FAILED(TrainingFailed) / DEPLOYED"
+    )
     figure.observed = (
-        f"sweep 1 {sorted(first['settled'].values())}, sweep 2 {sorted(second['settled'].values())}; "
+        f"sweep 1 checks {len(first['checks_sent'])}: {sorted(chain(*sent_first.values()))}; "
+        f"sweep 2 checks {len(second['checks_sent'])}: {sorted(chain(*sent_second.values()))}; "
         f"runs {sorted(harness.run(r).status.value for r in run_ids.values())}; "
         f"{sum(settled.values())} settlements for 3 tokens; locks left {len(harness.deps.locks.list())}"
     )
+
+
+def task_calls(h: Harness, calls: list[Any], run_ids: Iterable[str]) -> dict[str, list[str]]:
+    """SendTask* calls Step Functions carried out, by the run whose task token they carried."""
+    tokens = {h.deps.tokens.get(r).task_token: r for r in run_ids}  # type: ignore[union-attr]
+    sent: dict[str, list[str]] = {}
+    for call in calls:
+        if call.site.operation.startswith("SendTask") and call.applied:
+            sent.setdefault(tokens[call.params["taskToken"]], []).append(call.site.operation)
+    return sent
 
 
 # -- 3. every call site faulted once -----------------------------------------------------------------

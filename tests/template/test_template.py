@@ -69,6 +69,7 @@ ENVIRONMENT = {
     "SEAM_ROLLOUT_MAX_CHECKS",
     "SEAM_ROLLOUT_WAIT_SECONDS",
     "SEAM_TRIGGER_QUEUE_URL",
+    "SEAM_CALLBACK_QUEUE_URL",
     "SEAM_SCHEDULE_SPREAD_SECONDS",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -88,6 +89,8 @@ OUTPUTS = {
     "TriggerDeadLetterQueueUrl",
     "CallbackDeadLetterQueueUrl",
     "SageMakerTrainingRoleArn",
+    "AlertTopicArn",
+    "DashboardName",
 }
 FOURTEEN_DAYS = 14 * 24 * 3600
 POLICY_TYPES = {
@@ -309,6 +312,12 @@ def test_every_resource_has_a_one_line_comment_and_a_type_suffix() -> None:
         "Workflow",
         "Bus",
         "Entry",
+        "Key",
+        "Topic",
+        "Subscription",
+        "MetricFilter",
+        "Alarm",
+        "Dashboard",
     )
     bad = [
         lid
@@ -445,6 +454,37 @@ def test_pass_role_is_limited_to_sagemaker(cfn: dict[str, Any]) -> None:
                 assert stmt["Condition"] == condition, where
 
 
+def granted(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """The Allow statements of a function's generated role (e.g. "FinalizeFunctionRole")."""
+    return [
+        stmt
+        for where, document in policy_documents(cfn)
+        if where.split("/")[0] == role
+        for stmt in statements(document)
+        if stmt.get("Effect") == "Allow"
+    ]
+
+
+def test_finalize_and_the_reconciler_may_stop_seams_training_jobs_and_nothing_else_may(
+    cfn: dict[str, Any],
+) -> None:
+    """A run that ends with its task token unsettled has its job stopped (Finalize reads the token)."""
+    stoppers = {}
+    for where, document in policy_documents(cfn):
+        for stmt in statements(document):
+            if "sagemaker:StopTrainingJob" in as_list(stmt.get("Action", [])):
+                stoppers[where.split("/")[0]] = stmt["Resource"]["Fn::Sub"]
+    assert set(stoppers) == {"FinalizeFunctionRole", "ReconcilerFunctionRole"}
+    assert all(arn.endswith(":training-job/seam-*") for arn in stoppers.values()), stoppers
+    reads_tokens = [
+        stmt
+        for stmt in granted(cfn, "FinalizeFunctionRole")
+        if "dynamodb:GetItem" in as_list(stmt["Action"])
+        and '"TaskTokensTable"' in json.dumps(stmt["Resource"])
+    ]
+    assert reads_tokens
+
+
 # ---------------------------------------------------------------------------------------------- async edges
 
 
@@ -499,14 +539,15 @@ def test_queue_visibility_is_six_times_the_consumer_timeout(cfn: dict[str, Any])
     assert consumers == {"TriggerFunction": "TriggerQueue", "TrainingCallbackFunction": "CallbackQueue"}
 
 
-def test_every_rule_targets_a_queue_with_a_dlq_and_retries(cfn: dict[str, Any]) -> None:
+def test_every_rule_targets_a_queue_or_the_alert_topic_with_a_dlq_and_retries(cfn: dict[str, Any]) -> None:
     rules = resources(cfn, "AWS::Events::Rule")
-    assert {"DatasetCreatedRule", "DriftAlarmRule", "TrainingStateChangeRule"} <= set(rules)
+    assert {"DatasetCreatedRule", "DriftAlarmRule", "TrainingStateChangeRule", "RunOutcomeRule"} <= set(rules)
     for lid, rule in rules.items():
         for target in rule["Properties"]["Targets"]:
-            queue = cfn["Resources"][_ref_id(target["Arn"])]
+            destination = cfn["Resources"][_ref_id(target["Arn"])]
             dead_letters = cfn["Resources"][_ref_id(target["DeadLetterConfig"]["Arn"])]
-            assert queue["Type"] == dead_letters["Type"] == "AWS::SQS::Queue", lid
+            assert destination["Type"] in ("AWS::SQS::Queue", "AWS::SNS::Topic"), lid
+            assert dead_letters["Type"] == "AWS::SQS::Queue", lid
             assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1, lid
 
 

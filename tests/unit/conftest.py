@@ -21,6 +21,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from seam.adapters.aws import add_client_hook, client
 from seam.dependencies import Dependencies, dependencies
 from seam.models.model_config import ModelConfig
+from seam_local.moto_hooks import install_training_stop, set_training_job
 from seam_local.stack import EmulatedStack
 from seam_local.template import StackTemplate
 
@@ -39,6 +40,22 @@ def model_config(name: str = "churn", **overrides: Any) -> ModelConfig:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "tables(*logical_ids): the template tables a unit test module uses")
+
+
+def running_job(deps: Dependencies, run_id: str) -> None:
+    """The run's task token stored and its training job InProgress, as LaunchTraining leaves them."""
+    deps.tokens.put(run_id, f"token-{run_id}", run_id)
+    deps.training.create(
+        {
+            "TrainingJobName": run_id,
+            "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/seam-unit-SageMakerTrainingRole",
+            "OutputDataConfig": {"S3OutputPath": f"s3://seam-unit-databucket-{ACCOUNT}/models/"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        }
+    )
+    set_training_job(run_id, "InProgress", account=ACCOUNT, region=REGION)
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -90,8 +107,9 @@ def stack_template() -> StackTemplate:
 def stack(
     aws_env: None, stack_template: StackTemplate, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[EmulatedStack]:
-    """moto active and the stack's SEAM_* environment set; no resources yet."""
-    with mock_aws():
+    """moto active (with StopTrainingJob, which moto lacks) and the stack's SEAM_* environment set; no
+    resources yet."""
+    with mock_aws(), install_training_stop():
         emulated = EmulatedStack(stack_template)
         # Build resources with the clients the code under test uses (one per service, not one per call).
         emulated.client = client  # type: ignore[method-assign]

@@ -232,6 +232,36 @@ def test_describing_with_other_failures_raises(faults: Faults) -> None:
         TrainingJobs().describe("j")
 
 
+def test_stopping_a_running_job_stops_it_and_stopping_it_again_is_not_an_error(stack: EmulatedStack) -> None:
+    from seam_local.moto_hooks import set_training_job
+
+    TrainingJobs().create(job_request())
+    set_training_job("seam-churn-0123456789ab", "InProgress", account="123456789012", region="us-east-1")
+
+    first = TrainingJobs().stop("seam-churn-0123456789ab")
+    again = TrainingJobs().stop("seam-churn-0123456789ab")
+    missing = TrainingJobs().stop("seam-churn-nobody")
+
+    assert (
+        first.stopping
+        and TrainingJobs().describe("seam-churn-0123456789ab")["TrainingJobStatus"] == "Stopped"
+    )
+    assert not again.stopping and "in status Stopped" in again.reason  # SageMaker's ValidationException
+    assert not missing.stopping and "ValidationException" in missing.reason
+
+
+@pytest.mark.parametrize(
+    ("code", "error"), [("ThrottlingException", TransientError), ("AccessDeniedException", TrainingError)]
+)
+def test_stop_failures_other_than_nothing_to_stop_are_raised(
+    faults: Faults, code: str, error: type[SeamError]
+) -> None:
+    faults.fail("sagemaker", "StopTrainingJob", code)
+
+    with pytest.raises(error, match="StopTrainingJob j failed"):
+        TrainingJobs().stop("j")
+
+
 # -- ModelRegistry (SageMaker) -------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,42 @@ def test_the_size_limit_counts_utf8_bytes_and_is_inclusive() -> None:
 def test_a_training_body_from_another_source_is_rejected() -> None:
     with pytest.raises(BadEventError, match="invalid training state change: source:"):
         parse_training_body(body("s3/object_created.json"))
+
+
+def test_the_reconcilers_check_round_trips_through_the_training_body_parser() -> None:
+    from seam.models.training_check import TrainingCheck
+
+    text = TrainingCheck.body("seam-churn-0123456789ab")
+    check = parse_training_body(text)
+
+    assert json.loads(text) == {
+        "source": "seam.reconciler",
+        "detail-type": "Training Check Requested",
+        "detail": {"TrainingJobName": "seam-churn-0123456789ab"},
+    }
+    assert isinstance(check, TrainingCheck) and check.detail.TrainingJobName == "seam-churn-0123456789ab"
+    assert check.hint == "check"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"detail": {}}, "detail.TrainingJobName: Field required"),
+        ({"detail": {"TrainingJobName": "seam-x", "Status": "x"}}, "detail.Status: Extra inputs"),
+        ({"detail": {"TrainingJobName": "seam-../x"}}, "detail.TrainingJobName: String should match"),
+        ({"detail": {"TrainingJobName": "a" * 64}}, "detail.TrainingJobName: String should match"),
+        ({"detail-type": "Other"}, "detail-type: Input should be 'Training Check Requested'"),
+        ({"run": "seam-x"}, "run: Extra inputs"),
+    ],
+)
+def test_a_malformed_check_is_rejected_with_the_field(change: dict[str, Any], expected: str) -> None:
+    check = {
+        "source": "seam.reconciler",
+        "detail-type": "Training Check Requested",
+        "detail": {"TrainingJobName": "seam-churn-0123456789ab"},
+    }
+    with pytest.raises(BadEventError, match=f"invalid training check: {re.escape(expected)}"):
+        parse_training_body(json.dumps({**check, **change}))
 
 
 def test_a_training_body_with_an_unknown_status_is_rejected() -> None:

@@ -308,6 +308,192 @@ def test_tarball_with_path_traversal_is_refused(tmp_path):
     assert not (tmp_path / "escaped").exists()
 
 
+# --- evaluation (the contract Seam's paired evaluation scores models by) --------------------------------
+
+
+def validation_holdout(folder: Path) -> tuple[Path, list[int]]:
+    """The rows train.py validated on (good.csv, the same seeded stratified split), written as a data
+    channel in split order; returns the channel and the rows' labels."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    with (DATA / "good.csv").open() as handle:
+        header, *records = list(csv.reader(handle))
+    labels = [int(r[header.index("churned")]) for r in records]
+    _, validation = train_test_split(
+        np.arange(len(records)), test_size=0.2, random_state=42, stratify=labels
+    )  # train.py: train_test_split(x, y, test_size=validation_fraction, random_state=seed, stratify=y)
+    folder.mkdir(parents=True)
+    with (folder / "part-0.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(records[i] for i in validation)
+    return folder, [labels[i] for i in validation]
+
+
+def evaluate_cli(base: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SM_BASE_DIR": str(base), "PYTHONPATH": str(IMAGE)}
+    return subprocess.run(
+        [sys.executable, "-m", "churn_model", "evaluate", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_evaluate_writes_predictions_seam_parses_with_the_training_auc(good_run, tmp_path):
+    from seam.domain.metrics import METRICS
+    from seam.models.predictions import Predictions, positional_ids
+
+    base, _, stdout = good_run
+    holdout, labels = validation_holdout(tmp_path / "holdout")
+    (tmp_path / "artifact").mkdir()
+    archive = model_tarball(base / "model", tmp_path / "artifact" / "model.tar.gz")
+    output = tmp_path / "out" / "predictions.csv"
+    proc = evaluate_cli(tmp_path, "--model", str(archive), "--data", str(holdout), "--output", str(output))
+    assert proc.returncode == 0, proc.stderr
+    assert f"evaluate: {len(labels)} rows" in proc.stdout
+
+    predictions = Predictions.from_csv(output.read_bytes(), source="challenger predictions")
+    assert predictions.row_ids == positional_ids(len(labels)) == positional_ids(400)
+    assert predictions.labels == tuple(float(y) for y in labels)
+    # Seam's AUC and accuracy on these rows are the training log's validation metrics (which train.py
+    # rounds to 4 places), computed by Seam from the file instead of parsed from a log line.
+    logged = {
+        m.group(1): float(m.group(2)) for m in re.finditer(r"^(validation:\w+)=([0-9.]+)$", stdout, re.M)
+    }
+    auc = METRICS["auc"].value(predictions.labels, predictions.scores)
+    accuracy = METRICS["accuracy"].value(predictions.labels, predictions.scores)
+    assert round(auc, 4) == logged["validation:auc"]
+    assert round(accuracy, 4) == logged["validation:accuracy"]
+    assert not (tmp_path / "output").exists()  # no failure reason on success
+
+
+def test_evaluate_takes_the_model_as_a_folder_or_a_folder_holding_the_tarball(good_run, tmp_path):
+    from churn_model import evaluate
+
+    base = good_run[0]
+    holdout, _ = validation_holdout(tmp_path / "holdout")
+    (tmp_path / "channel").mkdir()
+    model_tarball(base / "model", tmp_path / "channel" / "model.tar.gz")
+    outputs = []
+    for model in (base / "model", tmp_path / "channel"):
+        output = tmp_path / f"{model.name}.csv"
+        assert (
+            evaluate.run(["--model", str(model), "--data", str(holdout), "--output", str(output)], tmp_path)
+            == 0
+        )
+        outputs.append(output.read_bytes())
+    assert outputs[0] == outputs[1] and outputs[0].startswith(b"row_id,label,score\n0,")
+
+
+def test_evaluate_defaults_to_the_processing_layout(good_run, tmp_path):
+    from churn_model import evaluate
+
+    processing = tmp_path / "processing"
+    (processing / "model").mkdir(parents=True)
+    model_tarball(good_run[0] / "model", processing / "model" / "model.tar.gz")
+    validation_holdout(processing / "holdout")
+    assert evaluate.run([], tmp_path) == 0
+    assert (processing / "evaluation" / "predictions.csv").read_text().count("\n") == 401
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "reason"),
+    [
+        ("no data channel", 1, "ClientError: input channel 'data' is missing"),
+        (
+            "a feature column missing",
+            1,
+            "ClientError: the data lacks the model's feature column(s) ['usage_gb']",
+        ),
+        ("a label that is not 0/1", 1, "ClientError: part-0.csv line 3: churned must be 0 or 1, got 2"),
+        ("no model", 1, "ClientError: no model at"),
+        ("a broken model archive", 1, "ClientError: model.tar.gz is not a readable model archive"),
+        ("an unknown argument", 2, "ClientError: bad arguments: unrecognized arguments: --fast"),
+    ],
+)
+def test_evaluate_failures_write_the_reason_and_no_predictions(good_run, tmp_path, case, code, reason):
+    from churn_model import evaluate
+
+    model, data = good_run[0] / "model", tmp_path / "data"
+    data.mkdir()
+    header = (
+        "tenure_months,monthly_charges,support_calls,usage_gb,contract_months,days_since_last_login,churned"
+    )
+    (data / "part-0.csv").write_text(header + "\n1,50,0,10,12,3,0\n2,60,1,5,1,40,1\n")
+    args = []
+    if case == "no data channel":
+        data = tmp_path / "absent"
+    elif case == "a feature column missing":
+        (data / "part-0.csv").write_text(header.replace("usage_gb", "usage_tb") + "\n1,50,0,10,12,3,0\n")
+    elif case == "a label that is not 0/1":
+        (data / "part-0.csv").write_text(header + "\n1,50,0,10,12,3,0\n2,60,1,5,1,40,2\n")
+    elif case == "no model":
+        model = tmp_path / "empty"
+        model.mkdir()
+    elif case == "a broken model archive":
+        model = tmp_path / "broken"
+        model.mkdir()
+        (model / "model.tar.gz").write_bytes(b"not a tarball")
+    elif case == "an unknown argument":
+        args = ["--fast"]
+    output = tmp_path / "out" / "predictions.csv"
+    assert (
+        evaluate.run(["--model", str(model), "--data", str(data), "--output", str(output), *args], tmp_path)
+        == code
+    )
+    for name in ("message", "failure"):  # Processing's ExitMessage, training's FailureReason
+        written = (tmp_path / "output" / name).read_text()
+        assert written.startswith(reason) and len(written) <= 1024
+    assert not output.exists() and not output.with_name("predictions.csv.partial").exists()
+
+
+def test_two_models_on_one_holdout_are_compared_by_what_they_do_not_by_their_logs(good_run, tmp_path):
+    """The model trained on worse.csv (noisy labels) logs validation:auc 0.59 on its own noisy split,
+    below the 0.7 floor; scored on the same clean holdout as the good model it is nearly as good. The
+    log measured its data, not the model: what the paired evaluation exists for."""
+    from churn_model import evaluate
+    from seam.domain.paired_evaluation import decide_paired
+    from seam.models.predictions import Predictions, positional_ids
+
+    worse = sm_tree(tmp_path / "worse", "worse.csv")
+    code, worse_log = run_in_process(worse)
+    assert code == 0 and float(AUC.search(worse_log).group(1)) < 0.7
+    holdout, labels = validation_holdout(tmp_path / "holdout")
+    scored = {}
+    for name, base in (("good", good_run[0]), ("worse", worse)):
+        output = tmp_path / f"{name}.csv"
+        assert (
+            evaluate.run(
+                ["--model", str(base / "model"), "--data", str(holdout), "--output", str(output)], tmp_path
+            )
+            == 0
+        )
+        scored[name] = Predictions.from_csv(output.read_text(), source=f"{name} predictions")
+    config = ModelConfig.model_validate(yaml.safe_load((EXAMPLE / "model.yaml").read_text()))
+    ids = positional_ids(len(labels))
+    kwargs = {"seed": "seam-churn-0123456789ab", "confidence": 0.95}
+    result = decide_paired(config.evaluation, scored["good"], scored["worse"], ids, **kwargs)
+    assert result.champion > 0.85  # the "worse" model, on clean rows
+    # The good model is ahead by more than min_improvement (0.005), but 400 rows cannot tell the two
+    # apart at 95%: the interval's lower bound is below zero, and the gate keeps the champion.
+    assert result.improvement > config.evaluation.min_improvement > 0 > result.improvement_lower
+    assert (result.decision, result.decided_on) == ("reject", "interval lower bound")
+    assert result == decide_paired(config.evaluation, scored["good"], scored["worse"], ids, **kwargs)
+
+
+def test_the_cli_names_its_commands(tmp_path):
+    proc = evaluate_cli(tmp_path, "--model")  # a flag without its value: bad arguments
+    assert proc.returncode == 2 and "bad arguments" in proc.stderr
+    env = {**os.environ, "PYTHONPATH": str(IMAGE)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "churn_model"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2 and "train|serve|evaluate" in proc.stderr
+
+
 # --- Seam config ---------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from seam.adapters.aws import client
 from seam.dependencies import Dependencies
 from seam.domain.finalization import Finalizer, Outcome, outcome_of, resume_lock_holder, state_timings
 from seam.domain.starting import start_or_coalesce
+from seam.domain.training import OrphanedJobs
 from seam.models.champion import Champion
 from seam.models.run import (
     DatasetRef,
@@ -26,9 +27,9 @@ from seam.models.run import (
     WorkflowState,
 )
 
-from tests.unit.conftest import IMAGE, RecordingPublisher
+from tests.unit.conftest import IMAGE, RecordingPublisher, running_job
 
-pytestmark = pytest.mark.tables("RunsTable", "LocksTable", "ModelVersionsTable")
+pytestmark = pytest.mark.tables("RunsTable", "LocksTable", "ModelVersionsTable", "TaskTokensTable")
 
 BUCKET = "seam-unit-databucket-123456789012"
 
@@ -224,7 +225,8 @@ def published() -> RecordingPublisher:
 
 
 def finalizer(deps: Dependencies, publisher: RecordingPublisher) -> Finalizer:
-    return Finalizer(deps.runs, deps.versions, deps.locks, deps.workflow, publisher)  # type: ignore[arg-type]
+    jobs = OrphanedJobs(deps.tokens, deps.training)
+    return Finalizer(deps.runs, deps.versions, deps.locks, deps.workflow, publisher, jobs)  # type: ignore[arg-type]
 
 
 def begin(deps: Dependencies, req: RunRequest, *statuses: RunStatus) -> str:
@@ -256,12 +258,15 @@ def test_a_deployed_run_is_recorded_promoted_released_and_announced(
 
     result = finalizer(stores, published).finalize(state)
 
+    timings = result.pop("state_timings")  # the handler's per-model TimeIn_<STATE> metrics
     assert result == {
         "run_id": run_id,
         "status": "DEPLOYED",
         "reason": "version 000002 serving",
         "next_run_id": None,
+        "training_job_stop": None,
     }
+    assert set(timings) == {"STARTED", "VALIDATING", "TRAINING", "DEPLOYING"}
     run = stores.runs.get(run_id)
     assert run is not None
     assert run.status is RunStatus.DEPLOYED
@@ -295,6 +300,7 @@ def test_a_deployed_run_is_recorded_promoted_released_and_announced(
                 "reason": "version 000002 serving",
                 "trigger": "data",
                 "model_version": "000002",
+                "approval": "Approved",
                 "metrics": {"validation:auc": 0.9},
                 "state_timings": run.state_timings,
             },
@@ -456,6 +462,64 @@ def test_finalize_starts_the_run_its_release_handed_the_lock_to_without_reading_
     assert result["next_run_id"] == pending.run_id
     assert reads == ["churn"]  # the release's own read: resuming used the request it handed over
     assert execution_names(stores) == sorted([run_id, pending.run_id])
+
+
+def job_status(deps: Dependencies, run_id: str) -> str:
+    described = deps.training.describe(run_id)
+    assert described is not None
+    return described["TrainingJobStatus"]
+
+
+@pytest.mark.parametrize("error", ["States.Timeout", "States.HeartbeatTimeout", "TransientError"])
+def test_a_run_that_failed_with_its_token_unsettled_has_its_job_stopped_before_the_hand_over(
+    stores: Dependencies, published: RecordingPublisher, faults: Any, error: str
+) -> None:
+    first, pending = request("a"), request("b")
+    run_id = begin(stores, first, RunStatus.TRAINING)
+    running_job(stores, run_id)
+    start_or_coalesce(pending, stores.locks, stores.runs, stores.workflow)
+    faults.calls.clear()
+    failed = trained(run_id, error=ErrorInfo(Error=error)).model_copy(update={"training": None})
+
+    result = finalizer(stores, published).finalize(failed)
+    again = finalizer(stores, published).finalize(failed)  # Finalize's Retry after a later step failed
+
+    assert result["training_job_stop"] == {
+        "job_name": run_id,
+        "stopping": True,
+        "reason": "StopTrainingJob accepted",
+    }
+    assert job_status(stores, run_id) == "Stopped"
+    assert faults.calls.index("sagemaker.StopTrainingJob") < faults.calls.index("sfn.StartExecution")
+    assert result["next_run_id"] == pending.run_id
+    assert again["training_job_stop"]["stopping"] is False  # already stopped: SageMaker says so, not an error
+    assert "in status Stopped" in again["training_job_stop"]["reason"]
+
+
+def test_no_job_is_stopped_when_the_token_was_settled_or_never_stored(
+    stores: Dependencies, published: RecordingPublisher, faults: Any
+) -> None:
+    trained_then_failed = begin(stores, request("a"), RunStatus.TRAINING)
+    running_job(stores, trained_then_failed)
+    stores.tokens.claim(trained_then_failed, "failure", "a-message")  # e.g. TrainingFailed was delivered
+    never_launched = begin(stores, request("b"))
+    validation = ErrorInfo(Error="DataValidationError", Cause=LAMBDA_CAUSE)
+
+    settled = finalizer(stores, published).finalize(
+        trained(trained_then_failed, error=ErrorInfo(Error="TrainingFailed")).model_copy(
+            update={"training": None}
+        )
+    )
+    untrained = finalizer(stores, published).finalize(
+        trained(never_launched, error=validation).model_copy(update={"training": None})
+    )
+    assert (settled["training_job_stop"], untrained["training_job_stop"]) == (None, None)
+    assert faults.count("sagemaker", "StopTrainingJob") == 0
+    faults.params.clear()
+    deployed_run = begin(stores, request("c"), RunStatus.DEPLOYING)
+    finalizer(stores, published).finalize(deployed(trained(deployed_run)))
+    tokens_read = [p for p in faults.sent("dynamodb", "GetItem") if p["TableName"] == stores.tokens.table]
+    assert tokens_read == []  # a run with a training result never had an unsettled token: no read
 
 
 def test_resume_lock_holder_starts_a_holder_whose_hand_over_was_lost(stores: Dependencies) -> None:

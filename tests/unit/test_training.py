@@ -10,6 +10,7 @@ import pytest
 from seam.adapters.workflow import Workflow
 from seam.dependencies import Dependencies
 from seam.domain.training import (
+    HEARTBEAT_SLACK_SWEEPS,
     RECONCILER_PERIOD_SECONDS,
     START_MARGIN_SECONDS,
     Settlement,
@@ -52,13 +53,10 @@ STALE_AFTER = 1800  # SEAM_TRAINING_STALE_AFTER_SECONDS' default
     ("spec", "timeout", "heartbeat"),
     [
         ({"max_runtime_seconds": 60}, 60 + 1800, 60 + 1800 - 1),  # below the timeout, never tighter
-        (
-            {"max_runtime_seconds": 3600},
-            3600 + 1800,
-            1800 + 600,
-        ),  # the reconciler's first heartbeat + 2 sweeps
-        ({"max_runtime_seconds": 7200}, 7200 + 1800, 1800 + 600),
-        ({"max_runtime_seconds": 14400}, 14400 + 1800, 3600),  # a quarter of the runtime
+        ({"max_runtime_seconds": 3600}, 3600 + 1800, 1800 + 6 * 300),  # the reconciler's check + 6 sweeps
+        ({"max_runtime_seconds": 7200}, 7200 + 1800, 1800 + 6 * 300),
+        ({"max_runtime_seconds": 14400}, 14400 + 1800, 3600),
+        ({"max_runtime_seconds": 28800}, 28800 + 1800, 7200),  # a quarter of the runtime
         ({"max_runtime_seconds": 28 * 24 * 3600}, 28 * 24 * 3600 + 1800, 7 * 24 * 3600),
         ({"max_runtime_seconds": 3600, "use_spot": True, "max_wait_seconds": 14400}, 14400 + 1800, 3600),
     ],
@@ -78,16 +76,17 @@ def test_limits_are_the_runtime_plus_the_start_margin_and_a_clamped_heartbeat(
 def test_a_healthy_training_without_events_outlives_its_heartbeat_window_through_the_reconciler(
     runtime: int, stale_after: int
 ) -> None:
-    """SageMaker sends no event during a long Training phase. The reconciler heartbeats a run once it
-    has been `stale_after` seconds without news, at its next sweep (<= 5 min later), then every sweep:
-    the heartbeat window must outlast that first one, or the timeout must come first."""
+    """SageMaker sends no event during a long Training phase. The reconciler has a run checked once it
+    has been `stale_after` seconds without news, at its next sweep (<= 5 min later); the heartbeat is
+    news, so the next check comes `stale_after` after it. The window must outlast that, with sweeps to
+    spare for a backlog or a failed sweep, or the timeout must come first."""
     limits = limits_for(model_config(training=training(max_runtime_seconds=runtime)), stale_after)
-    first_reconciler_heartbeat = stale_after + RECONCILER_PERIOD_SECONDS
+    next_check = stale_after + RECONCILER_PERIOD_SECONDS
+    spare_sweeps = (limits.heartbeat_seconds - next_check) // RECONCILER_PERIOD_SECONDS
     assert (
-        limits.heartbeat_seconds > first_reconciler_heartbeat
-        or limits.heartbeat_seconds == limits.timeout_seconds - 1
+        spare_sweeps >= HEARTBEAT_SLACK_SWEEPS - 1 or limits.heartbeat_seconds == limits.timeout_seconds - 1
     )
-    assert limits.heartbeat_seconds > RECONCILER_PERIOD_SECONDS  # and the window outlasts each later sweep
+    assert HEARTBEAT_SLACK_SWEEPS - 1 >= 3  # e.g. a third of the quiet runs per sweep, and one sweep lost
 
 
 def test_a_warm_pool_does_not_change_the_limits() -> None:
@@ -308,6 +307,23 @@ def test_a_job_in_progress_sends_a_heartbeat_and_leaves_the_token_open(
     assert settled(launched) is None
     assert first.settle(RUN_ID, lambda _: description()) is Settlement.SUCCEEDED
     assert [kind for kind, _, _ in workflow.sent] == ["heartbeat", "heartbeat", "success"]
+
+
+def test_an_accepted_heartbeat_is_news_of_the_run_and_a_refused_one_is_not(
+    launched: Dependencies, workflow: RecordingWorkflow
+) -> None:
+    before = launched.runs.get(RUN_ID)
+    assert before is not None and before.heartbeat_at is None
+
+    settler(launched, workflow).settle(RUN_ID, lambda _: description("InProgress"))
+    beaten = launched.runs.get(RUN_ID)
+    workflow.answer = False  # TaskTimedOut / InvalidToken: Step Functions no longer waits for it
+    settler(launched, workflow).settle(RUN_ID, lambda _: description("InProgress"))
+
+    assert beaten is not None and beaten.heartbeat_at is not None
+    assert beaten.updated_at > before.updated_at  # the reconciler's stale clock starts again
+    assert beaten.status is RunStatus.TRAINING
+    assert launched.runs.get(RUN_ID) == beaten  # a refused heartbeat is no news
 
 
 def test_a_job_stopping_is_waited_for_without_sending_anything(

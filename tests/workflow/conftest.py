@@ -9,7 +9,7 @@ import pytest
 import seam
 from moto import mock_aws
 from seam.dependencies import dependencies
-from seam_local.moto_hooks import install_lambda_runtime, install_transaction_backups
+from seam_local.moto_hooks import install_lambda_runtime, install_training_stop, install_transaction_backups
 from seam_local.stack import EmulatedStack
 from seam_local.template import StackTemplate
 
@@ -63,7 +63,7 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         for key, value in stack.environment.items():
             monkeypatch.setenv(key, value)
         seam.reset()
-        with install_lambda_runtime(stack.runtime), install_transaction_backups():
+        with install_lambda_runtime(stack.runtime), install_transaction_backups(), install_training_stop():
             stack.deploy()
             deps = dependencies()
             serving = InMemoryServing()

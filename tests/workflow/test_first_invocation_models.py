@@ -23,7 +23,7 @@ from seam.dependencies import Dependencies
 from seam.models.run import utc_now
 
 from bench.cold_start import FIRST_INVOCATION_MODELS, loaded_modules
-from tests.workflow.harness import CRASHING_IMAGE, GOOD_CSV, Harness, model_config
+from tests.workflow.harness import CRASHING_IMAGE, GOOD_CSV, Harness, model_config, sqs_event
 
 # What builds a deferred model: the BaseModel methods that reach its validator or serializer, and a
 # TypeAdapter over it (Powertools' event_parser makes one).
@@ -149,7 +149,7 @@ def test_each_handler_builds_the_deferred_models_and_loads_the_adapters_charged_
     failing = harness.only_run_id("fraud")
     harness.finish_training(failing, auc=0.9)
     assert harness.wait_execution(failing)["status"] == "FAILED"
-    # A lost callback: the reconciler settles it.
+    # A lost callback: the reconciler has the run checked, and the callback settles it.
     harness.onboard(model_config("churn2"))
     harness.drop("churn2")
     lost = harness.only_run_id("churn2")
@@ -160,7 +160,12 @@ def test_each_handler_builds_the_deferred_models_and_loads_the_adapters_charged_
         UpdateExpression="SET updated_at = :t",
         ExpressionAttributeValues={":t": {"S": (utc_now() - timedelta(hours=1)).isoformat()}},
     )
-    assert harness.stack.invoke("ReconcilerFunction", {})["settled"] == {lost: "succeeded"}
+    assert harness.stack.invoke("ReconcilerFunction", {})["checks_sent"] == [lost]
+    queue = harness.deps.callback_queue
+    [check] = queue.sqs.receive_message(QueueUrl=queue.queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert harness.stack.invoke("TrainingCallbackFunction", sqs_event(check["Body"])) == {
+        "batchItemFailures": []
+    }
     assert harness.wait_execution(lost)["status"] == "SUCCEEDED"
 
     used = {handler: sorted(models) for handler, models in use.by_handler.items()}

@@ -131,8 +131,13 @@ def test_lost_callback_is_settled_by_the_reconciler(harness: Harness) -> None:
     )
 
     report = harness.stack.invoke("ReconcilerFunction", {})
+    sqs = harness.stack.client("sqs")
+    queued = sqs.receive_message(QueueUrl=harness.deps.callback_queue.queue_url, MaxNumberOfMessages=10)
+    checks = [m["Body"] for m in queued.get("Messages", [])]  # what Lambda's event source delivers
+    assert harness.stack.invoke("TrainingCallbackFunction", sqs_event(*checks)) == {"batchItemFailures": []}
 
-    assert report["settled"] == {run_id: "succeeded"}
+    assert report["checks_sent"] == [run_id] and len(checks) == 1
+    assert harness.deps.tokens.get(run_id).settled == "success"  # type: ignore[union-attr]
     assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
     assert harness.run(run_id).status is RunStatus.DEPLOYED
     # A late duplicate of the lost event now changes nothing.

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from seam.adapters.dynamodb.tokens import TokenStore
     from seam.adapters.dynamodb.versions import VersionStore
     from seam.adapters.outcomes import OutcomePublisher
+    from seam.adapters.queues import Queue
     from seam.adapters.sagemaker import ModelRegistry, TrainingJobs
     from seam.adapters.serving.base import ServingAdapter
-    from seam.adapters.trigger_queue import TriggerQueue
     from seam.adapters.workflow import Workflow
 
 
@@ -86,10 +86,18 @@ class Dependencies:
         return Workflow(self.settings.state_machine_arn)
 
     @cached_property
-    def trigger_queue(self) -> TriggerQueue:
-        from seam.adapters.trigger_queue import TriggerQueue
+    def trigger_queue(self) -> Queue:
+        """The trigger's own queue: a schedule tick's per-model retrains."""
+        from seam.adapters.queues import Queue
 
-        return TriggerQueue(self.settings.trigger_queue_url)
+        return Queue(self.settings.trigger_queue_url)
+
+    @cached_property
+    def callback_queue(self) -> Queue:
+        """The training callback's queue: the reconciler's checks of quiet trainings."""
+        from seam.adapters.queues import Queue
+
+        return Queue(self.settings.callback_queue_url)
 
     @cached_property
     def training(self) -> TrainingJobs:

@@ -50,6 +50,31 @@ class EvaluationError(SeamError):
     """The challenger cannot be compared (e.g. its metric is missing); never promotes."""
 
 
+class PredictionsError(EvaluationError):
+    """A per-row predictions file cannot be read or holds a bad row; the message names the rule."""
+
+    def __init__(self, rule: str, detail: str) -> None:
+        super().__init__(f"{rule}: {detail}")
+        self.rule = rule
+        self.detail = detail
+
+
+class HoldoutMismatchError(PredictionsError):
+    """Per-row predictions do not cover exactly the holdout's rows (count, ids or labels differ)."""
+
+
+class UnknownMetricError(EvaluationError):
+    """A metric name Seam cannot compute from per-row predictions."""
+
+
+class MetricInputError(EvaluationError):
+    """The rows cannot give this metric (e.g. log loss of a score outside [0, 1])."""
+
+
+class SingleClassError(MetricInputError):
+    """The holdout's labels are all one class: AUC (and a paired interval of it) is undefined."""
+
+
 class RegistryError(SeamError):
     """The model registry rejected the version."""
 

@@ -25,6 +25,7 @@ class Settings(BaseModel):
     rollout_max_checks: int = Field(default=40, ge=1, alias="SEAM_ROLLOUT_MAX_CHECKS")
     rollout_wait_seconds: int = Field(default=15, ge=0, le=3600, alias="SEAM_ROLLOUT_WAIT_SECONDS")
     trigger_queue_url: str = Field(default="", alias="SEAM_TRIGGER_QUEUE_URL")
+    callback_queue_url: str = Field(default="", alias="SEAM_CALLBACK_QUEUE_URL")
     schedule_spread_seconds: int = Field(default=600, ge=0, le=840, alias="SEAM_SCHEDULE_SPREAD_SECONDS")
 
     @property

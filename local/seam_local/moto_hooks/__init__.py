@@ -5,7 +5,8 @@ same way (`patching.Hook`), only for the duration of a `with` block:
 - `install_lambda_runtime`: Lambda tasks run Seam's handlers in-process (`lambda_runtime`), and
   SendTaskFailure keeps its cause (`task_failure`).
 - `install_training_runner`: training jobs run (InProgress, handed to a runner) instead of completing
-  at once, names are unique, StopTrainingJob exists (`training_runner`).
+  at once, names are unique, StopTrainingJob exists (`training_runner`); `install_training_stop`:
+  StopTrainingJob alone, for tests without a runner.
 - `install_event_sources`: events reach EventBridge targets in the shape and envelope AWS uses
   (`event_input`, `s3_events`, `alarm_events`).
 - `install_transaction_backups`: a TransactWriteItems backs each table up once (`transactions`).
@@ -62,6 +63,7 @@ __all__ = [
     "install_event_sources",
     "install_lambda_runtime",
     "install_training_runner",
+    "install_training_stop",
     "install_transaction_backups",
     "set_cluster_endpoint",
     "set_training_job",
@@ -87,8 +89,16 @@ def install_lambda_runtime(runtime: LambdaRuntime) -> Iterator[LambdaRuntime]:
 def install_training_runner(runner: TrainingRunner) -> Iterator[TrainingRunner]:
     """CreateTrainingJob leaves the job InProgress and calls `runner.start(job)`; StopTrainingJob calls
     `runner.stop(job)`."""
-    with training_runner.HOOK.installed(runner):
+    with training_runner.HOOK.installed(runner), training_runner.STOP_HOOK.installed(None):
         yield runner
+
+
+@contextmanager
+def install_training_stop() -> Iterator[None]:
+    """StopTrainingJob, which moto lacks, without a runner: a running job is Stopped at once; one that
+    is not InProgress is refused (ValidationException), as SageMaker does."""
+    with training_runner.STOP_HOOK.installed(None):
+        yield
 
 
 @contextmanager

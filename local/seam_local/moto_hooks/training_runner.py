@@ -1,8 +1,10 @@
 """Training jobs run instead of completing at once. moto marks a training job Completed the moment it
 is created. While installed, CreateTrainingJob keeps the request's MetricDefinitions (moto overwrites
 them), refuses a job name that exists (ResourceInUse, as SageMaker does; moto would replace the job),
-leaves the job InProgress and hands it to a runner (seam_local.sagemaker.LocalSageMaker);
-StopTrainingJob, which moto lacks, goes to the same runner.
+leaves the job InProgress and hands it to a runner (seam_local.sagemaker.LocalSageMaker).
+StopTrainingJob, which moto lacks, is its own hook (`STOP_HOOK`, also installed without a runner, as in
+the unit tests): a job that is not InProgress is refused with SageMaker's ValidationException; a running
+job goes to the runner, or without one is Stopped at once.
 
 moto members: `moto.sagemaker.models.SageMakerModelBackend.create_training_job` (wrapped) and
 `moto.sagemaker.responses.SageMakerResponse.stop_training_job` (added: moto handles an API action only
@@ -15,10 +17,11 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from moto.core.responses import EmptyResult
-from moto.sagemaker.exceptions import ResourceInUseException
+from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import FakeTrainingJob, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
@@ -58,9 +61,18 @@ def _create_training_job(
 def _stop_training_job(self: SageMakerResponse) -> EmptyResult:
     name = json.loads(self.body or "{}").get("TrainingJobName")
     self.sagemaker_backend.describe_training_job(name)  # ValidationException when there is no such job
+    job = self.sagemaker_backend.training_jobs[name]
+    if job.training_job_status != "InProgress":
+        # SageMaker's answer for a job that ended or is stopping.
+        raise ValidationError(
+            f"The request was rejected because the training job is in status {job.training_job_status}."
+        )
     runner = HOOK.target
     if runner is not None:
-        runner.stop(self.sagemaker_backend.training_jobs[name])
+        runner.stop(job)
+    else:  # nothing runs it: it stops at once
+        job.training_job_status, job.secondary_status = "Stopped", "Stopped"
+        job.training_end_time = datetime.now(UTC)
     return EmptyResult()
 
 
@@ -72,5 +84,10 @@ def _create_takes_the_request_by_name() -> None:
 
 CREATE = Patch(SageMakerModelBackend, "create_training_job", _create_training_job)
 STOP = Patch(SageMakerResponse, "stop_training_job", _stop_training_job, adds=True)
-HOOK: Hook[TrainingRunner | None] = Hook([CREATE, STOP], check=_create_takes_the_request_by_name)
-check = HOOK.check
+HOOK: Hook[TrainingRunner | None] = Hook([CREATE], check=_create_takes_the_request_by_name)
+STOP_HOOK: Hook[None] = Hook([STOP])
+
+
+def check() -> None:
+    HOOK.check()
+    STOP_HOOK.check()

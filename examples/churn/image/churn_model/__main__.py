@@ -1,14 +1,15 @@
-"""`python -m churn_model train|serve`: the image's ENTRYPOINT.
+"""`python -m churn_model train|serve|evaluate`: the image's ENTRYPOINT.
 
 SageMaker starts a training container as `docker run IMAGE train`; the EKS Deployment runs the same image
-with the argument `serve`.
+with the argument `serve`; Seam's paired evaluation runs it as `evaluate [--model PATH] [--data DIR]
+[--output FILE]` (evaluate.py) to score a model on the holdout.
 """
 
 from __future__ import annotations
 
 import sys
 
-USAGE = "usage: python -m churn_model {train|serve}"
+USAGE = "usage: python -m churn_model {train|serve|evaluate}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,6 +23,10 @@ def main(argv: list[str] | None = None) -> None:
         from churn_model import serve
 
         serve.main()
+    elif command == "evaluate":
+        from churn_model import evaluate
+
+        evaluate.main(args[1:])
     else:
         print(USAGE, file=sys.stderr)
         sys.exit(2)

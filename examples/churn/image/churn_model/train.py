@@ -79,12 +79,24 @@ def load_hyperparameters(path: Path) -> dict[str, Any]:
 
 
 def read_channel(channel_dir: Path) -> tuple[list[str], list[list[float]], list[int]]:
-    """Every *.csv under the channel (sorted, recursive): one header, numeric values, a 0/1 label."""
+    """The training data: `read_rows` of the `train` channel, enough rows and both classes."""
+    features, rows, labels = read_rows(channel_dir, CHANNEL)
+    if len(rows) < MIN_ROWS:
+        raise TrainingError(f"only {len(rows)} data rows, need at least {MIN_ROWS}")
+    if len(set(labels)) < 2:
+        raise TrainingError(f"{LABEL} has a single class; need both 0 and 1")
+    return features, rows, labels
+
+
+def read_rows(channel_dir: Path, channel: str) -> tuple[list[str], list[list[float]], list[int]]:
+    """Every *.csv under the channel (sorted, recursive): one header, numeric values, a 0/1 label. Rows
+    come in reading order (files by path, then lines; blank lines skipped): `evaluate` identifies a row
+    by its position in it."""
     if not channel_dir.is_dir():
-        raise TrainingError(f"input channel {CHANNEL!r} is missing ({channel_dir})")
+        raise TrainingError(f"input channel {channel!r} is missing ({channel_dir})")
     files = sorted(p for p in channel_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
     if not files:
-        raise TrainingError(f"input channel {CHANNEL!r} holds no files")
+        raise TrainingError(f"input channel {channel!r} holds no files")
     header: list[str] | None = None
     rows: list[list[float]] = []
     labels: list[int] = []
@@ -137,10 +149,6 @@ def read_channel(channel_dir: Path) -> tuple[list[str], list[list[float]], list[
     features = [c for c in header if c != LABEL]
     if not features:
         raise TrainingError("no feature columns besides the label")
-    if len(rows) < MIN_ROWS:
-        raise TrainingError(f"only {len(rows)} data rows, need at least {MIN_ROWS}")
-    if len(set(labels)) < 2:
-        raise TrainingError(f"{LABEL} has a single class; need both 0 and 1")
     return features, rows, labels
 
 

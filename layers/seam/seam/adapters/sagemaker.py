@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from seam.adapters.aws import aws_call, cause_code, client
 from seam.errors import RegistryError, SeamError, TrainingCapacityError, TrainingError
+
+
+@dataclass(frozen=True)
+class JobStop:
+    """What StopTrainingJob answered: `stopping`, or why there was nothing to stop."""
+
+    job_name: str
+    stopping: bool
+    reason: str
 
 
 class TrainingJobs:
@@ -33,6 +43,18 @@ class TrainingJobs:
         except SeamError as exc:
             if cause_code(exc) in ("ResourceNotFound", "ValidationException") and "not" in str(exc).lower():
                 return None
+            raise
+
+    def stop(self, job_name: str) -> JobStop:
+        """StopTrainingJob, idempotent: a job that already ended or is stopping (ValidationException
+        "... the training job is in status Stopped.") or that never existed is not an error."""
+        try:
+            with aws_call(f"StopTrainingJob {job_name}", TrainingError):
+                self.sm.stop_training_job(TrainingJobName=job_name)
+            return JobStop(job_name, stopping=True, reason="StopTrainingJob accepted")
+        except SeamError as exc:
+            if cause_code(exc) in ("ValidationException", "ResourceNotFound"):
+                return JobStop(job_name, stopping=False, reason=str(exc.__cause__))
             raise
 
 

@@ -8,7 +8,8 @@ run whose start was lost is started again (`resume_lock_holder`, shared with the
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.workflow import Workflow
 from seam.domain.starting import start_run
+from seam.domain.training import OrphanedJobs
 from seam.errors import StaleUpdateError
 from seam.models.champion import Champion
 from seam.models.run import Run, RunRequest, RunStatus, WorkflowState, utc_now
@@ -72,24 +74,34 @@ class Finalizer:
     locks: LockStore
     workflow: Workflow
     outcomes: OutcomePublisher
+    jobs: OrphanedJobs
 
     def finalize(self, state: WorkflowState) -> dict[str, Any]:
         outcome = outcome_of(state)
         outcome = self._promote_champion(state, outcome)
         run = self._record(state, outcome)
+        # A failed run without a training result may have left its job running (e.g. States.Timeout):
+        # stopped before the lock is handed over, so the model's next run never trains beside it.
+        stopped = None
+        if outcome.status is RunStatus.FAILED and state.training is None:
+            stopped = self.jobs.stop(state.run_id)
         handed_to = self.locks.release(state.model, state.run_id)
-        resumed = resume_lock_holder(state.model, self.locks, self.runs, self.workflow, handed_to)
+        resumed = resume_lock_holder(
+            state.model, self.locks, self.runs, self.workflow, handed_to, on_release=self.jobs.stop
+        )
+        timings = run.state_timings if run else {}
         self.outcomes.publish(
             outcome.event,
             {
                 "run_id": state.run_id,
                 "model": state.model,
                 "status": outcome.status.value,
-                "reason": outcome.reason,
+                "reason": " ".join(outcome.reason.split()),  # one line: it is read in notifications
                 "trigger": state.trigger.value,
                 "model_version": state.registration.version if state.registration else None,
+                "approval": state.registration.approval if state.registration else None,
                 "metrics": state.training.metrics if state.training else {},
-                "state_timings": run.state_timings if run else {},
+                "state_timings": timings,
             },
         )
         return {
@@ -97,6 +109,8 @@ class Finalizer:
             "status": outcome.status.value,
             "reason": outcome.reason,
             "next_run_id": resumed,
+            "training_job_stop": asdict(stopped) if stopped else None,
+            "state_timings": timings,
         }
 
     def _promote_champion(self, state: WorkflowState, outcome: Outcome) -> Outcome:
@@ -156,7 +170,12 @@ LIVE_EXECUTION = frozenset({"RUNNING", "PENDING_REDRIVE"})
 
 
 def resume_lock_holder(
-    model: str, locks: LockStore, runs: RunStore, workflow: Workflow, holder: RunRequest | None = None
+    model: str,
+    locks: LockStore,
+    runs: RunStore,
+    workflow: Workflow,
+    holder: RunRequest | None = None,
+    on_release: Callable[[str], object] = lambda _: None,
 ) -> str | None:
     """Make sure the run holding `model`'s lock is alive. Start it if it never started (a lost hand-over
     or a crash between taking the lock and StartExecution); release the lock if it is over (its run
@@ -164,7 +183,8 @@ def resume_lock_holder(
     the run id it had to start, if any.
 
     `holder`: the holder's request when the caller has it (the request a release just handed the lock
-    to); otherwise the lock is read."""
+    to); otherwise the lock is read. `on_release(run_id)`: called for each holder released as over
+    (the callers stop its training job: nobody waits for it any more)."""
     for _ in range(10):  # each round ends a holder that is over; more than a few is a bug, not a queue
         if holder is None:
             lock = locks.get(model)
@@ -188,7 +208,8 @@ def resume_lock_holder(
                     cause=f"execution ended {status} without Finalize",
                     finished_at=utc_now(),
                 )
-        holder = locks.release(model, holder.run_id)
+        over, holder = holder.run_id, locks.release(model, holder.run_id)
+        on_release(over)
         if holder is None:
             return None
     raise StaleUpdateError(f"lock of {model} kept passing to runs that were over")

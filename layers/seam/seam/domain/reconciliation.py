@@ -1,64 +1,130 @@
-"""The reconciler's sweep: settle runs whose training event was lost, and free locks of dead runs.
+"""The reconciler's sweep: have quiet trainings checked, and free locks of dead runs.
 
-Runs in TRAINING longer than the threshold are settled through the callback's code path
-(DescribeTrainingJob -> success / failure / heartbeat). A lock whose holder never started is started;
-a lock whose holder's execution ended without Finalize (e.g. Finalize exhausted its retries) is
-released, the run marked FAILED, and the pending run started.
+Runs in TRAINING that nothing has been heard of for `stale_after_seconds` (no status change, no
+heartbeat) are sent to the training callback's queue, one small check message each, 10 per
+SendMessageBatch: the callback settles or heartbeats them (DescribeTrainingJob -> success / failure /
+heartbeat), five invocations at a time, with SQS redelivery for a check that fails. A heartbeat is news,
+so a checked run leaves the stale set for `stale_after_seconds`, and the stale runs are read oldest news
+first: each sweep reaches the trainings whose heartbeat window closes first, and a sweep that cannot send
+them all leaves the rest for the next, at the front.
+
+A lock whose holder never started is started; a lock whose holder's execution ended without Finalize
+(e.g. Finalize exhausted its retries, or the execution was aborted) is released, the run marked FAILED,
+its training job stopped if its token was never settled, and the pending run started.
 
 At scale (1,000 models, every lock held) the sweep stays a handful of calls: one ListExecutions pass
 names the running executions, and only locks whose holder is not among them are checked one by one
 (about five calls each). Work left when the invocation nears its timeout is left for the next sweep.
+The checks may use only part of the time (`REPAIR_SHARE` is kept for the locks), so however many
+trainings are quiet, dead locks are still repaired. Each run and each lock is on its own: a call that
+fails (a throttle left after the SDK's retries) is recorded with its reason and the sweep goes on.
 """
 
 from __future__ import annotations
 
-import contextlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from seam.adapters.dynamodb.locks import LockStore
+from seam.adapters.dynamodb.locks import LockRecord, LockStore
 from seam.adapters.dynamodb.runs import RunStore
-from seam.adapters.sagemaker import TrainingJobs
+from seam.adapters.queues import SEND_BATCH_MAX, Queue
+from seam.adapters.sagemaker import JobStop
 from seam.adapters.workflow import Workflow
 from seam.domain.finalization import resume_lock_holder
-from seam.domain.training import TrainingSettler
-from seam.errors import StaleUpdateError
-from seam.models.run import RunStatus, utc_now
+from seam.domain.training import OrphanedJobs
+from seam.models.run import Run, RunStatus, utc_now
+from seam.models.training_check import TrainingCheck
+
+# Share of a sweep's time kept for lock repair: checks of quiet trainings never take more than the rest.
+REPAIR_SHARE = 0.5
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass
 class SweepReport:
-    settled: dict[str, str] = field(default_factory=dict)  # run id -> settlement
+    checks_sent: list[str] = field(default_factory=list)  # run ids of quiet trainings sent for a check
     resumed: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
+    stopped: dict[str, JobStop] = field(default_factory=dict)  # released run id -> StopTrainingJob's answer
     locks_checked: int = 0  # held locks whose holder was not listed as running
     deferred: int = 0  # runs or locks left for the next sweep: the invocation was running out of time
+    failed: dict[str, str] = field(default_factory=dict)  # "run <id>" / "lock <model>" / a read -> reason
+    # The longest-held lock (None: the locks could not be read): its age in seconds, model and holder.
+    oldest_lock_age_seconds: float | None = None
+    oldest_lock_model: str | None = None
+    oldest_lock_run_id: str | None = None
 
 
 @dataclass
 class Reconciler:
     runs: RunStore
     locks: LockStore
-    training: TrainingJobs
     workflow: Workflow
-    settler: TrainingSettler
+    checks: Queue  # the training callback's queue
+    jobs: OrphanedJobs
 
     def sweep(
         self, stale_after_seconds: int, time_left: Callable[[], float] = lambda: float("inf")
     ) -> SweepReport:
         """`time_left()`: seconds this sweep may still start work in (the invocation's remaining time
-        less a margin); when it reaches 0 the rest is counted as deferred."""
+        less a margin); when it reaches 0 the rest is counted as deferred. The checks stop when only
+        `REPAIR_SHARE` of the time the sweep began with is left."""
         report = SweepReport()
+        budget = time_left()
+        reserved = 0.0 if math.isinf(budget) else budget * REPAIR_SHARE
+        self._send_checks(stale_after_seconds, lambda: time_left() - reserved, report)
+        self._repair_locks(time_left, report)
+        return report
+
+    def _send_checks(
+        self, stale_after_seconds: int, time_left: Callable[[], float], report: SweepReport
+    ) -> None:
         cutoff = utc_now() - timedelta(seconds=stale_after_seconds)
-        for run in self.runs.list_by_status(RunStatus.TRAINING, updated_before=cutoff):
+        try:
+            quiet = self.runs.list_by_status(RunStatus.TRAINING, updated_before=cutoff)  # oldest news first
+        except Exception as exc:
+            report.failed["runs in TRAINING"] = _reason(exc)
+            return
+        for start in range(0, len(quiet), SEND_BATCH_MAX):
             if time_left() <= 0:
-                report.deferred += 1
-                continue
-            job = run.training_job_name or run.run_id
-            report.settled[run.run_id] = self.settler.settle(job, self.training.describe).value
-        held = self.locks.list()
-        running = self.workflow.running_executions() if held else set()
+                report.deferred += len(quiet) - start
+                return
+            self._send_check_batch(quiet[start : start + SEND_BATCH_MAX], report)
+
+    def _send_check_batch(self, runs: list[Run], report: SweepReport) -> None:
+        try:
+            refused = self.checks.send_batch(
+                [(TrainingCheck.body(r.training_job_name or r.run_id), 0) for r in runs]
+            )
+        except Exception as exc:  # the next sweep sends them again: they are still quiet
+            refused = dict.fromkeys(range(len(runs)), _reason(exc))
+        for n, run in enumerate(runs):
+            if n in refused:
+                report.failed[f"run {run.run_id}"] = refused[n]
+            else:
+                report.checks_sent.append(run.run_id)
+
+    def _repair_locks(self, time_left: Callable[[], float], report: SweepReport) -> None:
+        try:
+            held = self.locks.list()
+        except Exception as exc:
+            report.failed["locks"] = _reason(exc)
+            return
+        report.oldest_lock_age_seconds = 0.0
+        if held:
+            oldest = min(held, key=lambda lock: lock.since)
+            report.oldest_lock_age_seconds = round((utc_now() - oldest.since).total_seconds(), 3)
+            report.oldest_lock_model, report.oldest_lock_run_id = oldest.model, oldest.holder
+        running: set[str] = set()
+        try:
+            running = self.workflow.running_executions() if held else set()
+        except Exception as exc:  # every holder is checked one by one instead
+            report.failed["running executions"] = _reason(exc)
         for lock in held:
             if lock.holder in running:
                 continue  # alive; if it ended since the list was read, the next sweep sees it
@@ -66,26 +132,26 @@ class Reconciler:
                 report.deferred += 1
                 continue
             report.locks_checked += 1
-            self._repair(lock.model, lock.holder, report)
-        return report
+            self._repair_one(lock, report)
 
-    def _repair(self, model: str, holder: str, report: SweepReport) -> None:
-        run = self.runs.get(holder)
-        status = self.workflow.execution_status(holder) if run else None
-        handed_to = None
-        if run and status not in (None, "RUNNING", "PENDING_REDRIVE"):
-            # The execution is over but its lock is held: Finalize never completed.
-            if not run.status.terminal:
-                with contextlib.suppress(StaleUpdateError):
-                    self.runs.update(
-                        holder,
-                        status=RunStatus.FAILED,
-                        error="ExecutionEnded",
-                        cause=f"execution ended {status} without Finalize",
-                        finished_at=utc_now(),
-                    )
-            handed_to = self.locks.release(model, holder)
-            report.released.append(holder)
-        resumed = resume_lock_holder(model, self.locks, self.runs, self.workflow, handed_to)
+    def _repair_one(self, lock: LockRecord, report: SweepReport) -> None:
+        try:
+            self._repair(lock, report)
+        except Exception as exc:  # the next sweep tries again: every repair step is idempotent
+            report.failed[f"lock {lock.model}"] = _reason(exc)
+
+    def _repair(self, lock: LockRecord, report: SweepReport) -> None:
+        """A holder that is not running: start it if it never started; if it is over (its execution
+        ended without Finalize), fail its run, release the lock, stop its job and resume the next."""
+
+        def released(run_id: str) -> None:
+            report.released.append(run_id)
+            # Nothing waits for its training job any more: stopped before the next run starts its own.
+            if stop := self.jobs.stop(run_id):
+                report.stopped[run_id] = stop
+
+        resumed = resume_lock_holder(
+            lock.model, self.locks, self.runs, self.workflow, lock.holder_request, on_release=released
+        )
         if resumed:
             report.resumed.append(resumed)

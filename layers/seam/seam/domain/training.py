@@ -1,8 +1,9 @@
-"""Training: launching a run's job (token first), the CreateTrainingJob request, the wait limits, and
-settling a job's task token.
+"""Training: launching a run's job (token first), the CreateTrainingJob request, the wait limits,
+settling a job's task token, and stopping the jobs nobody waits for any more.
 
-The callback (events) and the reconciler (polling) settle through `settle`, so a lost, duplicated
-or late event can never settle a token twice or overwrite a terminal status.
+The callback settles through `settle`, for SageMaker's events and for the reconciler's checks of quiet
+trainings alike, so a lost, duplicated or late event can never settle a token twice or overwrite a
+terminal status.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from seam.adapters.dynamodb.runs import RunStore
 from seam.errors import StaleUpdateError, TrainingError
-from seam.models.run import DatasetRef, RunStatus, TrainingLimits, TrainingResult, WorkflowState
+from seam.models.run import DatasetRef, RunStatus, TrainingLimits, TrainingResult, WorkflowState, utc_now
 
 # Named for the signatures only: each function loads the adapters it uses (Validate, which takes only
 # `limits_for` from here, uses none of these), as LaunchTraining loads the model config.
 if TYPE_CHECKING:
     from seam.adapters.dynamodb.models import ModelStore
     from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
-    from seam.adapters.sagemaker import TrainingJobs
+    from seam.adapters.sagemaker import JobStop, TrainingJobs
     from seam.adapters.workflow import Workflow
     from seam.models.model_config import ModelConfig
 
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
 START_MARGIN_SECONDS = 1800
 # How often the reconciler sweeps: ReconcilerFunction's schedule in template.yaml (tests/template checks).
 RECONCILER_PERIOD_SECONDS = 300
+# Sweeps the heartbeat window leaves after a training has gone `stale_after` without news: one for the
+# schedule's phase, the rest for a backlog (a sweep that reaches only part of the quiet trainings), a
+# sweep that failed or a slow callback queue. With the default stale-after (1,800 s) the reconciler's
+# heartbeat comes at half the window.
+HEARTBEAT_SLACK_SWEEPS = 6
 
 
 def limits_for(config: ModelConfig, stale_after_seconds: int) -> TrainingLimits:
@@ -37,16 +43,17 @@ def limits_for(config: ModelConfig, stale_after_seconds: int) -> TrainingLimits:
 
     Without both, a task token waits up to a year. Heartbeats come from InProgress events, which
     SageMaker sends on status changes only (none during a long Training phase), and from the
-    reconciler, which heartbeats a run once it has been `stale_after_seconds` without news and then on
-    every sweep. The window is a quarter of the runtime but never closes before the reconciler's
-    first heartbeat has had two sweeps to arrive, so it only fires when both sources are gone (a
-    shorter floor would fail healthy long trainings between their last event and that heartbeat).
-    HeartbeatSeconds must stay below TimeoutSeconds."""
+    reconciler, which has a training checked once nothing has been heard of it for
+    `stale_after_seconds` (a heartbeat is news: the next check comes `stale_after_seconds` later). The
+    window is a quarter of the runtime but never closes before a check has had `HEARTBEAT_SLACK_SWEEPS`
+    sweeps to arrive, so it only fires when both sources are gone (a shorter floor would fail healthy
+    long trainings between their last event and that heartbeat). HeartbeatSeconds must stay below
+    TimeoutSeconds."""
     runtime = config.training.max_runtime_seconds
     if config.training.use_spot and config.training.max_wait_seconds:
         runtime = config.training.max_wait_seconds
     timeout = runtime + START_MARGIN_SECONDS
-    floor = stale_after_seconds + 2 * RECONCILER_PERIOD_SECONDS
+    floor = stale_after_seconds + HEARTBEAT_SLACK_SWEEPS * RECONCILER_PERIOD_SECONDS
     heartbeat = min(timeout - 1, max(floor, runtime // 4))
     return TrainingLimits(timeout_seconds=timeout, heartbeat_seconds=heartbeat)
 
@@ -180,7 +187,9 @@ class TrainingSettler:
             return self._fail(token, "TrainingJobNotFound", f"training job {job_name} does not exist")
         status = description["TrainingJobStatus"]
         if status == "InProgress":
-            self.workflow.heartbeat(token.task_token)
+            if self.workflow.heartbeat(token.task_token):
+                # News of the run: the reconciler checks it again only after `stale_after` more.
+                self._record(token.run_id, heartbeat_at=utc_now())
             return Settlement.HEARTBEAT
         if status not in TERMINAL_JOB_STATUSES:
             return Settlement.WAITING
@@ -221,6 +230,25 @@ class TrainingSettler:
         # The run may have ended already (e.g. timed out): a late result changes nothing.
         with suppress(StaleUpdateError):
             self.runs.update(run_id, **fields)
+
+
+@dataclass
+class OrphanedJobs:
+    """Training jobs nobody waits for any more. A run that ends with its task token unsettled (it timed
+    out, a state after CreateTrainingJob failed, its execution was aborted or ended without Finalize)
+    leaves its job running to its max runtime, while the model's next run starts a second job."""
+
+    tokens: TokenStore
+    training: TrainingJobs
+
+    def stop(self, run_id: str) -> JobStop | None:
+        """Stop `run_id`'s job if its token is unsettled (the job name is the run id). None when there
+        is nothing to stop: no token (the run never launched one) or a settled token (the job ended and
+        its result was delivered: tokens are claimed only for ended jobs)."""
+        token = self.tokens.get(run_id)
+        if token is None or token.settled:
+            return None
+        return self.training.stop(token.training_job_name)
 
 
 def result_from(description: dict[str, Any]) -> TrainingResult:

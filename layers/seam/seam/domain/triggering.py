@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
-from seam.adapters.trigger_queue import TriggerQueue
+from seam.adapters.queues import Queue
 from seam.adapters.workflow import Workflow
 from seam.domain.starting import BatchOutcome, start_batch
 from seam.errors import BadEventError, ModelNotFoundError
@@ -31,6 +31,7 @@ from seam.models.events import (
     model_from_dataset_key,
 )
 from seam.models.run import DatasetRef, RunRequest, TriggerKind
+from seam.settings import Settings
 
 if TYPE_CHECKING:  # configs are parsed by ModelStore, which loads their classes at the first read
     from seam.models.model_config import ModelConfig
@@ -175,14 +176,13 @@ Routed = list[RunRequest] | Queued | Ignored | ModelNotFoundError
 Outcome = Queued | Ignored | BatchOutcome
 
 
-def route(
-    event: TriggerEvent, models: ModelStore, queue: TriggerQueue, data_bucket: str, spread_seconds: int
-) -> Routed:
+def route(event: TriggerEvent, models: ModelStore, queue: Queue, settings: Settings) -> Routed:
     """What one trigger event comes to: run requests to start, a schedule tick's retrains queued back
-    (each delayed by `spread_delay` within `spread_seconds`), or why nothing starts (the model error
-    when it maps to no onboarded model)."""
+    (each delayed by `spread_delay` within the settings' spread), or why nothing starts (the model
+    error when it maps to no onboarded model)."""
+    spread_seconds = settings.schedule_spread_seconds
     try:
-        mapped = requests_for(event, models, data_bucket)
+        mapped = requests_for(event, models, settings.data_bucket)
     except ModelNotFoundError as exc:
         return exc
     if isinstance(mapped, Fanout):

@@ -202,8 +202,11 @@ class Run(_Record):
     trigger: TriggerKind
     status: RunStatus = RunStatus.STARTED
     started_at: datetime = Field(default_factory=utc_now)
+    # The last write, a heartbeat included: for a run in TRAINING, when Seam last had news of it (the
+    # reconciler checks runs in TRAINING oldest news first, by-status index).
     updated_at: datetime = Field(default_factory=utc_now)
     finished_at: datetime | None = None
+    heartbeat_at: datetime | None = None  # the last SendTaskHeartbeat Step Functions accepted
     dataset: DatasetRef | None = None
     training_job_name: str | None = None
     metrics: dict[str, float] = Field(default_factory=dict)

@@ -1,4 +1,5 @@
-"""SageMaker "Training Job State Change" events, as the training callback receives them (through SQS).
+"""What the training callback receives (through SQS): SageMaker "Training Job State Change" events and
+the reconciler's checks of quiet trainings.
 
 Powertools' EventBridge envelope, with the detail fields Seam reads. The event is only a hint: the
 callback asks DescribeTrainingJob for the truth (metrics are not in the event).
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from seam.errors import BadEventError
 from seam.models.message_body import load_body, validation_reason
+from seam.models.training_check import TrainingCheck
 
 
 # Built at first use (seam.models.run._Record says why).
@@ -31,9 +33,21 @@ class TrainingStateChangeEvent(EventBridgeModel):
     detail_type: Literal["SageMaker Training Job State Change"] = Field(alias="detail-type")
     detail: TrainingJobDetail
 
+    @property
+    def hint(self) -> str:
+        return self.detail.TrainingJobStatus
 
-def parse_training_body(body: str) -> TrainingStateChangeEvent:
+
+TrainingMessage = TrainingStateChangeEvent | TrainingCheck
+
+
+def parse_training_body(body: str) -> TrainingMessage:
     payload = load_body(body)
+    if payload.get("source") == "seam.reconciler":
+        try:
+            return TrainingCheck.model_validate(payload)
+        except ValidationError as exc:
+            raise BadEventError(f"invalid training check: {validation_reason(exc)}") from exc
     try:
         return TrainingStateChangeEvent.model_validate(payload)
     except ValidationError as exc:

@@ -23,6 +23,18 @@ class VersionStore(Table):
         with aws_call(f"PutItem {self.table}/{version.model}/{version.version}"):
             self.ddb.put_item(TableName=self.table, Item=to_item(version.model_dump(mode="json")))
 
+    def get_version(self, model: str, version: str) -> ModelVersion | None:
+        """One version's record (None when Seam never registered it)."""
+        with aws_call(f"GetItem {self.table}/{model}/{version}"):
+            item = self.ddb.get_item(
+                TableName=self.table, Key={"model": {"S": model}, "version": {"S": version}}
+            ).get("Item")
+        if not item:
+            return None
+        from seam.models.version import ModelVersion  # see the TYPE_CHECKING import above
+
+        return ModelVersion.model_validate(from_item(item))
+
     def champion(self, model: str) -> Champion | None:
         with aws_call(f"GetItem {self.table}/{model}/champion"):
             item = self.ddb.get_item(

@@ -1,0 +1,142 @@
+"""Onboarding: what can be checked about a model config before a paid training job.
+
+`parse_config` turns a config document into a ModelConfig, every schema problem as one sentence that
+names the field and says what would be right (a pattern is described, never shown as a regex).
+`check_config` then checks what the schema cannot see alone, the things that otherwise fail a run after
+training: the gate metric is one the training job reports, the label column is a column, the serving
+cluster is allowed in this stack, and the serving Deployment and container exist. Each returns the
+problems; nothing is written. `seam models put` refuses a config with any problem (the trigger can call
+the same function for a record written some other way).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from seam.adapters.serving.base import ServingAdapter
+from seam.errors import ConfigError, SeamError, ServingError, TransientError
+from seam.models.model_config import IMAGE_BY_DIGEST_PATTERN, ModelConfig
+from seam.models.names import MODEL_NAME_PATTERN
+from seam.models.serving_target import K8S_NAME_PATTERN, ServingTarget
+from seam.settings import Settings
+
+# What each pattern of the config schema means, said the way a person would fix it.
+_K8S_NAME = (
+    "a Kubernetes name (RFC 1123: lowercase letters, digits and '-', starting and ending with a letter "
+    "or digit, at most 63 characters)"
+)
+PATTERN_MEANINGS = {
+    IMAGE_BY_DIGEST_PATTERN: "be pinned by an @sha256 digest (<registry>/<repository>@sha256:<64 hex>)",
+    MODEL_NAME_PATTERN: "be 2-40 characters: a lowercase letter, then lowercase letters, digits or '-'",
+    K8S_NAME_PATTERN: "be " + _K8S_NAME,
+    r"^ml\.[a-z0-9]+\.[a-z0-9]+$": "be a SageMaker instance type such as ml.m5.large",
+    r"^s3://": "be an s3:// URI",
+    r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$": (
+        "be an EKS cluster name (letters, digits, '-' and '_', starting with a letter or digit, "
+        "at most 100 characters)"
+    ),
+    r"^[A-Za-z0-9_.:/=+@-]+$": "use only letters, digits and _ . : / = + @ -",
+}
+
+
+class ConfigRefused(ConfigError):
+    """A config that cannot be onboarded: one sentence per problem, in `problems`."""
+
+    def __init__(self, subject: str, problems: list[str]) -> None:
+        super().__init__(f"{subject}: " + "; ".join(problems))
+        self.problems = problems
+
+
+def parse_config(data: Any, subject: str = "model config") -> ModelConfig:
+    """The config, or ConfigRefused naming each field that is wrong and what would be right."""
+    if not isinstance(data, dict):
+        raise ConfigRefused(subject, [f"{subject} must be a mapping of fields, not {type(data).__name__}"])
+    try:
+        return ModelConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigRefused(subject, [describe_error(e) for e in exc.errors()]) from exc
+
+
+def describe_error(error: ErrorDetails) -> str:
+    """One pydantic error as a sentence: the field, then what it must be (patterns in words)."""
+    field = ".".join(str(part) for part in error["loc"]) or "config"
+    if error["type"] == "string_pattern_mismatch":
+        pattern = str((error.get("ctx") or {}).get("pattern", ""))
+        meaning = PATTERN_MEANINGS.get(pattern, f"match {pattern}")
+        return f"{field} must {meaning}, not {_shown(error['input'])}"
+    message = error["msg"].removeprefix("Value error, ")
+    last = str(error["loc"][-1]) if error["loc"] else ""
+    if last and message.startswith(last + " "):  # the validator named its field already
+        return field + message.removeprefix(last)
+    return f"{field}: {message}"
+
+
+def check_config(config: ModelConfig, settings: Settings, serving: ServingAdapter | None) -> list[str]:
+    """What would fail a run of this config after training, one sentence per problem (empty: none).
+    `serving` is read (never written) to find the Deployment; None skips that check."""
+    problems = _gate_problems(config) + _label_problems(config)
+    if config.serving is None:
+        return problems
+    allowed = settings.allowed_clusters
+    if config.serving.cluster not in allowed:
+        names = ", ".join(sorted(allowed)) or "none"
+        problems.append(
+            f"serving.cluster {config.serving.cluster!r} is not an allowed serving cluster of this stack "
+            f"(allowed: {names}); name one of those, or add it to the stack parameter AllowedClusters"
+        )
+    elif serving is not None:
+        problems.extend(_serving_problems(config.serving, serving))
+    return problems
+
+
+def _gate_problems(config: ModelConfig) -> list[str]:
+    metric, defined = config.evaluation.metric, config.training.metric_definitions
+    if metric in defined:
+        return []
+    if not defined:
+        return [
+            f"evaluation.metric {metric!r} is not reported by training: training.metric_definitions is "
+            f"empty; add {metric!r} with a regex (one group) that finds it in the training log"
+        ]
+    return [
+        f"evaluation.metric {metric!r} is not one of training.metric_definitions "
+        f"({', '.join(sorted(defined))}); gate on one of those, or add {metric!r} with its regex"
+    ]
+
+
+def _label_problems(config: ModelConfig) -> list[str]:
+    rules = config.validation
+    names = [column.name for column in rules.columns]
+    if rules.label_column is None or not names or rules.label_column in names:
+        return []
+    return [
+        f"validation.label_column {rules.label_column!r} is not among validation.columns "
+        f"({', '.join(names)}); add it as a column, or name one of those"
+    ]
+
+
+def _serving_problems(target: ServingTarget, serving: ServingAdapter) -> list[str]:
+    where = f"{target.namespace}/{target.deployment}/{target.container} in cluster {target.cluster}"
+    try:
+        snapshot = serving.snapshot(target)
+    except TransientError as exc:
+        return [f"serving: cannot check deployment/container {where} now (try again): {exc}"]
+    except ServingError as exc:
+        return [f"serving: deployment/container {where} cannot be used: {exc}"]
+    except SeamError as exc:  # e.g. the cluster cannot be described with these credentials
+        return [f"serving: cannot read deployment/container {where}: {exc}"]
+    found = snapshot.container.get("name")
+    if found != target.container:
+        return [
+            f"serving.container {target.container!r} is not a container of deployment "
+            f"{target.namespace}/{target.deployment} in cluster {target.cluster} (found {found!r})"
+        ]
+    return []
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
