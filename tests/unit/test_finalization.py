@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from seam.adapters.aws import client
 from seam.dependencies import Dependencies
-from seam.domain.finalization import Finalizer, Outcome, outcome_of, resume_lock_holder, state_timings
+from seam.domain.finalization import Finalizer, Outcome, outcome_of, state_timings
+from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.starting import start_or_coalesce
 from seam.domain.training import OrphanedJobs
 from seam.models.champion import Champion
