@@ -19,7 +19,7 @@ from seam.adapters.dynamodb.locks import LockOutcome, LockStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
 from seam.errors import ModelNotFoundError
-from seam.models.run import Run, RunRequest, WorkflowState
+from seam.models.run import Run, RunRequest
 
 if TYPE_CHECKING:  # only the trigger's batches read configs (it loads them): not Finalize, the reconciler
     from seam.adapters.dynamodb.models import ModelStore
@@ -144,6 +144,10 @@ def start_run(request: RunRequest, runs: RunStore, workflow: Workflow) -> Trigge
     created = runs.create(
         Run(run_id=request.run_id, model=request.model, trigger=request.trigger, dataset=request.dataset)
     )
+    # Loaded here, not at import: the trigger and Finalize load it at init (they start runs), the
+    # reconciler starts one only to repair a lost hand-over.
+    from seam.models.workflow_state import WorkflowState
+
     document = WorkflowState(
         run_id=request.run_id, model=request.model, trigger=request.trigger, dataset=request.dataset
     ).dump()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from seam.adapters.dynamodb.runs import RunStore
 from seam.errors import StaleUpdateError, TrainingError
-from seam.models.run import DatasetRef, RunStatus, TrainingResult, WorkflowState, utc_now
+from seam.models.run import DatasetRef, RunStatus, TrainingResult, utc_now
 
 # Named for the signatures only: each function loads the adapters it uses, as LaunchTraining loads
 # the model config.
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from seam.adapters.sagemaker import JobStop, TrainingJobs
     from seam.adapters.workflow import Workflow
     from seam.models.model_config import ModelConfig
+    from seam.models.workflow_state import WorkflowState
 
 
 @dataclass(frozen=True)

@@ -167,31 +167,6 @@ class ErrorInfo(_Record):
             return self.cause
 
 
-class WorkflowState(_Record):
-    """The state machine's document. Sections fill in as the run advances."""
-
-    # Built at import, unlike the other records: nine of the eleven handlers parse or return it at
-    # their first invocation, and Powertools' event_parser would build it a second time (its own
-    # TypeAdapter) if the model itself were still unbuilt.
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=False)
-
-    run_id: str
-    model: str
-    trigger: TriggerKind
-    dataset: DatasetRef | None = None
-    data_unchanged: bool = False
-    limits: TrainingLimits | None = None
-    training: TrainingResult | None = None
-    evaluation: Evaluation | None = None
-    registration: Registration | None = None
-    deployment: DeploymentInfo | None = None
-    rolled_back: bool = False
-    error: ErrorInfo | None = None
-
-    def dump(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
 class Run(_Record):
     """The run record (runs table)."""
 
@@ -221,3 +196,14 @@ class Run(_Record):
 
     def model_post_init(self, _context: Any) -> None:
         self.timeline.setdefault(self.status.value, self.started_at)
+
+
+def __getattr__(name: str) -> Any:
+    # `WorkflowState` lives in workflow_state.py, built at its import; loaded at first use from here, so
+    # the handlers that never see the state machine's document (the reconciler, the training callback)
+    # do not build it at cold start. `from seam.models.run import WorkflowState` keeps working.
+    if name == "WorkflowState":
+        from seam.models.workflow_state import WorkflowState
+
+        return WorkflowState
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
