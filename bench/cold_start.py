@@ -131,6 +131,7 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     "validate": (
         f"{_CONFIG}.ModelConfig",
         f"{_RUN}.DatasetRef",
+        f"{_RUN}.Snapshot",
         f"{_RUN}.TrainingLimits",
         f"{_VERSION}.Champion",
     ),
