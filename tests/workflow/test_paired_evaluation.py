@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from seam.domain.evaluation import evaluate_paired
 from seam.models.run import RunStatus, WorkflowState
+from seam_cli.main import app
+from typer.testing import CliRunner
 
 from tests.stored import stored_versions
 from tests.workflow.harness import Harness, model_config, noisy_scores, predictions_csv
@@ -104,6 +106,17 @@ def test_under_drift_a_challenger_better_today_is_promoted_below_the_champions_s
     assert gate.champion_version == "000001"
     assert harness.deps.versions.champion("churn").version == "000002"  # type: ignore[union-attr]
     assert first != drifted
+
+    shown = CliRunner(env={"COLUMNS": "250"}).invoke(app, ["runs", "show", drifted])
+    assert shown.exit_code == 0, shown.output
+    holdout = run.snapshot.holdout  # type: ignore[union-attr]
+    assert f"holdout  {gate.holdout}: {holdout.rows} rows held out" in shown.output
+    assert f"challenger {gate.challenger:.4f}, champion {gate.champion:.4f} (version 000001)" in shown.output
+    low, high = gate.paired.interval  # type: ignore[misc]
+    assert f"paired   difference {gate.paired.difference:+.4f}, 95% interval [{low:+.4f}, {high:+.4f}]" in (
+        shown.output
+    )
+    assert f"trained  s3://{harness.bucket}/runs/{drifted}/train/drop-2.csv" in shown.output
 
 
 def test_a_worse_challenger_on_easier_data_is_rejected_although_above_the_stored_metric(
