@@ -78,7 +78,7 @@ def test_an_improvement_of_exactly_the_minimum_promotes(
 def test_a_promotion_over_a_champion_records_both_values_and_the_improvement() -> None:
     result = evaluate(spec(min_improvement=0.01), {"auc": 0.85, "loss": 0.2}, champion(0.80))
 
-    assert result.model_dump() == {
+    assert result.model_dump(exclude_none=True) == {
         "decision": "promote",
         "metric": "auc",
         "direction": "maximize",
