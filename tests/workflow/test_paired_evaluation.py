@@ -284,3 +284,19 @@ def test_a_golden_set_that_breaks_the_rules_fails_the_run_before_training(harnes
     assert (run.cause or "").startswith("GoldenDatasetError: dtype: golden set: ")
     assert run.training_job_name is None  # nothing was paid for
     assert stored_versions(harness.deps.versions, "churn") == []
+
+
+def test_a_champion_whose_artifact_cannot_be_scored_ends_the_run_by_name(harness: Harness) -> None:
+    harness.onboard(paired_config())
+    known: set[str] = set()
+    first_version(harness, known)
+    second = run_of(harness, 8, known)
+    train(harness, second, challenger=3.0, champion=None, **{"champion.error": "ClientError: no model at /x"})
+
+    assert harness.wait_execution(second)["status"] == "FAILED"
+    run = harness.run(second)
+    assert run.status is RunStatus.FAILED and run.error == "ChampionUnscorableError"
+    assert (run.cause or "").startswith("ChampionUnscorableError: champion 000001 (s3://")
+    assert "ClientError: no model at /x" in (run.cause or "")
+    assert [v.version for v in stored_versions(harness.deps.versions, "churn")] == ["000001"]  # not promoted
+    assert harness.deps.versions.champion("churn").version == "000001"  # type: ignore[union-attr]
