@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from seam.domain.evaluation import evaluate, evaluate_paired
 from seam.errors import ChampionImageChangedError, ChampionUnscorableError, EvaluationError, PredictionsError
+from seam.models.champion import Champion
 from seam.models.model_config import EvaluationSpec
 from seam.models.run import ChampionArtifact, Evaluation, Holdout, TrainingResult
-from seam.models.version import Champion
 
 
 def spec(**overrides: Any) -> EvaluationSpec:

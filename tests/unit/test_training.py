@@ -10,15 +10,17 @@ import pytest
 from seam.adapters.workflow import Workflow
 from seam.dependencies import Dependencies
 from seam.domain.training import (
-    HEARTBEAT_SLACK_SWEEPS,
-    RECONCILER_PERIOD_SECONDS,
-    START_MARGIN_SECONDS,
     Settlement,
     TrainingSettler,
     input_channels,
-    limits_for,
     result_from,
     training_job_request,
+)
+from seam.domain.training_limits import (
+    HEARTBEAT_SLACK_SWEEPS,
+    RECONCILER_PERIOD_SECONDS,
+    START_MARGIN_SECONDS,
+    limits_for,
 )
 from seam.errors import TrainingError, TransientError
 from seam.models.run import (

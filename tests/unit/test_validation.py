@@ -13,9 +13,9 @@ from seam.adapters.aws import client
 from seam.adapters.datasets import DatasetStore
 from seam.domain.validation import check_content, check_size, snapshot_dataset, validate_dataset
 from seam.errors import DatasetChangedError, DataValidationError, ForeignDatasetError, GoldenDatasetError
+from seam.models.champion import Champion
 from seam.models.model_config import ValidationRules
 from seam.models.run import DatasetRef, TriggerKind, WorkflowState
-from seam.models.version import Champion
 
 from tests.unit.conftest import model_config
 

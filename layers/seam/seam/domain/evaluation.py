@@ -28,10 +28,10 @@ from seam.errors import (
     EvaluationError,
     PredictionsError,
 )
+from seam.models.champion import Champion
 from seam.models.model_config import EvaluationSpec
 from seam.models.predictions import Predictions, positional_ids
 from seam.models.run import Evaluation, Holdout, RunStatus, TrainingResult, WorkflowState
-from seam.models.version import Champion
 
 CHALLENGER_FILE, CHAMPION_FILE, CHAMPION_ERROR_FILE = "challenger.csv", "champion.csv", "champion.error"
 MAX_OUTPUT_MEMBER_BYTES = 256 * 1024 * 1024

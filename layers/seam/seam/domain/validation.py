@@ -24,16 +24,16 @@ from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.domain.holdout import golden_rows, rule, same_header, split_lines
-from seam.domain.training import limits_for
+from seam.domain.training_limits import limits_for
 from seam.errors import (
     ChampionUnscorableError,
     DataValidationError,
     ForeignDatasetError,
     GoldenDatasetError,
 )
+from seam.models.champion import Champion
 from seam.models.model_config import ModelConfig, ValidationRules
 from seam.models.run import ChampionArtifact, DatasetRef, Holdout, RunStatus, Snapshot, WorkflowState
-from seam.models.version import Champion
 
 PARQUET_MAGIC = b"PAR1"
 SPOOL_BYTES = 64 * 1024 * 1024  # the train file stays in memory up to this, then spills to /tmp
