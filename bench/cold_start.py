@@ -134,6 +134,7 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     "validate": (
         f"{_CONFIG}.ModelConfig",
         f"{_RUN}.DatasetRef",
+        f"{_RUN}.Snapshot",
         f"{_RUN}.TrainingLimits",
         _CHAMPION,
     ),

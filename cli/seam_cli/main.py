@@ -197,7 +197,11 @@ def runs_show(run_id: str, stack: StackOption = None, output: OutputOption = TAB
         f"status [{colour}]{shown['status']}[/]"
     ]
     if run.dataset:
-        lines.append(f"dataset  {run.dataset.uri} (etag {run.dataset.etag}, {run.dataset.size} bytes)")
+        version = f"version {run.dataset.version_id}, " if run.dataset.version_id else ""
+        lines.append(
+            f"dataset  {run.dataset.uri} ({version}etag {run.dataset.etag}, {run.dataset.size} bytes)"
+        )
+    lines.extend(views.snapshot_lines(run))
     print_lines(lines)
     print_table(
         ["status", "entered", "seconds"],
@@ -214,7 +218,10 @@ def runs_show(run_id: str, stack: StackOption = None, output: OutputOption = TAB
     if run.metrics:
         lines.append("metrics  " + ", ".join(f"{k}={v:.4f}" for k, v in shown["metrics"].items()))
     if run.evaluation:
+        lines.extend(views.paired_lines(run.evaluation))
         lines.append(f"decision {run.evaluation.decision}: {run.evaluation.reason}")
+        if run.evaluation.warning:
+            lines.append(f"[yellow]warning  {run.evaluation.warning}[/]")
     if run.model_version:
         lines.append(f"version  {run.model_version}")
     if run.cause or run.error:  # the cause starts with the error name ("DataValidationError: columns: ...")

@@ -8,7 +8,7 @@ from typing import Any
 
 from seam.models.champion import Champion
 from seam.models.model_config import ModelConfig
-from seam.models.run import DatasetRef, Run
+from seam.models.run import DatasetRef, Evaluation, Run
 from seam.models.version import ModelVersion
 
 
@@ -80,6 +80,7 @@ def run_detail(run: Run) -> dict[str, Any]:
     return {
         **run_summary(run),
         "dataset": dataset(run.dataset) if run.dataset else None,
+        "snapshot": run.snapshot.model_dump(mode="json", exclude_none=True) if run.snapshot else None,
         "training_job_name": run.training_job_name,
         "states": [
             {"status": status, "entered_at": _time(at), "seconds": run.state_timings.get(status)}
@@ -105,3 +106,41 @@ def dataset(ref: DatasetRef) -> dict[str, Any]:
 
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def snapshot_lines(run: Run) -> list[str]:
+    """What the run trained on and was scored on (`seam runs show`)."""
+    if run.snapshot is None:
+        return []
+    rows = f", {run.snapshot.train_rows} rows" if run.snapshot.train_rows is not None else ""
+    lines = [f"trained  {run.snapshot.train_uri}{rows}"]
+    holdout = run.snapshot.holdout
+    if holdout:
+        golden = (
+            f" + {holdout.rows - holdout.dataset_rows} golden ({holdout.golden.uri})"
+            if holdout.golden
+            else ""
+        )
+        lines.append(f"holdout  {holdout.uri}: {holdout.dataset_rows} rows held out{golden}; {holdout.rule}")
+    return lines
+
+
+def paired_lines(gate: Evaluation) -> list[str]:
+    """Both models on the same rows, the difference and its interval (`seam runs show`)."""
+    paired = gate.paired
+    if paired is None:
+        return []
+    lines = [
+        f"scored   {paired.metric} on the same {paired.rows} holdout rows: challenger {paired.challenger:.4f}"
+    ]
+    if paired.champion is not None and paired.difference is not None and paired.interval:
+        low, high = paired.interval
+        lines[0] += f", champion {paired.champion:.4f} (version {gate.champion_version})"
+        lines.append(
+            f"paired   difference {paired.difference:+.4f}, {paired.confidence:.0%} interval "
+            f"[{low:+.4f}, {high:+.4f}] ({paired.resamples} resamples, seed {paired.seed}); "
+            f"decided on the {paired.decided_on}"
+        )
+    else:
+        lines.append(f"paired   no champion: decided on the {paired.decided_on}")
+    return lines

@@ -14,7 +14,9 @@ from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    result = evaluate_run(state, deps.models, deps.versions, deps.runs)
+    result = evaluate_run(state, deps.models, deps.versions, deps.runs, deps.datasets)
     metrics.add_metric(name=f"Evaluation_{result.decision}", unit=MetricUnit.Count, value=1)
     logger.info("evaluated", extra={"decision": result.decision, "reason": result.reason})
+    if result.warning:
+        logger.warning("evaluation fell back to the logged metric", extra={"warning": result.warning})
     return state.model_copy(update={"evaluation": result}).dump()

@@ -8,6 +8,8 @@ a work folder in place of /opt/ml (passed as SM_BASE_DIR):
     input/config/inputdataconfig.json     the channels; resourceconfig.json: one host, algo-1
     input/data/<channel>/                 the channel's S3Prefix objects, from the emulator's S3
     model/                                on exit 0: model.tar.gz, uploaded to ModelArtifacts.S3ModelArtifacts
+    output/data/                          on exit 0: output.tar.gz beside model.tar.gz (when not empty):
+                                          Seam's paired evaluation reads the per-row predictions there
     output/failure                        on a non-zero exit: FailureReason (first 1024 characters)
 
 The command is the image's ENTRYPOINT plus `train` (`docker run IMAGE train`). stdout and stderr form
@@ -159,7 +161,12 @@ class LocalSageMaker:
             running = self._running[name]
             if running.stop_reason is None and code == 0:
                 self._transition(job, "Uploading", "Uploading generated training model")
-                self._upload_model(base / "model", job.model_artifacts["S3ModelArtifacts"])
+                artifact = job.model_artifacts["S3ModelArtifacts"]
+                self._upload_model(base / "model", artifact)
+                if any((base / "output" / "data").iterdir()):
+                    self._upload_model(
+                        base / "output" / "data", artifact.rsplit("/", 1)[0] + "/output.tar.gz"
+                    )
                 self._finish(job, "Completed", started, metrics=metrics)
             elif running.stop_reason is not None:
                 self._finish(job, "Stopped", started, metrics=metrics, secondary=running.stop_reason)
@@ -186,7 +193,7 @@ class LocalSageMaker:
         config = base / "input" / "config"
         config.mkdir(parents=True)
         (base / "model").mkdir()
-        (base / "output").mkdir()
+        (base / "output" / "data").mkdir(parents=True)
         (base / "sagemaker" / "warmpoolcache").mkdir(parents=True, exist_ok=True)
         (config / "hyperparameters.json").write_text(json.dumps(job.hyper_parameters or {}))
         channels = job.input_data_config or []

@@ -60,7 +60,24 @@ def test_demo_deploys_v1_rejects_worse_data_and_deploys_v2_on_drift(runtime: Loc
     versions = stored_versions(runtime.deps.versions, "churn")
     assert [(v.version, v.run_id) for v in versions] == [("000001", first.run_id), ("000002", third.run_id)]
     champion = runtime.deps.versions.champion("churn")
-    assert champion and (champion.version, champion.value) == ("000002", third.run.metrics["validation:auc"])
+    assert third.run.evaluation and champion
+    assert (champion.version, champion.value) == ("000002", third.run.evaluation.challenger)
+
+    # Paired: every run scored on its own holdout by Seam; the drift run scored v1 and the new model on the
+    # same fresh rows, where v1 does far worse than the AUC stored when it was trained.
+    first_gate, drift_gate = first.run.evaluation, third.run.evaluation
+    assert first_gate and first_gate.paired and first_gate.paired.decided_on == "first version"
+    assert (
+        drift_gate.paired
+        and drift_gate.paired.champion is not None
+        and drift_gate.champion_version == "000001"
+    )
+    assert drift_gate.paired.rows == third.run.snapshot.holdout.rows  # type: ignore[union-attr]
+    assert drift_gate.paired.champion < first_gate.challenger - 0.05  # v1 today vs v1 as stored
+    assert drift_gate.paired.champion < drift_gate.challenger
+    assert drift_gate.paired.decided_on == "interval lower bound"
+    assert drift_gate.improvement is not None and drift_gate.paired.improvement_lower is not None
+    assert drift_gate.paired.improvement_lower >= 0.005
 
     # The serving process answered with v1 after runs 1 and 2, then with v2, which predicts differently.
     answers = [(s.serving["model_version"], s.serving["predictions"][0]) for s in (first, second, third)]

@@ -24,7 +24,7 @@ from moto import mock_aws
 from seam.domain.training import training_job_request
 from seam.models.events import parse_trigger_body
 from seam.models.model_config import ModelConfig
-from seam.models.run import DatasetRef
+from seam.models.run import DatasetRef, Snapshot
 from seam.models.training_events import parse_training_body
 from seam_local import wiring
 from seam_local.eks import LocalEks
@@ -104,12 +104,15 @@ def churn_config(**training: Any) -> ModelConfig:
 
 
 def start_job(name: str, data: str, config: ModelConfig | None = None, **overrides: Any) -> dict[str, Any]:
-    key = f"datasets/churn/{name}.csv"
+    key = f"runs/{name}/train/{name}.csv"  # Validate's snapshot of the validated bytes
     boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=(EXAMPLE / "data" / data).read_bytes())
     request = training_job_request(
         config or churn_config(),
         name,
-        DatasetRef(bucket=BUCKET, key=key),
+        Snapshot(
+            source=DatasetRef(bucket=BUCKET, key=f"datasets/churn/{name}.csv"),
+            train_uri=f"s3://{BUCKET}/{key}",
+        ),
         ROLE,
         f"s3://{BUCKET}/models/churn/{name}/",
         "test",

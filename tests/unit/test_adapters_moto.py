@@ -23,7 +23,7 @@ from seam.errors import (
     TrainingError,
     TransientError,
 )
-from seam.models.run import DatasetRef
+from seam.models.run import DatasetRef, Snapshot
 from seam_local.stack import EmulatedStack
 
 from tests.unit.conftest import IMAGE, Faults, model_config
@@ -161,7 +161,10 @@ def job_request(**training: Any) -> dict[str, Any]:
     return training_job_request(
         config,
         "seam-churn-0123456789ab",
-        DatasetRef(bucket="seam-unit-data", key="datasets/churn/a.csv"),
+        Snapshot(
+            source=DatasetRef(bucket="seam-unit-data", key="datasets/churn/a.csv"),
+            train_uri="s3://seam-unit-data/runs/seam-churn-0123456789ab/train/a.csv",
+        ),
         "arn:aws:iam::123456789012:role/seam-unit-SageMakerTrainingRole",
         "s3://seam-unit-data/models/churn/",
         "unit",

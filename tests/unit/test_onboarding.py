@@ -135,3 +135,69 @@ def test_an_unreachable_cluster_is_a_problem_to_retry() -> None:
 def test_a_model_without_serving_is_not_looked_up() -> None:
     config = parse_config(document(serving=None))
     assert check_config(config, SETTINGS, None) == []
+
+
+def evaluation(**fields: Any) -> dict[str, Any]:
+    return document()["evaluation"] | fields
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"holdout_fraction": 0.2, "confidence": 1.0}, "evaluation.confidence: Input should be less than 1"),
+        (
+            {"holdout_fraction": 0.2, "confidence": 0.4},
+            "evaluation.confidence: Input should be greater than 0.5",
+        ),
+        ({"holdout_fraction": 0.0}, "evaluation.holdout_fraction: Input should be greater than 0"),
+        (
+            {"holdout_fraction": 0.2, "holdout_max_rows": 0},
+            "evaluation.holdout_max_rows: Input should be greater",
+        ),
+        ({"confidence": 0.95}, "evaluation: confidence needs holdout_fraction"),
+        (
+            {"holdout_fraction": 0.2, "golden_dataset": "/golden/churn/a.csv"},
+            "evaluation.golden_dataset must be a key in Seam's data bucket",
+        ),
+        (
+            {"holdout_fraction": 0.2, "golden_dataset": "golden/churn/../fraud/a.csv"},
+            "evaluation: golden_dataset must not contain a '..' segment",
+        ),
+        (
+            {"holdout_fraction": 0.2, "golden_dataset": "datasets/churn/golden.csv"},
+            "config: evaluation.golden_dataset must lie outside 'datasets/churn/'",
+        ),
+        (
+            {"holdout_fraction": 0.2, "golden_dataset": "golden/fraud/a.csv"},
+            "config: evaluation.golden_dataset must be a key under golden/churn/",
+        ),
+    ],
+)
+def test_paired_evaluation_fields_are_refused_when_wrong(fields: dict[str, Any], expected: str) -> None:
+    problems = refusals(document(evaluation=evaluation(**fields)))
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_a_holdout_needs_csv() -> None:
+    data = document(evaluation=evaluation(holdout_fraction=0.2))
+    data["validation"] = data["validation"] | {"format": "parquet"}
+    assert "config: evaluation.holdout_fraction needs validation.format csv" in refusals(data)[0]
+
+
+def test_a_paired_config_defaults_the_cap_and_accepts_a_golden_set() -> None:
+    config = parse_config(
+        document(
+            evaluation=evaluation(holdout_fraction=0.2, confidence=0.95, golden_dataset="golden/churn/g.csv")
+        )
+    )
+    assert config.evaluation.holdout_max_rows == 20_000
+    assert check_config(config, SETTINGS, serving_with_the_deployment()) == []
+
+
+def test_a_paired_gate_against_its_metrics_direction_is_a_problem() -> None:
+    config = parse_config(document(evaluation=evaluation(holdout_fraction=0.2, direction="minimize")))
+    problems = check_config(config, SETTINGS, serving_with_the_deployment())
+    assert problems == [
+        "evaluation.direction 'minimize' contradicts evaluation.metric 'validation:auc': Seam computes it as "
+        "auc, which is to maximize"
+    ]

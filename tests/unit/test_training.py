@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 from seam.adapters.workflow import Workflow
 from seam.dependencies import Dependencies
-from seam.domain.training import Settlement, TrainingSettler, result_from, training_job_request
+from seam.domain.training import (
+    Settlement,
+    TrainingSettler,
+    input_channels,
+    result_from,
+    training_job_request,
+)
 from seam.domain.training_limits import (
     HEARTBEAT_SLACK_SWEEPS,
     RECONCILER_PERIOD_SECONDS,
@@ -17,7 +23,16 @@ from seam.domain.training_limits import (
     limits_for,
 )
 from seam.errors import TrainingError, TransientError
-from seam.models.run import DatasetRef, Run, RunStatus, TrainingLimits, TriggerKind
+from seam.models.run import (
+    ChampionArtifact,
+    DatasetRef,
+    Holdout,
+    Run,
+    RunStatus,
+    Snapshot,
+    TrainingLimits,
+    TriggerKind,
+)
 
 from tests.unit.conftest import IMAGE, Faults, RecordingWorkflow, model_config
 
@@ -29,6 +44,7 @@ ARTIFACT = "s3://seam-unit-data/models/churn/seam-churn-0123456789ab/output/mode
 DATASET = DatasetRef(
     bucket="seam-unit-data", key="datasets/churn/2026-11-22.csv", version_id="v1", etag="e", size=10
 )
+SNAPSHOT = Snapshot(source=DATASET, train_uri=f"s3://seam-unit-data/runs/{RUN_ID}/train/2026-11-22.csv")
 
 
 def training(**overrides: Any) -> dict[str, Any]:
@@ -98,7 +114,7 @@ def request(**spec: Any) -> dict[str, Any]:
     return training_job_request(
         model_config(training=training(**spec)),
         RUN_ID,
-        DATASET,
+        SNAPSHOT,
         "arn:aws:iam::123456789012:role/seam-unit-SageMakerTrainingRole",
         "s3://seam-unit-data/models/churn/",
         "unit",
@@ -120,7 +136,19 @@ def test_the_request_trains_the_pinned_image_on_the_runs_dataset() -> None:
         "TrainingInputMode": "File",
         "MetricDefinitions": [{"Name": "validation:auc", "Regex": r"validation:auc=([0-9\.]+)"}],
     }
-    assert job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == DATASET.uri
+    # The run's own snapshot folder, never the dataset's key as a prefix (a.csv.bak would match it).
+    assert job["InputDataConfig"] == [
+        {
+            "ChannelName": "train",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://seam-unit-data/runs/{RUN_ID}/train/",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+        }
+    ]
     assert job["OutputDataConfig"] == {"S3OutputPath": "s3://seam-unit-data/models/churn/"}
     assert job["RoleArn"] == "arn:aws:iam::123456789012:role/seam-unit-SageMakerTrainingRole"
     assert job["ResourceConfig"] == {
@@ -416,3 +444,36 @@ def test_concurrent_settlers_of_one_job_send_exactly_one_result(
 
     assert sorted(outcomes) == sorted([Settlement.SUCCEEDED] + [Settlement.ALREADY_SETTLED] * 9)
     assert len(workflow.sent) == 1
+
+
+def paired_snapshot(champion_image: str) -> Snapshot:
+    champion = ChampionArtifact(
+        version="000001",
+        image=champion_image,
+        model_artifact_uri="s3://seam-unit-data/models/churn/seam-churn-old/output/model.tar.gz",
+        scored_in_training=champion_image == IMAGE,
+    )
+    holdout = Holdout(
+        uri=f"s3://seam-unit-data/runs/{RUN_ID}/holdout/2026-11-22.csv",
+        rows=40,
+        dataset_rows=40,
+        fraction=0.2,
+        max_rows=20_000,
+        rule="r",
+        champion=champion,
+    )
+    return SNAPSHOT.model_copy(update={"holdout": holdout})
+
+
+def test_the_same_image_scores_the_champion_in_the_training_job_through_two_more_channels() -> None:
+    channels = input_channels(paired_snapshot(IMAGE))
+    assert [(c["ChannelName"], c["DataSource"]["S3DataSource"]["S3Uri"]) for c in channels] == [
+        ("train", f"s3://seam-unit-data/runs/{RUN_ID}/train/"),
+        ("holdout", f"s3://seam-unit-data/runs/{RUN_ID}/holdout/"),
+        ("champion", "s3://seam-unit-data/models/churn/seam-churn-old/output/model.tar.gz"),
+    ]
+
+
+def test_another_image_gets_the_holdout_but_not_the_champion() -> None:
+    other = IMAGE.split("@")[0] + "@sha256:" + "c" * 64
+    assert [c["ChannelName"] for c in input_channels(paired_snapshot(other))] == ["train", "holdout"]

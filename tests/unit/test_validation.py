@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,8 +11,8 @@ import moto.s3.models
 import pytest
 from seam.adapters.aws import client
 from seam.adapters.datasets import DatasetStore
-from seam.domain.validation import check_content, check_size, validate_dataset
-from seam.errors import DataValidationError
+from seam.domain.validation import check_content, check_size, snapshot_dataset, validate_dataset
+from seam.errors import DatasetChangedError, DataValidationError, ForeignDatasetError, GoldenDatasetError
 from seam.models.champion import Champion
 from seam.models.model_config import ValidationRules
 from seam.models.run import DatasetRef, TriggerKind, WorkflowState
@@ -374,3 +375,150 @@ def test_only_the_sample_bytes_are_read_and_rows_beyond_them_are_extrapolated(da
     )
     with pytest.raises(DataValidationError, match=r"^min_rows: .* has 19\d\d\d rows, below 25000$"):
         validate_dataset(state(target), config(25_000), datasets, None, stale_after_seconds=STALE_AFTER)
+
+
+# -- the dataset's place, the per-run snapshot and the holdout -----------------------------------------------
+
+ROWS = HEADER + "".join(f"{i},basic,{i % 2}\n" for i in range(200))
+
+
+def paired_config(**evaluation: Any) -> Any:
+    spec = {"metric": "validation:auc", "holdout_fraction": 0.25, **evaluation}
+    return model_config(evaluation=spec)
+
+
+def body(uri: str) -> bytes:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+@pytest.mark.parametrize(
+    "key", ["datasets/fraud/a.csv", "datasets/churn-v2/a.csv", "models/churn/a.csv", "datasets/churna.csv"]
+)
+def test_a_dataset_outside_the_models_prefix_is_refused_before_it_is_read(
+    datasets: DatasetStore, key: str
+) -> None:
+    put(datasets, key, GOOD.encode())
+    with pytest.raises(ForeignDatasetError) as caught:
+        validate_dataset(
+            state(DatasetRef(bucket=datasets.bucket, key=key)),
+            model_config(),
+            datasets,
+            None,
+            stale_after_seconds=1,
+        )
+    assert caught.value.rule == "location"
+    assert f"is not under s3://{datasets.bucket}/datasets/churn/" in caught.value.detail
+
+
+def test_a_dataset_in_another_bucket_is_refused(datasets: DatasetStore) -> None:
+    with pytest.raises(
+        ForeignDatasetError, match=r"^location: s3://elsewhere/datasets/churn/a.csv is not under"
+    ):
+        validate_dataset(
+            state(DatasetRef(bucket="elsewhere", key="datasets/churn/a.csv")),
+            model_config(),
+            datasets,
+            None,
+            stale_after_seconds=1,
+        )
+
+
+def test_the_snapshot_is_the_validated_version_even_after_an_overwrite(datasets: DatasetStore) -> None:
+    first = put(datasets, "datasets/churn/a.csv", GOOD.encode())
+    validated = datasets.head(DatasetRef(bucket=datasets.bucket, key="datasets/churn/a.csv"))
+    put(datasets, "datasets/churn/a.csv", b"tenure,plan,churned\n9,evil,1\n")  # after the check
+    put(datasets, "datasets/churn/a.csv.bak", b"sibling")
+
+    snapshot = snapshot_dataset("seam-churn-0123456789ab", validated, model_config(), datasets)
+
+    assert snapshot.source.version_id == first["VersionId"]
+    assert snapshot.train_uri == f"s3://{datasets.bucket}/runs/seam-churn-0123456789ab/train/a.csv"
+    assert body(snapshot.train_uri) == GOOD.encode()
+    assert snapshot.train_prefix == f"s3://{datasets.bucket}/runs/seam-churn-0123456789ab/train/"
+    prefix = snapshot.train_prefix.removeprefix(f"s3://{datasets.bucket}/")
+    listed = client("s3").list_objects_v2(Bucket=datasets.bucket, Prefix=prefix)["Contents"]
+    assert [o["Key"] for o in listed] == ["runs/seam-churn-0123456789ab/train/a.csv"]
+
+
+def test_an_object_whose_etag_changed_is_not_copied(datasets: DatasetStore) -> None:
+    put(datasets, "datasets/churn/a.csv", GOOD.encode())
+    validated = datasets.head(DatasetRef(bucket=datasets.bucket, key="datasets/churn/a.csv"))
+    stale = validated.model_copy(update={"version_id": None, "etag": "0" * 32})
+    with pytest.raises(DatasetChangedError, match=r"^changed: .* is no longer the object validated"):
+        list(datasets.lines(stale))
+
+
+def test_the_holdout_is_chosen_from_the_run_id_and_no_row_is_in_both(datasets: DatasetStore) -> None:
+    put(datasets, "datasets/churn/a.csv", ROWS.encode())
+    ref = datasets.head(DatasetRef(bucket=datasets.bucket, key="datasets/churn/a.csv"))
+
+    first = snapshot_dataset("seam-churn-aaaaaaaaaaaa", ref, paired_config(), datasets)
+    again = snapshot_dataset("seam-churn-aaaaaaaaaaaa", ref, paired_config(), datasets)
+    other = snapshot_dataset("seam-churn-bbbbbbbbbbbb", ref, paired_config(), datasets)
+
+    assert first.holdout is not None and again.holdout is not None and other.holdout is not None
+    held = body(first.holdout.uri).decode().splitlines()
+    trained = body(first.train_uri).decode().splitlines()
+    assert held[0] == trained[0] == HEADER.strip()
+    assert sorted(held[1:] + trained[1:]) == sorted(ROWS.splitlines()[1:])  # every row once
+    assert first.holdout.rows == len(held) - 1 == first.holdout.dataset_rows
+    assert first.train_rows == len(trained) - 1
+    assert 30 <= first.holdout.rows <= 70  # about a quarter of 200
+    expected = [
+        ROWS.splitlines()[1 + i]
+        for i in range(200)
+        if int.from_bytes(hashlib.sha256(f"seam-churn-aaaaaaaaaaaa:{i}".encode()).digest()[:8], "big")
+        < 0.25 * 2**64
+    ]
+    assert held[1:] == expected
+    assert body(again.holdout.uri) == body(first.holdout.uri)
+    assert body(other.holdout.uri) != body(first.holdout.uri)
+    assert first.holdout.rule.startswith("data row i held out when int(sha256(f'{run_id}:{i}')[:8]) < 0.25")
+
+
+def test_the_holdout_stops_at_its_cap(datasets: DatasetStore) -> None:
+    put(datasets, "datasets/churn/a.csv", ROWS.encode())
+    ref = datasets.head(DatasetRef(bucket=datasets.bucket, key="datasets/churn/a.csv"))
+    snapshot = snapshot_dataset("seam-churn-aaaaaaaaaaaa", ref, paired_config(holdout_max_rows=7), datasets)
+    assert snapshot.holdout is not None and snapshot.holdout.rows == 7 and snapshot.train_rows == 193
+
+
+def test_the_golden_set_joins_the_holdout(datasets: DatasetStore) -> None:
+    put(datasets, "datasets/churn/a.csv", ROWS.encode())
+    put(datasets, "golden/churn/g.csv", (HEADER + "50,gold,1\n51,gold,0\n52,gold,1\n").encode())
+    ref = datasets.head(DatasetRef(bucket=datasets.bucket, key="datasets/churn/a.csv"))
+
+    snapshot = snapshot_dataset(
+        "seam-churn-aaaaaaaaaaaa", ref, paired_config(golden_dataset="golden/churn/g.csv"), datasets
+    )
+
+    assert snapshot.holdout is not None and snapshot.holdout.golden is not None
+    assert snapshot.holdout.rows == snapshot.holdout.dataset_rows + 3
+    assert body(snapshot.holdout.uri).decode().endswith("50,gold,1\n51,gold,0\n52,gold,1\n")
+    assert snapshot.holdout.golden.version_id is not None and snapshot.holdout.golden.etag
+
+
+@pytest.mark.parametrize(
+    ("golden", "rule"),
+    [
+        (None, "exists"),
+        (HEADER + "x,gold,1\n2,gold,0\n3,gold,1\n", "dtype"),
+        ("tenure,plan\n1,a\n2,b\n3,c\n", "columns"),
+        (HEADER + "1,gold,0\n", "min_rows"),
+        ("tenure,plan,churned,region\n1,a,0,eu\n2,b,1,eu\n3,c,0,eu\n", "header"),
+    ],
+)
+def test_a_golden_set_that_breaks_the_rules_fails_with_its_own_name(
+    datasets: DatasetStore, golden: str | None, rule: str
+) -> None:
+    put(datasets, "datasets/churn/a.csv", ROWS.encode())
+    if golden is not None:
+        put(datasets, "golden/churn/g.csv", golden.encode())
+    ref = datasets.head(DatasetRef(bucket=datasets.bucket, key="datasets/churn/a.csv"))
+    with pytest.raises(GoldenDatasetError) as caught:
+        snapshot_dataset(
+            "seam-churn-aaaaaaaaaaaa", ref, paired_config(golden_dataset="golden/churn/g.csv"), datasets
+        )
+    assert caught.value.rule == rule
+    assert "golden set" in caught.value.detail

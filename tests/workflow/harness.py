@@ -6,9 +6,14 @@ bodies); SageMaker is moto's, moved through its statuses by `finish_training`.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import itertools
 import json
+import math
+import random
+import tarfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -172,6 +177,31 @@ class Harness:
             }
         return event
 
+    # -- paired evaluation: what the image writes to /opt/ml/output/data ---------------------------------
+    def holdout_labels(self, run_id: str, label: str = "churned") -> list[float]:
+        """The label column of the run's holdout snapshot, in row-id order."""
+        run = self.run(run_id)
+        assert run.snapshot and run.snapshot.holdout, f"{run_id} has no holdout"
+        bucket, _, key = run.snapshot.holdout.uri.removeprefix("s3://").partition("/")
+        text = self.stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        return [float(row[label]) for row in csv.DictReader(io.StringIO(text))]
+
+    def write_outputs(self, run_id: str, files: dict[str, str]) -> str:
+        """output.tar.gz beside the job's model.tar.gz, as SageMaker uploads /opt/ml/output/data."""
+        self.wait_for_training(run_id)
+        described = self.stack.client("sagemaker").describe_training_job(TrainingJobName=run_id)
+        uri = described["ModelArtifacts"]["S3ModelArtifacts"].rsplit("/", 1)[0] + "/output.tar.gz"
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for name, text in files.items():
+                data = text.encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        self.stack.client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+        return uri
+
     # -- executions ------------------------------------------------------------------------------------
     def execution_arn(self, run_id: str) -> str:
         return self.deps.workflow.execution_arn(run_id)
@@ -232,3 +262,18 @@ def _poll(check: Any, timeout: float, message: str) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(message)
+
+
+def predictions_csv(labels: list[float], scores: list[float | str]) -> str:
+    """The image contract's per-row predictions file: row ids are holdout positions."""
+    rows = "".join(
+        f"{i},{label:g},{score}\n" for i, (label, score) in enumerate(zip(labels, scores, strict=True))
+    )
+    return "row_id,label,score\n" + rows
+
+
+def noisy_scores(labels: list[float], separation: float, seed: str) -> list[float]:
+    """Probabilities that rank the rows as well as `separation` allows (0: chance; 3: nearly perfect),
+    the same for the same seed."""
+    rng = random.Random(seed)
+    return [1 / (1 + math.exp(-((2 * y - 1) * separation + rng.gauss(0, 1)))) for y in labels]

@@ -41,12 +41,14 @@ def _features(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.column_stack([tenure, charges, calls, usage, contract, last_login]).astype(float)
 
 
-def _logit(x: np.ndarray) -> np.ndarray:
+WEIGHTS = (-0.9, 0.7, 0.8, -0.5, -0.6, 0.9)
+
+
+def _logit(x: np.ndarray, weights: tuple[float, ...] = WEIGHTS) -> np.ndarray:
     # Churn rises with charges, support calls and days since last login; falls with tenure, usage and
     # a longer contract. Standardised so the weights read as effect sizes.
     z = (x - x.mean(axis=0)) / x.std(axis=0)
-    weights = np.array([-0.9, 0.7, 0.8, -0.5, -0.6, 0.9])
-    return z @ weights - 0.4
+    return z @ np.array(weights) - 0.4
 
 
 def _labels(rng: np.random.Generator, logit: np.ndarray, signal: float) -> np.ndarray:
@@ -54,12 +56,15 @@ def _labels(rng: np.random.Generator, logit: np.ndarray, signal: float) -> np.nd
     return (rng.random(len(logit)) < p).astype(int)
 
 
-def customers(seed: int, rows: int, signal: float) -> tuple[np.ndarray, np.ndarray]:
+def customers(
+    seed: int, rows: int, signal: float, weights: tuple[float, ...] = WEIGHTS
+) -> tuple[np.ndarray, np.ndarray]:
     """`rows` customers (features, churn labels) from `seed`; `signal` scales how much the features decide
-    the label (good.csv 1.1, worse.csv 0.25)."""
+    the label (good.csv 1.1, worse.csv 0.25); `weights` are the features' effects (other weights than
+    WEIGHTS: concept drift, the demo's fresh data)."""
     rng = np.random.default_rng(seed)
     x = _features(rng, rows)
-    return x, _labels(rng, _logit(x), signal)
+    return x, _labels(rng, _logit(x, weights), signal)
 
 
 def csv_text(x: np.ndarray, y: np.ndarray) -> str:

@@ -37,6 +37,20 @@ class DataValidationError(SeamError):
         self.detail = detail
 
 
+class ForeignDatasetError(DataValidationError):
+    """The run names data outside `datasets/<model>/` of Seam's bucket (e.g. a queued request naming
+    another model's data); nothing of it is read."""
+
+
+class DatasetChangedError(DataValidationError):
+    """The object changed between the check and the copy (its ETag differs): nothing unvalidated is
+    trained on."""
+
+
+class GoldenDatasetError(DataValidationError):
+    """The model's golden set (evaluation.golden_dataset) is missing or breaks the validation rules."""
+
+
 class TrainingError(SeamError):
     """A training job could not be started or ended in Failed / Stopped."""
 
@@ -69,6 +83,16 @@ class UnknownMetricError(EvaluationError):
 
 class MetricInputError(EvaluationError):
     """The rows cannot give this metric (e.g. log loss of a score outside [0, 1])."""
+
+
+class ChampionUnscorableError(EvaluationError):
+    """The champion's artifact could not be scored on the holdout (unreadable, missing, or its image
+    failed on it): the run ends instead of promoting blindly."""
+
+
+class ChampionImageChangedError(EvaluationError):
+    """The champion was trained by another image digest than the challenger's: scoring it needs its own
+    image (a SageMaker Processing job), which Seam does not start yet."""
 
 
 class SingleClassError(MetricInputError):

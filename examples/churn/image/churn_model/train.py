@@ -4,8 +4,14 @@ SageMaker runs the image as `docker run IMAGE train` and mounts (docs: "How Amaz
 training information" / "How Amazon SageMaker AI processes training output"):
 
     /opt/ml/input/config/hyperparameters.json   CreateTrainingJob HyperParameters, every value a string
-    /opt/ml/input/data/<channel>/                one folder per input channel (here: `train`)
+    /opt/ml/input/data/<channel>/                one folder per input channel (here: `train`, and for
+                                                 Seam's paired evaluation `holdout` and `champion`)
     /opt/ml/model/                               everything written here is uploaded as model.tar.gz
+    /opt/ml/output/data/                         uploaded as output.tar.gz beside it: with a `holdout`
+                                                 channel, challenger.csv (the new model's per-row
+                                                 predictions) and, with a `champion` channel (the serving
+                                                 model's model.tar.gz), champion.csv, or champion.error
+                                                 when the champion cannot be scored
     /opt/ml/output/failure                       on failure: the reason; DescribeTrainingJob returns its
                                                  first 1024 characters as FailureReason
 
@@ -204,6 +210,37 @@ def train(base: Path) -> dict[str, Any]:
     return metadata
 
 
+def score_holdout(base: Path) -> None:
+    """Seam's paired evaluation without another job: with a `holdout` channel, the new model's per-row
+    predictions on it (output/data/challenger.csv) and, with a `champion` channel, the serving model's
+    (champion.csv). A champion that cannot be scored is not this job's failure: the reason goes to
+    champion.error and Seam ends the run with it. A challenger that cannot be scored fails the job."""
+    from churn_model import evaluate
+
+    data = base / "input" / "data"
+    if not (data / "holdout").is_dir():
+        return
+    output = base / "output" / "data"
+    try:
+        labels, scores = evaluate.predictions(base / "model", data / "holdout")
+    except evaluate.EvaluationInputError as exc:
+        raise TrainingError(f"the holdout cannot be scored: {exc}") from exc
+    evaluate.write_predictions(output / "challenger.csv", labels, scores)
+    print(f"holdout: {len(labels)} rows scored by the new model", flush=True)
+    if not (data / "champion").is_dir():
+        return
+    try:
+        labels, scores = evaluate.predictions(data / "champion", data / "holdout")
+    except Exception as exc:  # the champion's artifact, whatever is wrong with it
+        (output / "champion.error").write_text(
+            f"{type(exc).__name__}: {exc}"[:FAILURE_LIMIT], encoding="utf-8"
+        )
+        print(f"holdout: the champion cannot be scored: {exc}", flush=True)
+        return
+    evaluate.write_predictions(output / "champion.csv", labels, scores)
+    print(f"holdout: {len(labels)} rows scored by the champion", flush=True)
+
+
 def write_failure(base: Path, reason: str) -> None:
     output = base / "output"
     output.mkdir(parents=True, exist_ok=True)
@@ -215,6 +252,7 @@ def run(base: Path | None = None) -> int:
     base = base or base_dir()
     try:
         train(base)
+        score_holdout(base)
     except TrainingError as exc:
         reason = f"ClientError: {exc}"
         print(reason, file=sys.stderr, flush=True)

@@ -1,27 +1,60 @@
-"""The evaluation gate: does the challenger beat the champion by enough, and clear the floor?"""
+"""The evaluation gate: does the challenger beat the champion by enough, and clear the floor?
+
+Two ways, by the model's config:
+- *paired* (`evaluation.holdout_fraction` set, a metric Seam computes): both models' per-row predictions
+  on the run's holdout, which the training job wrote beside the model (output.tar.gz: challenger.csv,
+  and champion.csv when the champion was given as a channel), decided by
+  `seam.domain.paired_evaluation.decide_paired` (seeded by the run id: the same run decides the same);
+- *logged*: the training job's metric (a metric-definition regex over its log) against the champion's
+  stored value, as before; a paired config whose metric Seam cannot compute falls back to this, and the
+  record says so (`warning`).
+"""
 
 from __future__ import annotations
 
+import io
 import math
+import tarfile
 
+from seam.adapters.datasets import DatasetStore
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
-from seam.errors import EvaluationError
+from seam.domain.metrics import find_metric
+from seam.domain.paired_evaluation import decide_paired
+from seam.errors import (
+    ChampionImageChangedError,
+    ChampionUnscorableError,
+    EvaluationError,
+    PredictionsError,
+)
 from seam.models.champion import Champion
 from seam.models.model_config import EvaluationSpec
-from seam.models.run import Evaluation, RunStatus, WorkflowState
+from seam.models.predictions import Predictions, positional_ids
+from seam.models.run import Evaluation, Holdout, RunStatus, TrainingResult, WorkflowState
+
+CHALLENGER_FILE, CHAMPION_FILE, CHAMPION_ERROR_FILE = "challenger.csv", "champion.csv", "champion.error"
+MAX_OUTPUT_MEMBER_BYTES = 256 * 1024 * 1024
 
 
 def evaluate_run(
-    state: WorkflowState, models: ModelStore, versions: VersionStore, runs: RunStore
+    state: WorkflowState,
+    models: ModelStore,
+    versions: VersionStore,
+    runs: RunStore,
+    datasets: DatasetStore,
 ) -> Evaluation:
     """The Evaluate state: the trained challenger against the serving champion, by the model's gate;
     the decision and the training metrics are recorded on the run (EVALUATING)."""
     if state.training is None:
         raise EvaluationError("no training result to evaluate")
     config = models.get(state.model)
-    result = evaluate(config.evaluation, state.training.metrics, versions.champion(state.model))
+    champion = versions.champion(state.model)
+    holdout = state.snapshot.holdout if state.snapshot else None
+    if holdout is None:
+        result = evaluate(config.evaluation, state.training.metrics, champion)
+    else:
+        result = evaluate_paired(state.run_id, config.evaluation, holdout, state.training, champion, datasets)
     runs.update(
         state.run_id,
         status=RunStatus.EVALUATING,
@@ -78,3 +111,87 @@ def _champion_fields(champion: Champion | None) -> dict[str, object]:
     if champion is None:
         return {}
     return {"champion": champion.value, "champion_version": champion.version}
+
+
+def evaluate_paired(
+    run_id: str,
+    spec: EvaluationSpec,
+    holdout: Holdout,
+    training: TrainingResult,
+    champion: Champion | None,
+    datasets: DatasetStore,
+) -> Evaluation:
+    """Decide on both models' predictions on the run's holdout (see the module's docstring)."""
+    if find_metric(spec.metric) is None:
+        logged = evaluate(spec, training.metrics, champion)
+        warning = (
+            f"Seam cannot compute {spec.metric!r} from per-row predictions: compared unpaired, the training "
+            "log's value against the champion's stored one"
+        )
+        return logged.model_copy(update={"warning": warning, "holdout": holdout.uri})
+    scored = holdout.champion
+    if scored is not None and not scored.scored_in_training:
+        raise ChampionImageChangedError(
+            f"champion {scored.version} was trained by {scored.image}, the challenger by {training.image}: "
+            "scoring the champion needs its own image (a Processing job), which Seam does not start yet; "
+            "unset evaluation.holdout_fraction for this run to compare the logged metric instead"
+        )
+    files = prediction_files(datasets, output_uri(training.model_artifact_uri))
+    if CHALLENGER_FILE not in files:
+        raise PredictionsError(
+            "missing",
+            f"the training job wrote no {CHALLENGER_FILE} (found: {', '.join(sorted(files)) or 'none'})",
+        )
+    challenger = Predictions.from_csv(files[CHALLENGER_FILE], source="challenger predictions")
+    current = None
+    if scored is not None:
+        if CHAMPION_ERROR_FILE in files:
+            reason = files[CHAMPION_ERROR_FILE].decode("utf-8", errors="replace").strip()[:1024]
+            raise ChampionUnscorableError(
+                f"champion {scored.version} ({scored.model_artifact_uri}): {reason}"
+            )
+        if CHAMPION_FILE not in files:
+            raise ChampionUnscorableError(
+                f"champion {scored.version} was given to the training job but it wrote no {CHAMPION_FILE}"
+            )
+        current = Predictions.from_csv(files[CHAMPION_FILE], source="champion predictions")
+    paired = decide_paired(
+        spec, challenger, current, positional_ids(holdout.rows), seed=run_id, confidence=spec.confidence
+    )
+    return Evaluation(
+        decision=paired.decision,
+        metric=spec.metric,
+        direction=spec.direction,
+        challenger=paired.challenger,
+        champion=paired.champion,
+        champion_version=scored.version if scored else None,
+        improvement=paired.improvement,
+        reason=paired.reason,
+        paired=paired,
+        holdout=holdout.uri,
+    )
+
+
+def output_uri(model_artifact_uri: str) -> str:
+    """SageMaker uploads /opt/ml/output/data as output.tar.gz beside model.tar.gz
+    (<S3OutputPath>/<job>/output/)."""
+    return model_artifact_uri.rsplit("/", 1)[0] + "/output.tar.gz"
+
+
+def prediction_files(datasets: DatasetStore, uri: str) -> dict[str, bytes]:
+    """The regular files of the job's output.tar.gz by name (a leading './' dropped)."""
+    archive = datasets.read(uri)
+    if archive is None:
+        raise PredictionsError("missing", f"no per-row predictions: {uri} does not exist")
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
+            for member in tar:
+                if not member.isfile() or member.size > MAX_OUTPUT_MEMBER_BYTES:
+                    continue
+                extracted = tar.extractfile(member)
+                if extracted is not None:
+                    files[member.name.removeprefix("./")] = extracted.read()
+    except tarfile.TarError as exc:
+        raise PredictionsError("unreadable", f"{uri} is not a readable archive: {exc}") from exc
+    return files

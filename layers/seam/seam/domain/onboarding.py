@@ -17,8 +17,9 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from seam.adapters.serving.base import ServingAdapter
+from seam.domain.metrics import find_metric
 from seam.errors import ConfigError, SeamError, ServingError, TransientError
-from seam.models.model_config import IMAGE_BY_DIGEST_PATTERN, ModelConfig
+from seam.models.model_config import IMAGE_BY_DIGEST_PATTERN, S3_KEY_PATTERN, ModelConfig
 from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.serving_target import K8S_NAME_PATTERN, ServingTarget
 from seam.settings import Settings
@@ -34,6 +35,10 @@ PATTERN_MEANINGS = {
     K8S_NAME_PATTERN: "be " + _K8S_NAME,
     r"^ml\.[a-z0-9]+\.[a-z0-9]+$": "be a SageMaker instance type such as ml.m5.large",
     r"^s3://": "be an s3:// URI",
+    S3_KEY_PATTERN: (
+        "be a key in Seam's data bucket (segments of letters, digits and ! _ . * ' ( ) - joined by '/', "
+        "no leading or trailing '/')"
+    ),
     r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$": (
         "be an EKS cluster name (letters, digits, '-' and '_', starting with a letter or digit, "
         "at most 100 characters)"
@@ -77,7 +82,7 @@ def describe_error(error: ErrorDetails) -> str:
 def check_config(config: ModelConfig, settings: Settings, serving: ServingAdapter | None) -> list[str]:
     """What would fail a run of this config after training, one sentence per problem (empty: none).
     `serving` is read (never written) to find the Deployment; None skips that check."""
-    problems = _gate_problems(config) + _label_problems(config)
+    problems = _gate_problems(config) + _label_problems(config) + _paired_problems(config)
     if config.serving is None:
         return problems
     allowed = settings.allowed_clusters
@@ -104,6 +109,21 @@ def _gate_problems(config: ModelConfig) -> list[str]:
     return [
         f"evaluation.metric {metric!r} is not one of training.metric_definitions "
         f"({', '.join(sorted(defined))}); gate on one of those, or add {metric!r} with its regex"
+    ]
+
+
+def _paired_problems(config: ModelConfig) -> list[str]:
+    """A paired gate on a metric Seam computes must agree with that metric's direction (else every run
+    would fail at Evaluate)."""
+    spec = config.evaluation
+    if spec.holdout_fraction is None:
+        return []
+    metric = find_metric(spec.metric)
+    if metric is None or metric.direction == spec.direction:
+        return []
+    return [
+        f"evaluation.direction {spec.direction!r} contradicts evaluation.metric {spec.metric!r}: "
+        f"Seam computes it as {metric.name}, which is to {metric.direction}"
     ]
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from seam.adapters.dynamodb.runs import RunStore
 from seam.errors import StaleUpdateError, TrainingError
-from seam.models.run import DatasetRef, RunStatus, TrainingResult, utc_now
+from seam.models.run import RunStatus, Snapshot, TrainingResult, utc_now
 
 # Named for the signatures only: each function loads the adapters it uses, as LaunchTraining loads
 # the model config.
@@ -53,13 +53,16 @@ def launch_training(
     CreateTrainingJob returns. `attempt` (the state's retry count) orders the tokens of attempts that
     overlap: only a later attempt's token replaces an earlier one's."""
     config = models.get(state.model)
-    if state.dataset is None:  # not an assert: `python -O` drops those, and this is input checking
-        raise TrainingError(f"run {state.run_id} has no dataset: Validate resolves it before LaunchTraining")
+    if state.snapshot is None:  # not an assert: `python -O` drops those, and this is input checking
+        raise TrainingError(
+            f"run {state.run_id} has no dataset snapshot: Validate copies the validated bytes "
+            "before LaunchTraining"
+        )
     job_name = state.run_id
     tokens.put(job_name, task_token, state.run_id, attempt)
     runs.update(state.run_id, status=RunStatus.TRAINING, training_job_name=job_name)
     output = model_output_uri(data_bucket, config.name)
-    request = training_job_request(config, state.run_id, state.dataset, role_arn, output, stage)
+    request = training_job_request(config, state.run_id, state.snapshot, role_arn, output, stage)
     return Launch(job_name, jobs.create(request))
 
 
@@ -69,8 +72,37 @@ def model_output_uri(data_bucket: str, model: str) -> str:
     return f"s3://{data_bucket}/models/{model}/"
 
 
+def _channel(name: str, uri: str) -> dict[str, Any]:
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": uri,
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+    }
+
+
+def input_channels(snapshot: Snapshot) -> list[dict[str, Any]]:
+    """`train`: the run's snapshot of the validated bytes (its own folder: nothing else matches the
+    prefix). With a holdout, `holdout`: the rows both models are scored on; and when the champion was
+    trained by this same image digest, `champion`: its model.tar.gz. The image then writes
+    challenger.csv and champion.csv (per-row predictions) to /opt/ml/output/data, which SageMaker
+    uploads as output.tar.gz beside model.tar.gz: the champion is scored without another job start
+    (examples/churn/README.md "Evaluation")."""
+    channels = [_channel("train", snapshot.train_prefix)]
+    holdout = snapshot.holdout
+    if holdout is not None:
+        channels.append(_channel("holdout", holdout.uri.rsplit("/", 1)[0] + "/"))
+        if holdout.champion is not None and holdout.champion.scored_in_training:
+            channels.append(_channel("champion", holdout.champion.model_artifact_uri))
+    return channels
+
+
 def training_job_request(
-    config: ModelConfig, run_id: str, dataset: DatasetRef, role_arn: str, output_uri: str, stage: str
+    config: ModelConfig, run_id: str, snapshot: Snapshot, role_arn: str, output_uri: str, stage: str
 ) -> dict[str, Any]:
     spec = config.training
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": spec.max_runtime_seconds}
@@ -84,18 +116,7 @@ def training_job_request(
             "MetricDefinitions": [{"Name": n, "Regex": r} for n, r in spec.metric_definitions.items()],
         },
         "RoleArn": role_arn,
-        "InputDataConfig": [
-            {
-                "ChannelName": "train",
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": dataset.uri,
-                        "S3DataDistributionType": "FullyReplicated",
-                    }
-                },
-            }
-        ],
+        "InputDataConfig": input_channels(snapshot),
         "OutputDataConfig": {"S3OutputPath": output_uri},
         "ResourceConfig": {
             "InstanceType": spec.instance_type,

@@ -4,24 +4,39 @@ Each failure raises DataValidationError naming the rule (`exists`, `min_bytes`, 
 `header`, `columns`, `dtype`, `min_rows`, `ragged_row`), so `seam runs show` can say what was wrong.
 Only a bounded head of the object is read (`sample_bytes`); row counts beyond it are extrapolated
 from the object size.
+
+The dataset must lie under `datasets/<model>/` of Seam's bucket (`ForeignDatasetError` otherwise: a
+queued request cannot name another model's data). What was checked is then copied, from its version id
+and ETag, to `runs/<run>/train/<file>`, the only thing training reads (issue 14: a newer version of the
+object or a sibling key is never trained on). A model with `evaluation.holdout_fraction` gets its
+holdout there too: the dataset's held-out rows (seam.domain.holdout) in `runs/<run>/holdout/<file>`,
+plus the golden set's rows, which passed the same rules; the train file is the rest.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import tempfile
 
 from seam.adapters.datasets import DatasetStore
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
+from seam.domain.holdout import golden_rows, rule, same_header, split_lines
 from seam.domain.training_limits import limits_for
-from seam.errors import DataValidationError
+from seam.errors import (
+    ChampionUnscorableError,
+    DataValidationError,
+    ForeignDatasetError,
+    GoldenDatasetError,
+)
 from seam.models.champion import Champion
 from seam.models.model_config import ModelConfig, ValidationRules
-from seam.models.run import DatasetRef, RunStatus, WorkflowState
+from seam.models.run import ChampionArtifact, DatasetRef, Holdout, RunStatus, Snapshot, WorkflowState
 
 PARQUET_MAGIC = b"PAR1"
+SPOOL_BYTES = 64 * 1024 * 1024  # the train file stays in memory up to this, then spills to /tmp
 
 
 def check_size(ref: DatasetRef, rules: ValidationRules) -> None:
@@ -118,15 +133,17 @@ def validate_run(
     """The Validate state: the run is VALIDATING, its dataset checked (`validate_dataset`) and, once
     resolved, recorded on the run."""
     runs.update(state.run_id, status=RunStatus.VALIDATING)
-    validated = validate_dataset(
-        state,
-        models.get(state.model),
-        datasets,
-        versions.champion(state.model),
-        stale_after_seconds=stale_after_seconds,
-    )
+    config, champion = models.get(state.model), versions.champion(state.model)
+    validated = validate_dataset(state, config, datasets, champion, stale_after_seconds=stale_after_seconds)
+    if validated.dataset and not validated.data_unchanged:
+        scored = champion_artifact(config, champion, versions)
+        snapshot = snapshot_dataset(state.run_id, validated.dataset, config, datasets, scored)
+        validated = validated.model_copy(update={"snapshot": snapshot})
     if validated.dataset:
-        runs.update(state.run_id, dataset=validated.dataset.model_dump(mode="json"))
+        fields = {"dataset": validated.dataset.model_dump(mode="json")}
+        if validated.snapshot:
+            fields["snapshot"] = validated.snapshot.model_dump(mode="json", exclude_none=True)
+        runs.update(state.run_id, **fields)
     return validated
 
 
@@ -146,9 +163,100 @@ def validate_dataset(
         raise DataValidationError(
             "exists", f"no dataset under s3://{datasets.bucket}/{config.dataset_prefix}"
         )
+    if ref.bucket != datasets.bucket or not ref.key.startswith(config.dataset_prefix):
+        raise ForeignDatasetError(
+            "location",
+            f"{ref.uri} is not under s3://{datasets.bucket}/{config.dataset_prefix}: "
+            f"model {config.name} trains only on its own datasets",
+        )
     ref = datasets.head(ref)
     if champion and champion.dataset_fingerprint and champion.dataset_fingerprint == ref.fingerprint:
         return state.model_copy(update={"dataset": ref, "data_unchanged": True})
     check_size(ref, config.validation)
     check_content(ref, datasets.read_head(ref, config.validation.sample_bytes), config.validation)
     return state.model_copy(update={"dataset": ref, "limits": limits_for(config, stale_after_seconds)})
+
+
+def champion_artifact(
+    config: ModelConfig, champion: Champion | None, versions: VersionStore
+) -> ChampionArtifact | None:
+    """What the holdout scores the champion with: its version's artifact and image. None when nothing is
+    paired (no holdout, or no champion yet: the floor decides)."""
+    if config.evaluation.holdout_fraction is None or champion is None:
+        return None
+    version = versions.get_version(config.name, champion.version)
+    if version is None:
+        raise ChampionUnscorableError(
+            f"champion {config.name} {champion.version} has no version record: its artifact cannot be scored"
+        )
+    return ChampionArtifact(
+        version=version.version,
+        image=version.image,
+        model_artifact_uri=version.model_artifact_uri,
+        scored_in_training=version.image == config.training.image,
+    )
+
+
+def snapshot_dataset(
+    run_id: str,
+    ref: DatasetRef,
+    config: ModelConfig,
+    datasets: DatasetStore,
+    champion: ChampionArtifact | None = None,
+) -> Snapshot:
+    """Copy exactly the validated version to runs/<run>/train/; with a holdout, split it there and write
+    the holdout (plus the golden set) to runs/<run>/holdout/."""
+    name = ref.key.rsplit("/", 1)[-1]
+    train_key, holdout_key = f"runs/{run_id}/train/{name}", f"runs/{run_id}/holdout/{name}"
+    spec = config.evaluation
+    if spec.holdout_fraction is None:
+        return Snapshot(source=ref, train_uri=datasets.copy(ref, train_key))
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as train:
+        split = split_lines(
+            datasets.lines(ref),
+            train,
+            run_id=run_id,
+            fraction=spec.holdout_fraction,
+            max_rows=spec.holdout_max_rows,
+        )
+        if not split.holdout_rows or not split.train_rows:
+            raise DataValidationError(
+                "holdout",
+                f"{ref.uri}: holding out {spec.holdout_fraction:g} of its rows leaves {split.holdout_rows} "
+                f"to score and {split.train_rows} to train on; both need rows",
+            )
+        train.seek(0)
+        train_uri = datasets.put(train_key, train)
+    golden, golden_lines = _golden(config, datasets, split.header)
+    holdout = Holdout(
+        uri=datasets.put(holdout_key, split.header + b"".join(split.holdout) + b"".join(golden_lines)),
+        rows=split.holdout_rows + len(golden_lines),
+        dataset_rows=split.holdout_rows,
+        fraction=spec.holdout_fraction,
+        max_rows=spec.holdout_max_rows,
+        rule=rule(spec.holdout_fraction, spec.holdout_max_rows),
+        golden=golden,
+        champion=champion,
+    )
+    return Snapshot(source=ref, train_uri=train_uri, train_rows=split.train_rows, holdout=holdout)
+
+
+def _golden(
+    config: ModelConfig, datasets: DatasetStore, header: bytes
+) -> tuple[DatasetRef | None, list[bytes]]:
+    """The golden set, checked by the same rules as the dataset, and its rows."""
+    key = config.evaluation.golden_dataset
+    if not key:
+        return None, []
+    try:
+        ref = datasets.head(DatasetRef(bucket=datasets.bucket, key=key))
+        check_size(ref, config.validation)
+        check_content(ref, datasets.read_head(ref, config.validation.sample_bytes), config.validation)
+        golden_header, rows = golden_rows(datasets.lines(ref))
+    except DataValidationError as exc:
+        raise GoldenDatasetError(exc.rule, f"golden set: {exc.detail}") from exc
+    if not same_header(golden_header, header):
+        raise GoldenDatasetError(
+            "header", f"golden set {ref.uri} has other columns than the dataset: the holdout is one table"
+        )
+    return ref, rows

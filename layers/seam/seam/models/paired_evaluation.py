@@ -17,7 +17,8 @@ class PairedEvaluation(BaseModel):
     floor alone (the challenger missed it) or the first version (no champion).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built at first use (seam.models.run._Record says why): only Evaluate and the CLI read it.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     decision: Literal["promote", "reject"]
     decided_on: Literal["interval lower bound", "point difference", "floor", "first version"]

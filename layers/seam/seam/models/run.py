@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from seam.models.paired_evaluation import PairedEvaluation
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -76,6 +78,43 @@ class DatasetRef(_Record):
         return self.etag or self.version_id or self.key
 
 
+class ChampionArtifact(_Record):
+    """The serving champion as a run found it at Validate: what it is scored with on the holdout."""
+
+    version: str
+    image: str
+    model_artifact_uri: str
+    scored_in_training: bool  # same image digest as the challenger: the training job scores it too
+
+
+class Holdout(_Record):
+    """The rows a run scores champion and challenger on, fixed at Validate and kept under runs/<run>/."""
+
+    uri: str  # s3://<bucket>/runs/<run>/holdout/<file>: header + held-out rows + golden rows
+    rows: int
+    dataset_rows: int  # of them held out of the dataset; the rest are the golden set's
+    fraction: float
+    max_rows: int
+    rule: str  # how the rows were chosen, in words
+    golden: DatasetRef | None = None
+    champion: ChampionArtifact | None = None
+
+
+class Snapshot(_Record):
+    """Exactly the bytes Validate checked, copied per run: training reads `train_uri` and nothing else
+    (a newer version of the object, or a sibling key such as a.csv.bak, is never trained on)."""
+
+    source: DatasetRef  # the object and the version/ETag that was validated
+    train_uri: str  # s3://<bucket>/runs/<run>/train/<file>
+    train_rows: int | None = None  # counted when rows were held out (the copy is not read otherwise)
+    holdout: Holdout | None = None
+
+    @property
+    def train_prefix(self) -> str:
+        """The channel's S3Prefix: the run's train folder, which holds this one file."""
+        return self.train_uri.rsplit("/", 1)[0] + "/"
+
+
 class RunRequest(_Record):
     """What a trigger asks for. The run id is derived from the intent, so a redelivered event (or the
     same intent arriving twice) maps to the same run."""
@@ -131,6 +170,11 @@ class Evaluation(_Record):
     champion_version: str | None = None
     improvement: float | None = None
     reason: str
+    # Paired evaluation (evaluation.holdout_fraction set): every number the gate decided with, and the
+    # holdout both models were scored on. `warning`: why the gate fell back to the logged metric.
+    paired: PairedEvaluation | None = None
+    holdout: str | None = None
+    warning: str | None = None
 
 
 class Registration(_Record):
@@ -183,6 +227,7 @@ class Run(_Record):
     finished_at: datetime | None = None
     heartbeat_at: datetime | None = None  # the last SendTaskHeartbeat Step Functions accepted
     dataset: DatasetRef | None = None
+    snapshot: Snapshot | None = None
     training_job_name: str | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
     evaluation: Evaluation | None = None

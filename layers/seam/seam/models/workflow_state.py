@@ -12,6 +12,7 @@ from seam.models.run import (
     ErrorInfo,
     Evaluation,
     Registration,
+    Snapshot,
     TrainingLimits,
     TrainingResult,
     TriggerKind,
@@ -32,6 +33,7 @@ class WorkflowState(_Record):
     trigger: TriggerKind
     dataset: DatasetRef | None = None
     data_unchanged: bool = False
+    snapshot: Snapshot | None = None
     limits: TrainingLimits | None = None
     training: TrainingResult | None = None
     evaluation: Evaluation | None = None
