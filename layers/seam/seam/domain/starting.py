@@ -139,10 +139,23 @@ def start_run(request: RunRequest, runs: RunStore, workflow: Workflow) -> Trigge
     StartExecution with the name and input of a running execution succeeds, so the run record (created
     once, conditionally) is what tells a duplicate from a first start, without an extra API call."""
     created = runs.create(
-        Run(run_id=request.run_id, model=request.model, trigger=request.trigger, dataset=request.dataset)
+        Run(
+            run_id=request.run_id,
+            model=request.model,
+            trigger=request.trigger,
+            dataset=request.dataset,
+            intent=request.intent,
+            deploy=request.deploy,
+            model_version=request.deploy.version if request.deploy else None,
+            retry_of=request.retry_of,
+        )
     )
     document = WorkflowState(
-        run_id=request.run_id, model=request.model, trigger=request.trigger, dataset=request.dataset
+        run_id=request.run_id,
+        model=request.model,
+        trigger=request.trigger,
+        dataset=request.dataset,
+        deploy=request.deploy,
     ).dump()
     started = workflow.start(request.run_id, document)
     return TriggerOutcome.STARTED if created and started else TriggerOutcome.ALREADY_STARTED

@@ -17,13 +17,17 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.queues import Queue
 from seam.adapters.workflow import Workflow
+from seam.domain.deploy_runs import PackageChanges
 from seam.domain.starting import BatchOutcome, start_batch
 from seam.errors import BadEventError, ModelNotFoundError
 from seam.models.events import (
     AlarmStateChangeEvent,
     ManualRequest,
+    ModelPackageStateChangeEvent,
+    OperatorRequest,
     QueuedRequest,
     ScheduleTick,
     TriggerEvent,
@@ -55,8 +59,8 @@ def requests_for(event: TriggerEvent, models: ModelStore, data_bucket: str) -> l
         return _drift_requests(event, models)
     if isinstance(event, ScheduleTick):
         return _scheduled_requests(event, models)
-    if isinstance(event, QueuedRequest):
-        return [event.detail]
+    if isinstance(event, QueuedRequest | OperatorRequest):
+        return [event.detail]  # a rollback's or retry's model: start_batch reads whether it is onboarded
     if isinstance(event, ManualRequest):
         models.get(event.detail.model)  # raises ModelNotFoundError with the name
         return [
@@ -173,12 +177,25 @@ Routed = list[RunRequest] | Queued | Ignored | ModelNotFoundError
 Outcome = Queued | Ignored | BatchOutcome
 
 
-def route(event: TriggerEvent, models: ModelStore, queue: Queue, settings: Settings) -> Routed:
+def route(
+    event: TriggerEvent,
+    models: ModelStore,
+    queue: Queue,
+    settings: Settings,
+    versions: VersionStore,
+    locks: LockStore,
+    runs: RunStore,
+) -> Routed:
     """What one trigger event comes to: run requests to start, a schedule tick's retrains queued back
     (each delayed by `spread_delay` within the settings' spread), or why nothing starts (the model
-    error when it maps to no onboarded model)."""
+    error when it maps to no onboarded model). A registry change (PackageChanges, reading `versions`,
+    `locks` and `runs`): an approval asks for a deploy run, a rejection is recorded on the run."""
     spread_seconds = settings.schedule_spread_seconds
     try:
+        if isinstance(event, ModelPackageStateChangeEvent):
+            packages = PackageChanges(versions, locks, runs, settings.model_package_group_prefix)
+            deploys = packages.requests_for(event)
+            return Ignored(deploys) if isinstance(deploys, str) else deploys
         mapped = requests_for(event, models, settings.data_bucket)
     except ModelNotFoundError as exc:
         return exc
