@@ -243,7 +243,8 @@ def test_unchanged_data_ends_without_training(harness: Harness) -> None:
     run_id = next(r.run_id for r in harness.deps.runs.list_for_model("churn") if r.trigger == "drift")
 
     assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
-    assert harness.states_entered(run_id) == ["RunKind", "Validate", "DataChanged", "Finalize", "RunOutcome", "Done"]
+    entered = ["RunKind", "Validate", "DataChanged", "Finalize", "RunOutcome", "Done"]
+    assert harness.states_entered(run_id) == entered
     assert harness.run(run_id).status is RunStatus.SKIPPED
 
 

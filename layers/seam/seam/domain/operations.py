@@ -34,7 +34,9 @@ def find_version(model: str, text: str, versions: VersionStore) -> ModelVersion:
         group = arn.rsplit("/", 2)[-2] if arn.count("/") >= 2 else arn
         raise OperationRefusedError(f"{arn} is a version of package group {group}, not of model {model}")
     if version is None:
-        raise OperationRefusedError(f"model {model} has no version {label} (`seam lineage {model}` lists them)")
+        raise OperationRefusedError(
+            f"model {model} has no version {label} (`seam lineage {model}` lists them)"
+        )
     return version
 
 
@@ -139,7 +141,9 @@ def retry_request(run_id: str, runs: RunStore, now: datetime) -> RunRequest:
     if not run.status.terminal:
         raise OperationRefusedError(f"run {run_id} is still running ({run.status}): wait for it to end")
     if run.status is not RunStatus.FAILED:
-        raise OperationRefusedError(f"run {run_id} ended {run.status}, not FAILED: only failed runs are retried")
+        raise OperationRefusedError(
+            f"run {run_id} ended {run.status}, not FAILED: only failed runs are retried"
+        )
     attempt = 1
     while True:
         request = RunRequest(
