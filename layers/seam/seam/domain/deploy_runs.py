@@ -157,7 +157,8 @@ def resolve_deploy(
     the version's training result, its registration, and its evaluation against the champion it now
     replaces. The decision (who, why, forced) is recorded on the run."""
     order = state.deploy
-    assert order is not None
+    if order is None:
+        raise DeployRefusedError(f"run {state.run_id} is a {state.trigger} run without a deploy order")
     model = state.model
     version = versions.get_version(model, order.version)
     if version is None:

@@ -12,7 +12,7 @@ from seam.adapters.sagemaker import ModelRegistry
 from seam.domain.deploy_runs import resolve_deploy
 from seam.errors import RegistryError
 from seam.models.model_config import ModelConfig
-from seam.models.run import Registration, RunStatus, WorkflowState
+from seam.models.run import DEPLOY_TRIGGERS, Registration, RunStatus, WorkflowState
 from seam.models.version import ModelVersion, version_label
 
 
@@ -28,7 +28,7 @@ def register_run(
     version recorded on the run. A deploy run registers nothing: the version it deploys is resolved
     and checked instead (seam.domain.deploy_runs)."""
     config = models.get(state.model)
-    if state.deploy is not None:
+    if state.trigger in DEPLOY_TRIGGERS:  # RunKind sent it here past Validate, training and Evaluate
         return resolve_deploy(state, config, versions, runs, registry)
     runs.update(state.run_id, status=RunStatus.REGISTERING)
     registration = register(state, config, registry, versions, group_prefix)
