@@ -234,9 +234,16 @@ def runs_show(run_id: str, stack: StackOption = None, output: OutputOption = TAB
 
 @app.command()
 def trigger(
-    model: str, reason: Annotated[str, typer.Option(help="why")] = "manual retrain", stack: StackOption = None
+    model: str,
+    reason: Annotated[str, typer.Option(help="why")] = "manual retrain",
+    dataset: Annotated[
+        str | None, typer.Option(help="object key to train on (default: the newest under the model's prefix)")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="retrain even on the data the champion was trained on")] = False,
+    stack: StackOption = None,
 ) -> None:
-    """Ask for a retrain of MODEL now; prints the id of the run it starts (`seam runs show RUN_ID`)."""
+    """Ask for a retrain of MODEL now; prints the id of the run it starts (`seam runs show RUN_ID`), or
+    of the run it waits behind when another run holds the model."""
     deps = configure(stack)
     trigger_queue_url()  # a ConfigError naming the variable when the stack has no trigger queue
     body = {
@@ -244,7 +251,13 @@ def trigger(
         "detail-type": "Manual Retrain Requested",
         "id": str(uuid.uuid4()),
         "time": datetime.now(UTC).isoformat(),
-        "detail": {"model": model, "requested_by": getpass.getuser(), "reason": reason},
+        "detail": {
+            "model": model,
+            "requested_by": getpass.getuser(),
+            "reason": reason,
+            "dataset_key": dataset,
+            "force": force,
+        },
     }
     # The run the trigger will start for this request: the same mapping, so the same run id
     # (ModelNotFoundError when the model is not onboarded, before anything is sent).
@@ -355,9 +368,10 @@ def lineage(
         bucket, key, version_id = parse_s3_uri(dataset)
         configs = {c.name: c for c in deps.models.list(fresh=True)}
         traced = dataset_lineage(bucket, key, version_id, deps.versions, configs)
-        print_json(traced) if output is OutputFormat.JSON else print_lines(
-            views.dataset_lineage_lines(traced)
-        )
+        if output is OutputFormat.JSON:
+            print_json(traced)
+        else:
+            print_lines(views.dataset_lineage_lines(traced))
         return
     assert model is not None
     config = deps.models.get(model)

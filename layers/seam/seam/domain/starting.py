@@ -156,6 +156,7 @@ def start_run(request: RunRequest, runs: RunStore, workflow: Workflow) -> Trigge
         trigger=request.trigger,
         dataset=request.dataset,
         deploy=request.deploy,
+        force=request.force,
     ).dump()
     started = workflow.start(request.run_id, document)
     return TriggerOutcome.STARTED if created and started else TriggerOutcome.ALREADY_STARTED

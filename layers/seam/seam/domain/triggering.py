@@ -62,17 +62,30 @@ def requests_for(event: TriggerEvent, models: ModelStore, data_bucket: str) -> l
     if isinstance(event, QueuedRequest | OperatorRequest):
         return [event.detail]  # a rollback's or retry's model: start_batch reads whether it is onboarded
     if isinstance(event, ManualRequest):
-        models.get(event.detail.model)  # raises ModelNotFoundError with the name
-        return [
-            RunRequest(
-                model=event.detail.model,
-                trigger=TriggerKind.MANUAL,
-                intent=f"manual|{event.id}",
-                detail={"requested_by": event.detail.requested_by, "reason": event.detail.reason},
-                requested_at=event.time,
-            )
-        ]
+        return [_manual_request(event, models, data_bucket)]
     raise BadEventError(f"unsupported event type {type(event).__name__}")
+
+
+def _manual_request(event: ManualRequest, models: ModelStore, bucket: str) -> RunRequest:
+    """`seam trigger MODEL [--dataset KEY] [--force]`: the newest dataset under the model's prefix, or
+    the key named (Validate pins its object version); forced, it trains on data the champion saw."""
+    detail = event.detail
+    config = models.get(detail.model)  # raises ModelNotFoundError with the name
+    dataset = None
+    if detail.dataset_key is not None:
+        if not detail.dataset_key.startswith(config.dataset_prefix):
+            raise BadEventError(f"dataset {detail.dataset_key!r} is not under {config.dataset_prefix}")
+        model_from_dataset_key(detail.dataset_key)  # a key Seam accepts from S3 too
+        dataset = DatasetRef(bucket=bucket, key=detail.dataset_key)
+    return RunRequest(
+        model=detail.model,
+        trigger=TriggerKind.MANUAL,
+        intent=f"manual|{event.id}",
+        dataset=dataset,
+        detail={"requested_by": detail.requested_by, "reason": detail.reason},
+        requested_at=event.time,
+        force=detail.force,
+    )
 
 
 def _data_request(event: S3EventNotificationEventBridgeModel, models: ModelStore, bucket: str) -> RunRequest:

@@ -147,7 +147,8 @@ def validate_dataset(
             "exists", f"no dataset under s3://{datasets.bucket}/{config.dataset_prefix}"
         )
     ref = datasets.head(ref)
-    if champion and champion.dataset_fingerprint and champion.dataset_fingerprint == ref.fingerprint:
+    seen = champion and champion.dataset_fingerprint and champion.dataset_fingerprint == ref.fingerprint
+    if seen and not state.force:  # forced: a retrain on the very data the champion was trained on
         return state.model_copy(update={"dataset": ref, "data_unchanged": True})
     check_size(ref, config.validation)
     check_content(ref, datasets.read_head(ref, config.validation.sample_bytes), config.validation)

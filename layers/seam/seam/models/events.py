@@ -93,6 +93,8 @@ class ManualDetail(BaseModel):
     model: str = Field(pattern=MODEL_NAME_PATTERN)
     requested_by: str = Field(default="unknown", max_length=128)
     reason: str = Field(default="", max_length=1024)
+    dataset_key: str | None = Field(default=None, max_length=1024)  # default: the newest under its prefix
+    force: bool = False  # train even when the data is what the champion was trained on
 
 
 class ManualRequest(BaseModel):

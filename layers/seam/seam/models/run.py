@@ -124,6 +124,7 @@ class RunRequest(_Record):
     sequencer: str | None = Field(default=None, max_length=64)  # S3's, hex: orders writes of one key
     deploy: DeployOrder | None = None  # a deploy run's order (approval or rollback triggers)
     retry_of: str | None = None  # `seam runs retry`: the failed run this one starts again
+    force: bool = False  # `seam trigger --force`: retrain even on the data the champion saw
 
     @property
     def run_id(self) -> str:
@@ -215,6 +216,7 @@ class WorkflowState(_Record):
     trigger: TriggerKind
     dataset: DatasetRef | None = None
     data_unchanged: bool = False
+    force: bool = False  # train even on unchanged data (`seam trigger --force`)
     limits: TrainingLimits | None = None
     training: TrainingResult | None = None
     evaluation: Evaluation | None = None
