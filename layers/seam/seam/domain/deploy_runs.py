@@ -25,7 +25,9 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
 from seam.errors import BadEventError, DeployRefusedError
-from seam.models.model_config import MODEL_NAME_PATTERN, ModelConfig
+from seam.models.champion import Champion
+from seam.models.model_config import ModelConfig
+from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.run import (
     Decision,
     DeployOrder,
@@ -36,7 +38,7 @@ from seam.models.run import (
     TriggerKind,
     WorkflowState,
 )
-from seam.models.version import Champion, ModelVersion, version_label
+from seam.models.version import ModelVersion, version_label
 
 if TYPE_CHECKING:  # the Register function resolves deploy runs without loading the event models
     from seam.models.events import ModelPackageStateChangeEvent

@@ -18,8 +18,9 @@ from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
 from seam.domain.deploy_runs import approval_request, decision_metadata
 from seam.errors import OperationRefusedError
+from seam.models.champion import Champion
 from seam.models.run import Decision, DeployOrder, RunRequest, RunStatus, TriggerKind
-from seam.models.version import Champion, ModelVersion, version_label
+from seam.models.version import ModelVersion, version_label
 
 
 def find_version(model: str, text: str, versions: VersionStore) -> ModelVersion:

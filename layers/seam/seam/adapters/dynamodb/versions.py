@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
+from seam.models.champion import Champion
 from seam.models.run import utc_now
-from seam.models.version import Champion, ModelVersion
+
+if TYPE_CHECKING:  # written by Register, which loads it; the other readers of this table never do
+    from seam.models.version import ModelVersion
 
 
 def _version(item: dict[str, Any]) -> ModelVersion:
+    from seam.models.version import ModelVersion  # see the TYPE_CHECKING import above
+
     return ModelVersion.model_validate(from_item(item))
 
 
@@ -31,7 +36,7 @@ class VersionStore(Table):
             item = self.ddb.get_item(
                 TableName=self.table, Key={"model": {"S": model}, "version": {"S": version}}
             ).get("Item")
-        return ModelVersion.model_validate(from_item(item)) if item else None
+        return _version(item) if item else None
 
     def list_versions(self, model: str) -> list[ModelVersion]:
         """`model`'s version records, oldest first (the champion pointer left out)."""
