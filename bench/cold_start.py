@@ -160,6 +160,7 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     "finalize": (
         f"{_RUN}.Run",
         f"{_RUN}.DatasetRef",
+        f"{_RUN}.Decision",  # a failed rollout's version is marked Rejected with Seam's decision
         f"{_RUN}.Evaluation",
         f"{_RUN}.RunRequest",
         _CHAMPION,

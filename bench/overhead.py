@@ -90,6 +90,7 @@ ROWS = 50
 RUN_TIMEOUT = 60.0
 EVENT_SOURCE_QUEUES = ("TriggerQueue", "CallbackQueue")  # the template's queues with a Lambda poller
 HAPPY_PATH = (
+    "RunKind",
     "Validate",
     "DataChanged",
     "LaunchTraining",

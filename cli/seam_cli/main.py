@@ -11,12 +11,17 @@ from typing import Annotated
 
 import typer
 import yaml
+from seam.adapters.identity import caller_arn
+from seam.dependencies import Dependencies
+from seam.domain import operations
+from seam.domain.lineage import dataset_lineage, parse_s3_uri, version_lineage
 from seam.domain.onboarding import ConfigRefused, check_config, parse_config
 from seam.domain.triggering import requests_for
 from seam.domain.warm_pools import typical_training_seconds, warm_pool_warning
-from seam.errors import ConfigError
-from seam.models.events import ManualRequest
+from seam.errors import ConfigError, OperationRefusedError
+from seam.models.events import ManualRequest, OperatorRequest
 from seam.models.model_config import ModelConfig
+from seam.models.run import RunRequest
 
 from seam_cli import views
 from seam_cli.context import configure, trigger_queue_url
@@ -224,6 +229,11 @@ def runs_show(run_id: str, stack: StackOption = None, output: OutputOption = TAB
             lines.append(f"[yellow]warning  {run.evaluation.warning}[/]")
     if run.model_version:
         lines.append(f"version  {run.model_version}")
+    if run.retry_of:
+        lines.append(f"retry of {run.retry_of}")
+    if shown["decision"]:
+        lines.append("decision " + views.decision_line(shown["decision"]))
+    lines += ["later    " + views.decision_line(d) for d in shown["decisions"]]
     if run.cause or run.error:  # the cause starts with the error name ("DataValidationError: columns: ...")
         lines.append(f"[red]{run.cause or run.error}[/]")
     print_lines(lines)
@@ -231,9 +241,16 @@ def runs_show(run_id: str, stack: StackOption = None, output: OutputOption = TAB
 
 @app.command()
 def trigger(
-    model: str, reason: Annotated[str, typer.Option(help="why")] = "manual retrain", stack: StackOption = None
+    model: str,
+    reason: Annotated[str, typer.Option(help="why")] = "manual retrain",
+    dataset: Annotated[
+        str | None, typer.Option(help="object key to train on (default: the newest under the model's prefix)")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="retrain even on the data the champion was trained on")] = False,
+    stack: StackOption = None,
 ) -> None:
-    """Ask for a retrain of MODEL now; prints the id of the run it starts (`seam runs show RUN_ID`)."""
+    """Ask for a retrain of MODEL now; prints the id of the run it starts (`seam runs show RUN_ID`), or
+    of the run it waits behind when another run holds the model."""
     deps = configure(stack)
     trigger_queue_url()  # a ConfigError naming the variable when the stack has no trigger queue
     body = {
@@ -241,7 +258,13 @@ def trigger(
         "detail-type": "Manual Retrain Requested",
         "id": str(uuid.uuid4()),
         "time": datetime.now(UTC).isoformat(),
-        "detail": {"model": model, "requested_by": getpass.getuser(), "reason": reason},
+        "detail": {
+            "model": model,
+            "requested_by": getpass.getuser(),
+            "reason": reason,
+            "dataset_key": dataset,
+            "force": force,
+        },
     }
     # The run the trigger will start for this request: the same mapping, so the same run id
     # (ModelNotFoundError when the model is not onboarded, before anything is sent).
@@ -249,6 +272,125 @@ def trigger(
     assert isinstance(requests, list) and len(requests) == 1  # a manual request asks for one run
     deps.trigger_queue.send([(json.dumps(body), 0)])
     print_lines([f"retrain of {model} requested: run {requests[0].run_id}"])
+
+
+VersionArgument = Annotated[str, typer.Argument(help="version number (3 or 000003) or package ARN")]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _send(deps: Dependencies, request: RunRequest) -> None:
+    """Put a rollback or retry on the trigger queue, as the run request it is (after its model's check)."""
+    trigger_queue_url()  # a ConfigError naming the variable when the stack has no trigger queue
+    deps.models.get(request.model)  # ModelNotFoundError names the model
+    deps.trigger_queue.send([(OperatorRequest.body(request), 0)])
+
+
+@app.command()
+def approve(
+    model: str,
+    version: VersionArgument,
+    note: Annotated[str, typer.Option(help="why (kept in the run's decision record)")] = "",
+    force: Annotated[
+        bool, typer.Option(help="deploy even though another version serves than it was evaluated against")
+    ] = False,
+    stack: StackOption = None,
+) -> None:
+    """Approve VERSION of MODEL in the Model Registry; its approval deploys it (a deploy run through the
+    verified Deploy path). Prints the deploy run's id. Refused, with nothing changed, for a version that
+    does not exist, already serves, was rejected, or was evaluated against a champion that no longer
+    serves (--force overrides that last one, recorded)."""
+    deps = configure(stack)
+    deps.models.get(model)
+    request = operations.approve(
+        model, version, note, force, caller_arn(), deps.versions, deps.registry, _now()
+    )
+    assert request.deploy is not None
+    print_lines([f"version {request.deploy.version} of {model} approved: deploy run {request.run_id}"])
+
+
+@app.command()
+def reject(
+    model: str,
+    version: VersionArgument,
+    reason: Annotated[str, typer.Option(help="why (kept on the run that registered the version)")],
+    stack: StackOption = None,
+) -> None:
+    """Reject VERSION of MODEL in the Model Registry (it will not deploy; the decision is recorded)."""
+    deps = configure(stack)
+    deps.models.get(model)
+    rejected = operations.reject(model, version, reason, caller_arn(), deps.versions, deps.registry)
+    print_lines([f"version {rejected.version} of {model} rejected (run {rejected.run_id} records it)"])
+
+
+@app.command()
+def rollback(
+    model: str,
+    reason: Annotated[str, typer.Option(help="why (kept in the run's decision record)")],
+    to: Annotated[
+        str | None, typer.Option(help="version to bring back (default: what served before the champion)")
+    ] = None,
+    stack: StackOption = None,
+) -> None:
+    """Deploy an earlier version of MODEL again, as a deploy run through the verified Deploy path (its
+    rollout checked, rolled back if it fails); the champion moves back with it. Prints the run id."""
+    deps = configure(stack)
+    request = operations.rollback_request(
+        model, to, reason, caller_arn(), str(uuid.uuid4()), deps.versions, _now()
+    )
+    _send(deps, request)
+    assert request.deploy is not None
+    print_lines([f"rollback of {model} to version {request.deploy.version} requested: run {request.run_id}"])
+
+
+@runs_app.command("retry")
+def runs_retry(run_id: str, stack: StackOption = None) -> None:
+    """Start a failed run's request again as a new run (same dataset object version, same deploy order);
+    the new run records `retry_of`. A run still running is not retried."""
+    deps = configure(stack)
+    request = operations.retry_request(run_id, deps.runs, _now())
+    _send(deps, request)
+    print_lines([f"run {run_id} retried: run {request.run_id}"])
+
+
+@app.command()
+def lineage(
+    model: Annotated[str | None, typer.Argument(help="the model whose versions to trace")] = None,
+    version: Annotated[str | None, typer.Option(help="only this version (default: every version)")] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="s3://bucket/key[?versionId=...]: what was trained on this object")
+    ] = None,
+    stack: StackOption = None,
+    output: OutputOption = TABLE,
+) -> None:
+    """Trace a model's versions (trigger -> dataset -> training job and image -> package -> Deployment
+    revisions -> who approved), or with --dataset the other way: the versions and live Deployments
+    trained on that object."""
+    if (model is None) == (dataset is None):
+        raise OperationRefusedError("give a MODEL, or --dataset s3://bucket/key (one of the two)")
+    deps = configure(stack)
+    if dataset is not None:
+        bucket, key, version_id = parse_s3_uri(dataset)
+        configs = {c.name: c for c in deps.models.list(fresh=True)}
+        traced = dataset_lineage(bucket, key, version_id, deps.versions, configs)
+        if output is OutputFormat.JSON:
+            print_json(traced)
+        else:
+            print_lines(views.dataset_lineage_lines(traced))
+        return
+    assert model is not None
+    config = deps.models.get(model)
+    champion = deps.versions.champion(model)
+    chosen = [operations.find_version(model, version, deps.versions)] if version else None
+    found = chosen or deps.versions.list_versions(model)
+    serving = champion.version if champion else None
+    traced_versions = [version_lineage(v, config, deps.runs, serving) for v in found]
+    if output is OutputFormat.JSON:
+        print_json(traced_versions)
+        return
+    print_lines([line for traced in traced_versions for line in views.version_lineage_lines(traced)])
 
 
 def _register_local_commands() -> None:

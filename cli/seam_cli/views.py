@@ -70,6 +70,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         else None,
         "version": run.model_version,
         "reason": run.cause or run.error or (gate.reason if gate and gate.decision == "reject" else None),
+        "retry_of": run.retry_of,
     }
 
 
@@ -90,7 +91,25 @@ def run_detail(run: Run) -> dict[str, Any]:
         "evaluation": gate.model_dump(mode="json") if gate else None,
         "error": run.error,
         "cause": run.cause,
+        # A deploy run's order (approval or rollback) and who decided it; later decisions on the
+        # version the run registered (a rejection, Seam marking a failed rollout).
+        "deploy": run.deploy.model_dump(mode="json") if run.deploy else None,
+        "decision": run.decision.model_dump(mode="json") if run.decision else None,
+        "decisions": [d.model_dump(mode="json") for _, d in sorted(run.decisions.items())],
+        "intent": run.intent,
     }
+
+
+DONE = {"approve": "approved", "reject": "rejected", "rollback": "rolled back"}
+
+
+def decision_line(decision: dict[str, Any]) -> str:
+    """One decision as `seam runs show` prints it."""
+    forced = " (forced: the champion moved since its evaluation)" if decision["force"] else ""
+    return (
+        f"{DONE[decision['action']]} version {decision['version']} by {decision['by']} "
+        f"at {decision['at']}{forced}: {decision['note'] or '-'}"
+    )
 
 
 def dataset(ref: DatasetRef) -> dict[str, Any]:
@@ -143,4 +162,50 @@ def paired_lines(gate: Evaluation) -> list[str]:
         )
     else:
         lines.append(f"paired   no champion: decided on the {paired.decided_on}")
+
+
+def version_lineage_lines(traced: dict[str, Any]) -> list[str]:
+    """`seam lineage MODEL` as lines: one block per version, from the event to who approved."""
+    data, trigger, training = traced["dataset"], traced["trigger"], traced["training"]
+    serving = "  [green]serving[/]" if traced["serving"] else ""
+    lines = [f"[bold]{traced['model']} {traced['version']}[/]{serving}"]
+    if trigger:
+        retry = f" (retry of {trigger['retry_of']})" if trigger["retry_of"] else ""
+        lines.append(
+            f"  trigger   {trigger['kind']} {trigger['intent'] or '-'} -> run {trigger['run_id']}{retry}"
+        )
+    lines += [
+        f"  dataset   s3://{data['bucket']}/{data['key']} version {data['version_id'] or '-'} "
+        f"etag {data['etag'] or '-'}",
+        f"  training  job {training['job_name']} image {training['image']} "
+        f"digest {training['digest'] or '-'}",
+        f"  package   {traced['model_package_arn']}",
+    ]
+    for d in traced["deployments"]:
+        lines.append(
+            f"  deployed  {d['cluster']}/{d['namespace']}/{d['deployment']} generation {d['generation']} "
+            f"by run {d['run_id']} ({d['trigger']}, decided by {d['decided_by']}) at {d['finished_at']}"
+        )
+    for decision in traced["decisions"]:
+        lines.append(f"  {DONE[decision['action']]} by {decision['by']}: {decision['note'] or '-'}")
+    return lines
+
+
+def dataset_lineage_lines(traced: dict[str, Any]) -> list[str]:
+    """`seam lineage --dataset URI` as lines."""
+    data = traced["dataset"]
+    lines = [f"[bold]s3://{data['bucket']}/{data['key']}[/] (version {data['version_id'] or 'any'})"]
+    if not traced["versions"]:
+        lines.append("  no version was trained on it")
+    for v in traced["versions"]:
+        serving = " [green]serving[/]" if v["serving"] else ""
+        lines.append(
+            f"  {v['model']} {v['version']}{serving}  object version {v['dataset_version_id'] or '-'} "
+            f"etag {v['etag'] or '-'} job {v['training_job_name']}"
+        )
+    for live in traced["live_deployments"]:
+        lines.append(
+            f"  live      {live['cluster']}/{live['namespace']}/{live['deployment']} "
+            f"({live['model']} {live['version']})"
+        )
     return lines

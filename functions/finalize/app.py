@@ -20,7 +20,9 @@ from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, record_
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
     jobs = OrphanedJobs(deps.tokens, deps.training)
-    finalizer = Finalizer(deps.runs, deps.versions, deps.locks, deps.workflow, deps.outcomes, jobs)
+    finalizer = Finalizer(
+        deps.runs, deps.versions, deps.locks, deps.workflow, deps.outcomes, jobs, deps.registry
+    )
     result = finalizer.finalize(state)
     metrics.add_metric(name=f"Run{result['status'].title()}", unit=MetricUnit.Count, value=1)
     record_run_ended(state.model, result["status"], result["state_timings"])  # per model, for the dashboard

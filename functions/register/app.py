@@ -1,4 +1,5 @@
-"""Register: a Model Registry version (ClientToken = run id) and a version record with lineage."""
+"""Register: a Model Registry version (ClientToken = run id) and a version record with lineage; for a
+deploy run, the registered version it deploys, checked (seam.domain.deploy_runs)."""
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,8 +15,12 @@ from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    registration = register_run(
+    registered = register_run(
         state, deps.models, deps.registry, deps.versions, deps.runs, deps.settings.model_package_group_prefix
     )
-    logger.info("registered", extra=registration.model_dump())
-    return state.model_copy(update={"registration": registration}).dump()
+    assert registered.registration is not None
+    logger.info(
+        "registered" if state.deploy is None else "deploy resolved",
+        extra=registered.registration.model_dump(),
+    )
+    return registered.dump()

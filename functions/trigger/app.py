@@ -1,4 +1,4 @@
-"""Trigger: SQS batch of S3 drops, schedule ticks, drift alarms and manual requests -> runs."""
+"""Trigger: SQS batches of data drops, ticks, drift alarms, manual/operator requests, approvals -> runs."""
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -18,9 +18,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def handle_record(record: SQSRecord) -> list[RunRequest]:
     """Route one record's event (seam.domain.triggering.route): the run requests it asks to start."""
-    deps = dependencies()
-    event = parse_trigger_body(record.body)  # BadEventError: poison, logged by logged_record_handler
-    routed = route(event, deps.models, deps.trigger_queue, deps.settings)
+    deps, event = dependencies(), parse_trigger_body(record.body)  # BadEventError: poison, logged
+    stores = (deps.versions, deps.locks, deps.runs)  # what a registry change reads and records to
+    routed = route(event, deps.models, deps.trigger_queue, deps.settings, *stores)
     if not isinstance(routed, list):
         report(routed, message_id=record.message_id)  # started nothing: a tick's queue, or why not
     return routed if isinstance(routed, list) else []

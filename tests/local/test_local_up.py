@@ -217,3 +217,62 @@ def test_a_teams_own_model_runs_from_its_image_folder_and_one_without_a_folder_n
     assert failed["status"] == "FAILED"
     assert "no local image folder for repository 'ghost'" in failed["cause"]
     assert "seam local up --image-dir ghost=PATH" in failed["cause"]
+
+
+def test_the_aws_cli_approves_a_pending_version_and_the_local_deployment_changes(tmp_path: Path) -> None:
+    """Item 8 of the approval flow, as a user runs it: a manual model's version waits for approval; the
+    real AWS CLI approves it against the local endpoint (UpdateModelPackage emits SageMaker's state
+    change there, as in AWS), the deploy run deploys it, and kubectl shows it in the local cluster."""
+    config = yaml.safe_load((REPO_ROOT / "examples" / "churn" / "model.yaml").read_text())
+    config["approval"] = "manual"
+    manual = tmp_path / "manual.yaml"
+    manual.write_text(yaml.safe_dump(config))
+
+    with seam_local_up(tmp_path) as (_process, env_file):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SEAM_"))}
+        shell = {**env, **load_env_file(env_file)}  # `set -a; source .seam/local/env`
+
+        def run(*args: str) -> str:
+            done = subprocess.run(
+                list(args), cwd=tmp_path, env=shell, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        run(str(SEAM), "models", "put", str(manual))
+        client, runs = clients(env_file)
+        client("s3").upload_file(str(DATA / "good.csv"), shell["SEAM_DATA_BUCKET"], "datasets/churn/good.csv")
+
+        def with_status(trigger: str, status: str) -> Callable[[], dict[str, Any] | None]:
+            def check() -> dict[str, Any] | None:
+                items = runs.scan(ConsistentRead=True)["Items"]
+                return next((i for i in items if i["trigger"] == trigger and i["status"] == status), None)
+
+            return check
+
+        registered = poll(with_status("data", "REGISTERED"), 60, "the retrain did not register a version")
+        packages = json.loads(
+            run("aws", "sagemaker", "list-model-packages", "--model-package-group-name", "seam-local-churn")
+        )["ModelPackageSummaryList"]
+        [package] = [p for p in packages if p["ModelApprovalStatus"] == "PendingManualApproval"]
+
+        run(
+            "aws", "sagemaker", "update-model-package",
+            "--model-package-arn", package["ModelPackageArn"],
+            "--model-approval-status", "Approved",
+            "--approval-description", "checked the holdout by hand",
+        )  # fmt: skip
+
+        deployed = poll(with_status("approval", "DEPLOYED"), 60, "the approval did not deploy")
+        assert deployed["model_version"] == registered["model_version"] == "000001"
+        assert deployed["decision"]["note"] == "checked the holdout by hand"
+        deployment = json.loads(
+            run("kubectl", "get", "deployment", "churn-predictor", "-n", "ml-serving", "-o", "json")
+        )
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        assert {e["name"]: e.get("value") for e in container["env"]}["SEAM_MODEL_VERSION"] == "000001"
+        assert (
+            deployment["spec"]["template"]["metadata"]["annotations"]["seam.dev/run-id"] == deployed["run_id"]
+        )
+        status = run("kubectl", "rollout", "status", "deployment/churn-predictor", "-n", "ml-serving")
+        assert "successfully rolled out" in status

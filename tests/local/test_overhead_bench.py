@@ -107,7 +107,7 @@ def test_two_runs_go_all_the_way_and_are_priced_from_the_table() -> None:
     assert result["runs_not_deployed"] == []
     # Every run takes the happy path once: one Step Functions transition per state entered, no retries.
     assert result["states_entered"] == list(overhead.HAPPY_PATH)
-    assert result["transitions_per_run"] == len(overhead.HAPPY_PATH) == 14
+    assert result["transitions_per_run"] == len(overhead.HAPPY_PATH) == 15
     assert result["rollout_wait_seconds"] == 0 and result["rollout_checks_per_run"] == 1
     # The trigger, one invocation per Lambda task state (7), and at least one training callback.
     by_function = result["lambda_invocations_by_function"]

@@ -522,7 +522,7 @@ def test_every_queue_is_encrypted_and_every_work_queue_has_a_dlq(cfn: dict[str, 
 
 def test_queue_visibility_is_six_times_the_consumer_timeout(cfn: dict[str, Any]) -> None:
     mappings = resources(cfn, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 2
+    assert len(mappings) == 3
     for lid, mapping in mappings.items():
         props = mapping["Properties"]
         queue = cfn["Resources"][_ref_id(props["EventSourceArn"])]["Properties"]
@@ -533,15 +533,25 @@ def test_queue_visibility_is_six_times_the_consumer_timeout(cfn: dict[str, Any])
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert props["ScalingConfig"] == {"MaximumConcurrency": 5}
     consumers = {
-        _ref_id(m["Properties"]["FunctionName"]): _ref_id(m["Properties"]["EventSourceArn"])
+        (_ref_id(m["Properties"]["FunctionName"]), _ref_id(m["Properties"]["EventSourceArn"]))
         for m in mappings.values()
     }
-    assert consumers == {"TriggerFunction": "TriggerQueue", "TrainingCallbackFunction": "CallbackQueue"}
+    assert consumers == {
+        ("TriggerFunction", "TriggerQueue"),
+        ("TriggerFunction", "ApprovalQueue"),
+        ("TrainingCallbackFunction", "CallbackQueue"),
+    }
 
 
 def test_every_rule_targets_a_queue_or_the_alert_topic_with_a_dlq_and_retries(cfn: dict[str, Any]) -> None:
     rules = resources(cfn, "AWS::Events::Rule")
-    assert {"DatasetCreatedRule", "DriftAlarmRule", "TrainingStateChangeRule", "RunOutcomeRule"} <= set(rules)
+    assert {
+        "DatasetCreatedRule",
+        "DriftAlarmRule",
+        "TrainingStateChangeRule",
+        "ModelPackageStateChangeRule",
+        "RunOutcomeRule",
+    } <= set(rules)
     for lid, rule in rules.items():
         for target in rule["Properties"]["Targets"]:
             destination = cfn["Resources"][_ref_id(target["Arn"])]

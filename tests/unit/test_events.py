@@ -136,11 +136,17 @@ def test_a_json_body_that_is_not_an_object_is_rejected(text: str, kind: str) -> 
         ({"source": "aws.ec2", "detail": {}}, "'aws.ec2'"),
         ({"detail": {}}, "'None'"),
         ({"source": 7}, "'7'"),
-        ({"source": "aws.sagemaker"}, "'aws.sagemaker'"),  # training events belong to the callback queue
     ],
 )
 def test_a_body_from_an_unknown_source_is_rejected_naming_it(payload: dict[str, Any], shown: str) -> None:
     assert bad(json.dumps(payload)) == f"unsupported event source {shown} on the trigger queue"
+
+
+def test_a_training_event_on_the_trigger_queue_is_not_a_registry_change() -> None:
+    """aws.sagemaker on the trigger's queues is a model package change; training events belong to the
+    callback queue and are refused as what they are not."""
+    training = json.loads((EVENTS / "sagemaker" / "training_completed.json").read_text())
+    assert bad(json.dumps(training)).startswith("invalid aws.sagemaker event: detail-type: Input should be")
 
 
 def test_an_unknown_source_is_truncated_in_the_message() -> None:

@@ -152,6 +152,8 @@ def test_registering_writes_the_version_record_with_its_lineage(deps: Dependenci
         "model_artifact_uri": ARTIFACT.format(run="seam-churn-0123456789ab"),
         "dataset": state().dataset.model_dump(),  # type: ignore[union-attr]
         "metrics": {"validation:auc": 0.91, "validation:accuracy": 0.87},
+        "evaluation": state().evaluation.model_dump(),  # type: ignore[union-attr]
+        "served_at": None,  # until Finalize makes it the champion
     }
 
 

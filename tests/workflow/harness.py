@@ -23,7 +23,7 @@ from typing import Any
 from seam.dependencies import Dependencies
 from seam.models.model_config import ModelConfig
 from seam.models.run import Run
-from seam_local.moto_hooks import set_training_job
+from seam_local.moto_hooks import package_event, set_training_job
 from seam_local.stack import EmulatedStack
 
 from tests import model_configs
@@ -202,6 +202,37 @@ class Harness:
         self.stack.client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
         return uri
 
+    # -- the Model Registry ------------------------------------------------------------------------------
+    def package_arn(self, model: str, version: str) -> str:
+        record = self.deps.versions.get_version(model, version)
+        assert record is not None, f"no version {version} of {model}"
+        return record.model_package_arn
+
+    def set_approval(
+        self,
+        model: str,
+        version: str,
+        status: str,
+        description: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """UpdateModelPackage as Studio or the AWS CLI would call it; returns the state-change event
+        SageMaker emits for it (delivered with `trigger`, as the approval queue would)."""
+        arn = self.package_arn(model, version)
+        self.stack.client("sagemaker").update_model_package(
+            ModelPackageArn=arn,
+            ModelApprovalStatus=status,
+            ApprovalDescription=description,
+            **({"CustomerMetadataProperties": metadata} if metadata else {}),
+        )
+        return package_event(arn, account="123456789012", region="us-east-1")
+
+    def approval_status(self, model: str, version: str) -> str:
+        package = self.stack.client("sagemaker").describe_model_package(
+            ModelPackageName=self.package_arn(model, version)
+        )
+        return str(package["ModelApprovalStatus"])
+
     # -- executions ------------------------------------------------------------------------------------
     def execution_arn(self, run_id: str) -> str:
         return self.deps.workflow.execution_arn(run_id)
@@ -248,7 +279,9 @@ def _event(source: str, detail_type: str, resource: str, detail: dict[str, Any])
         "detail-type": detail_type,
         "source": source,
         "account": "123456789012",
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # Milliseconds, where EventBridge's envelope has whole seconds: requests of different kinds
+        # (a drop, an approval) that a test makes within one second keep the order they were made in.
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "region": "us-east-1",
         "resources": [resource],
         "detail": detail,

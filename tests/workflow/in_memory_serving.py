@@ -23,6 +23,7 @@ class _Deployment:
 class InMemoryServing:
     deployments: dict[tuple[str, str, str], _Deployment] = field(default_factory=dict)
     checks_until_done: int = 1
+    fail_rollouts: bool = False  # every rollout fails (as a cluster without capacity would)
     _checks: dict[tuple[str, str, str, int], int] = field(default_factory=dict)
 
     def add(self, target: ServingTarget, image: str, env: dict[str, str] | None = None) -> None:
@@ -60,7 +61,7 @@ class InMemoryServing:
         dep = self.get(target)
         key = (target.cluster, target.namespace, target.deployment, generation)
         self._checks[key] = self._checks.get(key, 0) + 1
-        if FAILING_IMAGE_MARKER in dep.container["image"]:
+        if self.fail_rollouts or FAILING_IMAGE_MARKER in dep.container["image"]:
             return RolloutStatus(
                 state="failed",
                 reason="ProgressDeadlineExceeded",

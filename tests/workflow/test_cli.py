@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from seam.dependencies import Dependencies
 from seam.models.model_config import ServingTarget
+from seam.models.run import RunStatus
 from seam_cli.main import app
 from typer.testing import CliRunner
 
@@ -330,3 +331,33 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1 and result.stdout == ""
     lines = result.stderr.splitlines()
     assert [line.split(" ")[:2] for line in lines] == [["error:", "name"], ["error:", "training.image"]]
+
+
+def test_trigger_a_named_dataset_and_force_a_retrain_on_the_data_the_champion_saw(harness: Harness) -> None:
+    harness.onboard(model_config())
+    harness.drop("churn", name="first")
+    first = harness.only_run_id()
+    harness.finish_training(first, auc=0.9)
+    assert harness.wait_execution(first)["status"] == "SUCCEEDED"
+    sqs = harness.stack.client("sqs")
+
+    def triggered(*extra: str) -> str:
+        result = runner.invoke(app, ["trigger", "churn", "--dataset", "datasets/churn/first.csv", *extra])
+        assert result.exit_code == 0, result.output
+        (message,) = sqs.receive_message(QueueUrl=harness.stack.queue_url("TriggerQueue"))["Messages"]
+        assert harness.trigger(message["Body"]) == {"batchItemFailures": []}
+        return result.stdout.split()[-1]
+
+    unforced = triggered()
+    assert harness.wait_execution(unforced)["status"] == "SUCCEEDED"
+    assert harness.run(unforced).status is RunStatus.SKIPPED  # the champion was trained on it
+
+    forced = triggered("--force")
+    harness.finish_training(forced, auc=0.95)
+    assert harness.wait_execution(forced)["status"] == "SUCCEEDED"
+    run = harness.run(forced)
+    assert run.status is RunStatus.DEPLOYED and run.dataset and run.dataset.key == "datasets/churn/first.csv"
+    assert run.dataset.version_id == harness.run(first).dataset.version_id  # type: ignore[union-attr]
+
+    elsewhere = runner.invoke(app, ["trigger", "churn", "--dataset", "datasets/other/x.csv"])
+    assert elsewhere.exit_code == 1 and "is not under datasets/churn/" in elsewhere.stderr

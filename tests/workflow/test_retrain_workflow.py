@@ -81,7 +81,7 @@ def test_invalid_data_fails_at_validate_naming_the_rule(harness: Harness) -> Non
 
     execution = harness.wait_execution(run_id)
     assert execution["status"] == "FAILED"
-    assert harness.states_entered(run_id) == ["Validate", "Finalize", "RunOutcome", "RunFailed"]
+    assert harness.states_entered(run_id) == ["RunKind", "Validate", "Finalize", "RunOutcome", "RunFailed"]
     run = harness.run(run_id)
     assert run.status is RunStatus.FAILED and run.error == "DataValidationError"
     assert "dtype" in (run.cause or "") and "'charges' is 'abc'" in (run.cause or "")
@@ -102,6 +102,7 @@ def test_training_failed_or_stopped_ends_the_run_failed(
 
     assert harness.wait_execution(run_id)["status"] == "FAILED"
     assert harness.states_entered(run_id) == [
+        "RunKind",
         "Validate",
         "DataChanged",
         "LaunchTraining",
@@ -160,6 +161,7 @@ def test_training_that_never_reports_times_out(harness: Harness, monkeypatch: py
 
     assert harness.wait_execution(run_id)["status"] == "FAILED"
     assert harness.states_entered(run_id) == [
+        "RunKind",
         "Validate",
         "DataChanged",
         "LaunchTraining",
@@ -241,7 +243,8 @@ def test_unchanged_data_ends_without_training(harness: Harness) -> None:
     run_id = next(r.run_id for r in harness.deps.runs.list_for_model("churn") if r.trigger == "drift")
 
     assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
-    assert harness.states_entered(run_id) == ["Validate", "DataChanged", "Finalize", "RunOutcome", "Done"]
+    entered = ["RunKind", "Validate", "DataChanged", "Finalize", "RunOutcome", "Done"]
+    assert harness.states_entered(run_id) == entered
     assert harness.run(run_id).status is RunStatus.SKIPPED
 
 

@@ -103,6 +103,15 @@ class RegistryError(SeamError):
     """The model registry rejected the version."""
 
 
+class OperationRefusedError(SeamError):
+    """What a person asked (approve, reject, roll back, retry) would do the wrong thing; nothing changed."""
+
+
+class DeployRefusedError(SeamError):
+    """A deploy run may not deploy what it was asked to (the version does not exist, already serves,
+    was rejected, or the champion moved since it was evaluated); the run ends REFUSED, nothing changed."""
+
+
 class ServingError(SeamError):
     """A serving target is unreachable, forbidden, missing or not allowed; not retried."""
 

@@ -8,7 +8,8 @@ same way (`patching.Hook`), only for the duration of a `with` block:
   at once, names are unique, StopTrainingJob exists (`training_runner`); `install_training_stop`:
   StopTrainingJob alone, for tests without a runner.
 - `install_event_sources`: events reach EventBridge targets in the shape and envelope AWS uses
-  (`event_input`, `s3_events`, `alarm_events`).
+  (`event_input`, `s3_events`, `alarm_events`, `model_package_events`: UpdateModelPackage emits
+  SageMaker's approval change).
 - `install_transaction_backups`: a TransactWriteItems backs each table up once (`transactions`).
 
 Two modules set what no API action can: a training job's status and metrics (`training_status`) and an
@@ -26,6 +27,7 @@ from seam_local.moto_hooks import (
     eks_clusters,
     event_input,
     lambda_runtime,
+    model_package_events,
     s3_events,
     task_failure,
     training_runner,
@@ -35,6 +37,7 @@ from seam_local.moto_hooks import (
 from seam_local.moto_hooks.alarm_events import alarm_state_change
 from seam_local.moto_hooks.eks_clusters import set_cluster_endpoint
 from seam_local.moto_hooks.lambda_runtime import Invocation, LambdaContext, LambdaRuntime
+from seam_local.moto_hooks.model_package_events import package_event
 from seam_local.moto_hooks.patching import PINNED_MOTO_VERSION, check_moto_version
 from seam_local.moto_hooks.training_runner import TrainingRunner
 from seam_local.moto_hooks.training_status import set_training_job, training_state_change_event
@@ -47,6 +50,7 @@ MODULES = (
     event_input,
     s3_events,
     alarm_events,
+    model_package_events,
     eks_clusters,
     transactions,
 )
@@ -65,6 +69,7 @@ __all__ = [
     "install_training_runner",
     "install_training_stop",
     "install_transaction_backups",
+    "package_event",
     "set_cluster_endpoint",
     "set_training_job",
     "training_state_change_event",
@@ -104,7 +109,12 @@ def install_training_stop() -> Iterator[None]:
 @contextmanager
 def install_event_sources() -> Iterator[None]:
     """While active, events reach EventBridge targets with the shape and envelope AWS uses."""
-    with event_input.HOOK.installed(None), s3_events.HOOK.installed(None), alarm_events.HOOK.installed(None):
+    with (
+        event_input.HOOK.installed(None),
+        s3_events.HOOK.installed(None),
+        alarm_events.HOOK.installed(None),
+        model_package_events.HOOK.installed(None),
+    ):
         yield
 
 

@@ -86,3 +86,19 @@ class ModelRegistry:
             arn = self.sm.create_model_package(**request)["ModelPackageArn"]
         with aws_call(f"DescribeModelPackage {arn}", RegistryError):
             return self.sm.describe_model_package(ModelPackageName=arn)
+
+    def describe_version(self, package_arn: str) -> dict[str, Any]:
+        """DescribeModelPackage: the registry's truth about a version (approval status, who changed it)."""
+        with aws_call(f"DescribeModelPackage {package_arn}", RegistryError):
+            return self.sm.describe_model_package(ModelPackageName=package_arn)
+
+    def set_approval(self, package_arn: str, status: str, description: str, metadata: dict[str, str]) -> None:
+        """UpdateModelPackage: approve or reject a version, with why and Seam's decision metadata
+        (the registry keeps the other CustomerMetadataProperties)."""
+        with aws_call(f"UpdateModelPackage {package_arn} -> {status}", RegistryError):
+            self.sm.update_model_package(
+                ModelPackageArn=package_arn,
+                ModelApprovalStatus=status,
+                ApprovalDescription=description[:1024],
+                CustomerMetadataProperties=metadata,
+            )

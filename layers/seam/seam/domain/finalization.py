@@ -17,12 +17,14 @@ from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.outcomes import OutcomePublisher
+from seam.adapters.sagemaker import ModelRegistry
 from seam.adapters.workflow import Workflow
+from seam.domain.deploy_runs import SEAM, decision_metadata
 from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.training import OrphanedJobs
-from seam.errors import StaleUpdateError
+from seam.errors import DeployRefusedError, StaleUpdateError
 from seam.models.champion import Champion
-from seam.models.run import Run, RunStatus, WorkflowState, utc_now
+from seam.models.run import Decision, Run, RunStatus, TriggerKind, WorkflowState, utc_now
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Outcome:
 
 
 def outcome_of(state: WorkflowState) -> Outcome:
+    if state.error and state.error.error == DeployRefusedError.__name__:
+        return Outcome(RunStatus.REFUSED, "DeployRefused", state.error.message)
     if state.error:
         return Outcome(RunStatus.FAILED, "RunFailed", f"{state.error.error}: {state.error.message}")
     if state.rolled_back:
@@ -75,11 +79,13 @@ class Finalizer:
     workflow: Workflow
     outcomes: OutcomePublisher
     jobs: OrphanedJobs
+    registry: ModelRegistry | None = None  # marks a version whose rollout failed Rejected
 
     def finalize(self, state: WorkflowState) -> dict[str, Any]:
         outcome = outcome_of(state)
         outcome = self._promote_champion(state, outcome)
         run = self._record(state, outcome)
+        self._reject_failed_rollout(state, outcome)
         # A failed run without a training result may have left its job running (e.g. States.Timeout):
         # stopped before the lock is handed over, so the model's next run never trains beside it.
         stopped = None
@@ -129,15 +135,31 @@ class Finalizer:
             value=state.evaluation.challenger,
             run_id=state.run_id,
             dataset_fingerprint=state.dataset.fingerprint if state.dataset else None,
+            previous_version=state.evaluation.champion_version,
         )
         try:
             self.versions.promote(champion, replaces=state.evaluation.champion_version)
         except StaleUpdateError as exc:
             current = self.versions.champion(state.model)
-            if current and current.run_id == state.run_id:
-                return outcome  # our own write: an earlier attempt (or one whose answer was lost) applied it
-            return Outcome(RunStatus.FAILED, "RunFailed", f"ChampionMoved: {exc}")
+            if not (current and current.run_id == state.run_id):
+                return Outcome(RunStatus.FAILED, "RunFailed", f"ChampionMoved: {exc}")
+            # else our own write: an earlier attempt (or one whose answer was lost) applied it
+        with contextlib.suppress(StaleUpdateError):  # no version record (written some other way)
+            self.versions.mark_served(state.model, champion.version)
         return outcome
+
+    def _reject_failed_rollout(self, state: WorkflowState, outcome: Outcome) -> None:
+        """A version whose rollout failed and was rolled back is marked Rejected in the registry, with
+        the reason, so the registry no longer says Approved of it. Not a rollback run's: the version it
+        went back to served before; its failure says more about the cluster than about the version."""
+        if not (state.rolled_back and state.registration and self.registry):
+            return
+        if state.trigger is TriggerKind.ROLLBACK:
+            return
+        decision = Decision(action="reject", version=state.registration.version, by=SEAM, note=outcome.reason)
+        self.registry.set_approval(
+            state.registration.model_package_arn, "Rejected", outcome.reason, decision_metadata(decision)
+        )
 
     def _record(self, state: WorkflowState, outcome: Outcome) -> Run | None:
         run = self.runs.get(state.run_id)
@@ -156,7 +178,7 @@ class Finalizer:
             "model_version": state.registration.version if state.registration else None,
             "rollout": state.deployment.rollout if state.deployment else None,
         }
-        if outcome.status in (RunStatus.FAILED, RunStatus.REJECTED, RunStatus.SKIPPED):
+        if outcome.status in (RunStatus.FAILED, RunStatus.REJECTED, RunStatus.SKIPPED, RunStatus.REFUSED):
             fields["error"] = outcome.reason.split(":", 1)[0] if outcome.status is RunStatus.FAILED else None
             fields["cause"] = outcome.reason
         with contextlib.suppress(StaleUpdateError):

@@ -9,9 +9,10 @@ from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
+from seam.domain.deploy_runs import resolve_deploy
 from seam.errors import RegistryError
 from seam.models.model_config import ModelConfig
-from seam.models.run import Registration, RunStatus, WorkflowState
+from seam.models.run import DEPLOY_TRIGGERS, Registration, RunStatus, WorkflowState
 from seam.models.version import ModelVersion, version_label
 
 
@@ -22,13 +23,17 @@ def register_run(
     versions: VersionStore,
     runs: RunStore,
     group_prefix: str,
-) -> Registration:
+) -> WorkflowState:
     """The Register state: the run is REGISTERING, the challenger registered (`register`), and its
-    version recorded on the run."""
+    version recorded on the run. A deploy run registers nothing: the version it deploys is resolved
+    and checked instead (seam.domain.deploy_runs)."""
+    config = models.get(state.model)
+    if state.trigger in DEPLOY_TRIGGERS:  # RunKind sent it here past Validate, training and Evaluate
+        return resolve_deploy(state, config, versions, runs, registry)
     runs.update(state.run_id, status=RunStatus.REGISTERING)
-    registration = register(state, models.get(state.model), registry, versions, group_prefix)
+    registration = register(state, config, registry, versions, group_prefix)
     runs.update(state.run_id, model_version=registration.version)
-    return registration
+    return state.model_copy(update={"registration": registration})
 
 
 def register(
@@ -61,6 +66,7 @@ def register(
             model_artifact_uri=state.training.model_artifact_uri,
             dataset=state.dataset,
             metrics=state.training.metrics,
+            evaluation=state.evaluation,
         )
     )
     return Registration(

@@ -142,14 +142,28 @@ def start_run(request: RunRequest, runs: RunStore, workflow: Workflow) -> Trigge
     StartExecution with the name and input of a running execution succeeds, so the run record (created
     once, conditionally) is what tells a duplicate from a first start, without an extra API call."""
     created = runs.create(
-        Run(run_id=request.run_id, model=request.model, trigger=request.trigger, dataset=request.dataset)
+        Run(
+            run_id=request.run_id,
+            model=request.model,
+            trigger=request.trigger,
+            dataset=request.dataset,
+            intent=request.intent,
+            deploy=request.deploy,
+            model_version=request.deploy.version if request.deploy else None,
+            retry_of=request.retry_of,
+        )
     )
     # Loaded here, not at import: the trigger and Finalize load it at init (they start runs), the
     # reconciler starts one only to repair a lost hand-over.
     from seam.models.workflow_state import WorkflowState
 
     document = WorkflowState(
-        run_id=request.run_id, model=request.model, trigger=request.trigger, dataset=request.dataset
+        run_id=request.run_id,
+        model=request.model,
+        trigger=request.trigger,
+        dataset=request.dataset,
+        deploy=request.deploy,
+        force=request.force,
     ).dump()
     started = workflow.start(request.run_id, document)
     return TriggerOutcome.STARTED if created and started else TriggerOutcome.ALREADY_STARTED

@@ -18,13 +18,17 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.queues import Queue
 from seam.adapters.workflow import Workflow
+from seam.domain.deploy_runs import PackageChanges
 from seam.domain.starting import BatchOutcome, start_batch
 from seam.errors import BadEventError, ModelNotFoundError
 from seam.models.events import (
     AlarmStateChangeEvent,
     ManualRequest,
+    ModelPackageStateChangeEvent,
+    OperatorRequest,
     QueuedRequest,
     ScheduleTick,
     TriggerEvent,
@@ -58,20 +62,33 @@ def requests_for(event: TriggerEvent, models: ModelStore, data_bucket: str) -> l
         return _drift_requests(event, models)
     if isinstance(event, ScheduleTick):
         return _scheduled_requests(event, models)
-    if isinstance(event, QueuedRequest):
-        return [event.detail]
+    if isinstance(event, QueuedRequest | OperatorRequest):
+        return [event.detail]  # a rollback's or retry's model: start_batch reads whether it is onboarded
     if isinstance(event, ManualRequest):
-        models.get(event.detail.model)  # raises ModelNotFoundError with the name
-        return [
-            RunRequest(
-                model=event.detail.model,
-                trigger=TriggerKind.MANUAL,
-                intent=f"manual|{event.id}",
-                detail={"requested_by": event.detail.requested_by, "reason": event.detail.reason},
-                requested_at=event.time,
-            )
-        ]
+        return [_manual_request(event, models, data_bucket)]
     raise BadEventError(f"unsupported event type {type(event).__name__}")
+
+
+def _manual_request(event: ManualRequest, models: ModelStore, bucket: str) -> RunRequest:
+    """`seam trigger MODEL [--dataset KEY] [--force]`: the newest dataset under the model's prefix, or
+    the key named (Validate pins its object version); forced, it trains on data the champion saw."""
+    detail = event.detail
+    config = models.get(detail.model)  # raises ModelNotFoundError with the name
+    dataset = None
+    if detail.dataset_key is not None:
+        if not detail.dataset_key.startswith(config.dataset_prefix):
+            raise BadEventError(f"dataset {detail.dataset_key!r} is not under {config.dataset_prefix}")
+        model_from_dataset_key(detail.dataset_key)  # a key Seam accepts from S3 too
+        dataset = DatasetRef(bucket=bucket, key=detail.dataset_key)
+    return RunRequest(
+        model=detail.model,
+        trigger=TriggerKind.MANUAL,
+        intent=f"manual|{event.id}",
+        dataset=dataset,
+        detail={"requested_by": detail.requested_by, "reason": detail.reason},
+        requested_at=event.time,
+        force=detail.force,
+    )
 
 
 def _data_request(event: S3EventNotificationEventBridgeModel, models: ModelStore, bucket: str) -> RunRequest:
@@ -176,12 +193,25 @@ Routed = list[RunRequest] | Queued | Ignored | ModelNotFoundError
 Outcome = Queued | Ignored | BatchOutcome
 
 
-def route(event: TriggerEvent, models: ModelStore, queue: Queue, settings: Settings) -> Routed:
+def route(
+    event: TriggerEvent,
+    models: ModelStore,
+    queue: Queue,
+    settings: Settings,
+    versions: VersionStore,
+    locks: LockStore,
+    runs: RunStore,
+) -> Routed:
     """What one trigger event comes to: run requests to start, a schedule tick's retrains queued back
     (each delayed by `spread_delay` within the settings' spread), or why nothing starts (the model
-    error when it maps to no onboarded model)."""
+    error when it maps to no onboarded model). A registry change (PackageChanges, reading `versions`,
+    `locks` and `runs`): an approval asks for a deploy run, a rejection is recorded on the run."""
     spread_seconds = settings.schedule_spread_seconds
     try:
+        if isinstance(event, ModelPackageStateChangeEvent):
+            packages = PackageChanges(versions, locks, runs, settings.model_package_group_prefix)
+            deploys = packages.requests_for(event)
+            return Ignored(deploys) if isinstance(deploys, str) else deploys
         mapped = requests_for(event, models, settings.data_bucket)
     except ModelNotFoundError as exc:
         return exc

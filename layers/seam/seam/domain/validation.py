@@ -170,7 +170,8 @@ def validate_dataset(
             f"model {config.name} trains only on its own datasets",
         )
     ref = datasets.head(ref)
-    if champion and champion.dataset_fingerprint and champion.dataset_fingerprint == ref.fingerprint:
+    seen = champion and champion.dataset_fingerprint and champion.dataset_fingerprint == ref.fingerprint
+    if seen and not state.force:  # forced: a retrain on the very data the champion was trained on
         return state.model_copy(update={"dataset": ref, "data_unchanged": True})
     check_size(ref, config.validation)
     check_content(ref, datasets.read_head(ref, config.validation.sample_bytes), config.validation)

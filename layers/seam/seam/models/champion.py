@@ -20,4 +20,5 @@ class Champion(BaseModel):
     value: float
     dataset_fingerprint: str | None = None
     run_id: str
+    previous_version: str | None = None  # what served before it: `seam rollback`'s default target
     updated_at: datetime = Field(default_factory=utc_now)

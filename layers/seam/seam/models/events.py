@@ -8,7 +8,7 @@ arrives through SQS, so `parse_trigger_body` takes the raw body.
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import (
     EventBridgeModel,
@@ -67,6 +67,8 @@ class ManualDetail(BaseModel):
     model: str = Field(pattern=MODEL_NAME_PATTERN)
     requested_by: str = Field(default="unknown", max_length=128)
     reason: str = Field(default="", max_length=1024)
+    dataset_key: str | None = Field(default=None, max_length=1024)  # default: the newest under its prefix
+    force: bool = False  # train even when the data is what the champion was trained on
 
 
 class ManualRequest(BaseModel):
@@ -104,8 +106,71 @@ class QueuedRequest(BaseModel):
         )
 
 
+class ModelPackageDetail(BaseModel):
+    """The fields Seam reads from "SageMaker Model Package State Change" (the detail is the package's
+    DescribeModelPackage shape); the registry stays the truth: a deploy run describes the package again."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    ModelPackageGroupName: str = Field(min_length=1, max_length=63)
+    ModelPackageVersion: int = Field(ge=1)
+    ModelPackageArn: str = Field(min_length=1, max_length=2048)
+    ModelApprovalStatus: Literal["Approved", "Rejected", "PendingManualApproval"]
+    ApprovalDescription: str | None = Field(default=None, max_length=1024)
+    CreationTime: datetime | None = None
+    LastModifiedTime: datetime | None = None
+    LastModifiedBy: dict[str, Any] | None = None
+    CustomerMetadataProperties: dict[str, str] | None = None
+
+    @property
+    def changed_at(self) -> datetime | None:
+        """When this approval change happened: the same in every copy SageMaker sends of it."""
+        return self.LastModifiedTime or self.CreationTime
+
+
+class ModelPackageStateChangeEvent(EventBridgeModel):
+    """SageMaker "SageMaker Model Package State Change" (source aws.sagemaker): a version was
+    registered, approved or rejected, in Studio, with the AWS CLI or with `seam approve/reject`."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    source: Literal["aws.sagemaker"]
+    detail_type: Literal["SageMaker Model Package State Change"] = Field(alias="detail-type")
+    detail: ModelPackageDetail
+
+
+class OperatorRequest(BaseModel):
+    """`seam rollback` and `seam runs retry`: the run request the CLI checked and built (its run id
+    printed before it was sent)."""
+
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
+
+    source: Literal["seam.operator"]
+    detail_type: Literal["Run Requested"] = Field(alias="detail-type")
+    detail: RunRequest
+
+    @field_validator("detail")
+    @classmethod
+    def _rollback_or_retry(cls, request: RunRequest) -> RunRequest:
+        if request.trigger is not TriggerKind.ROLLBACK and request.retry_of is None:
+            raise ValueError("an operator asks for a rollback or a retry, nothing else")
+        return request
+
+    @classmethod
+    def body(cls, request: RunRequest) -> str:
+        return cls(source="seam.operator", detail_type="Run Requested", detail=request).model_dump_json(
+            by_alias=True
+        )
+
+
 TriggerEvent = (
-    S3EventNotificationEventBridgeModel | AlarmStateChangeEvent | ScheduleTick | ManualRequest | QueuedRequest
+    S3EventNotificationEventBridgeModel
+    | AlarmStateChangeEvent
+    | ScheduleTick
+    | ManualRequest
+    | QueuedRequest
+    | ModelPackageStateChangeEvent
+    | OperatorRequest
 )
 
 _TRIGGER_MODELS: dict[str, type[BaseModel]] = {
@@ -114,6 +179,8 @@ _TRIGGER_MODELS: dict[str, type[BaseModel]] = {
     "seam.schedule": ScheduleTick,
     "seam.manual": ManualRequest,
     "seam.trigger": QueuedRequest,
+    "aws.sagemaker": ModelPackageStateChangeEvent,  # training state changes go to the callback queue
+    "seam.operator": OperatorRequest,
 }
 
 

@@ -25,6 +25,8 @@ class TriggerKind(StrEnum):
     SCHEDULE = "schedule"  # EventBridge Scheduler tick, model's cadence due
     DRIFT = "drift"  # CloudWatch alarm -> ALARM
     MANUAL = "manual"  # `seam trigger MODEL`
+    APPROVAL = "approval"  # a version approved in the Model Registry (`seam approve`, Studio, the AWS CLI)
+    ROLLBACK = "rollback"  # `seam rollback MODEL`: an earlier version deployed again
 
 
 class RunStatus(StrEnum):
@@ -39,6 +41,7 @@ class RunStatus(StrEnum):
     REGISTERED = "REGISTERED"  # registered, waiting for manual approval
     REJECTED = "REJECTED"  # the evaluation gate kept the champion
     SKIPPED = "SKIPPED"  # data unchanged since the champion was trained
+    REFUSED = "REFUSED"  # a deploy run that may not deploy what it was asked to (the reason says why)
     FAILED = "FAILED"
 
     @property
@@ -47,8 +50,17 @@ class RunStatus(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset(
-    {RunStatus.DEPLOYED, RunStatus.REGISTERED, RunStatus.REJECTED, RunStatus.SKIPPED, RunStatus.FAILED}
+    {
+        RunStatus.DEPLOYED,
+        RunStatus.REGISTERED,
+        RunStatus.REJECTED,
+        RunStatus.SKIPPED,
+        RunStatus.REFUSED,
+        RunStatus.FAILED,
+    }
 )
+
+DEPLOY_TRIGGERS = frozenset({TriggerKind.APPROVAL, TriggerKind.ROLLBACK})
 
 
 class _Record(BaseModel):
@@ -115,6 +127,27 @@ class Snapshot(_Record):
         return self.train_uri.rsplit("/", 1)[0] + "/"
 
 
+class DeployOrder(_Record):
+    """What a deploy run deploys: a registered version, skipping Validate, training and Evaluate."""
+
+    kind: Literal["approval", "rollback"]
+    version: str  # the version label, e.g. "000003"
+    model_package_arn: str | None = None  # an approval's package (its event names it)
+    requested_by: str | None = None  # a rollback's caller; an approval's approver is read from the registry
+    note: str = Field(default="", max_length=1024)  # a rollback's reason
+
+
+class Decision(_Record):
+    """A person's (or Seam's) decision on a version, as the run records it: who, what, why."""
+
+    action: Literal["approve", "reject", "rollback"]
+    version: str
+    by: str  # the caller's identity (an IAM ARN), or what the registry names
+    note: str = ""
+    force: bool = False  # an approval deployed although the champion moved since its evaluation
+    at: datetime = Field(default_factory=utc_now)
+
+
 class RunRequest(_Record):
     """What a trigger asks for. The run id is derived from the intent, so a redelivered event (or the
     same intent arriving twice) maps to the same run."""
@@ -128,6 +161,9 @@ class RunRequest(_Record):
     # manual request time): the same for every redelivery, so it orders requests as they happened.
     requested_at: datetime = Field(default_factory=utc_now)
     sequencer: str | None = Field(default=None, max_length=64)  # S3's, hex: orders writes of one key
+    deploy: DeployOrder | None = None  # a deploy run's order (approval or rollback triggers)
+    retry_of: str | None = None  # `seam runs retry`: the failed run this one starts again
+    force: bool = False  # `seam trigger --force`: retrain even on the data the champion saw
 
     @property
     def run_id(self) -> str:
@@ -236,6 +272,13 @@ class Run(_Record):
     rollout: dict[str, Any] | None = None
     error: str | None = None
     cause: str | None = None
+    intent: str | None = None  # what asked for the run (RunRequest.intent): the trigger event's identity
+    deploy: DeployOrder | None = None  # a deploy run's order
+    decision: Decision | None = None  # a deploy run's: who approved (or rolled back), why, forced or not
+    # Later decisions on the version this run registered (a rejection; Seam marking a failed rollout),
+    # keyed by the registry change they came from.
+    decisions: dict[str, Decision] = Field(default_factory=dict)
+    retry_of: str | None = None
     timeline: dict[str, datetime] = Field(default_factory=dict)  # status -> when the run entered it
     state_timings: dict[str, float] = Field(default_factory=dict)  # status -> seconds spent in it
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seam.models.run import DatasetRef, utc_now
+from seam.models.run import DatasetRef, Evaluation, utc_now
 
 
 # Built at first use (seam.models.run._Record says why): only Register writes versions.
@@ -23,6 +23,10 @@ class ModelVersion(BaseModel):
     dataset: DatasetRef
     metrics: dict[str, float] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utc_now)
+    # The gate's decision that registered it: its metric and value, and the champion it was compared
+    # with (an approval is refused when another version serves by the time it is approved).
+    evaluation: Evaluation | None = None
+    served_at: datetime | None = None  # when it first became the champion (only such versions roll back)
 
 
 def version_label(package_version: int) -> str:

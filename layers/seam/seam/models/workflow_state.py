@@ -9,6 +9,7 @@ from pydantic import ConfigDict
 from seam.models.run import (
     DatasetRef,
     DeploymentInfo,
+    DeployOrder,
     ErrorInfo,
     Evaluation,
     Registration,
@@ -33,6 +34,7 @@ class WorkflowState(_Record):
     trigger: TriggerKind
     dataset: DatasetRef | None = None
     data_unchanged: bool = False
+    force: bool = False  # train even on unchanged data (`seam trigger --force`)
     snapshot: Snapshot | None = None
     limits: TrainingLimits | None = None
     training: TrainingResult | None = None
@@ -40,6 +42,7 @@ class WorkflowState(_Record):
     registration: Registration | None = None
     deployment: DeploymentInfo | None = None
     rolled_back: bool = False
+    deploy: DeployOrder | None = None  # a deploy run: Register resolves its version, Deploy ships it
     error: ErrorInfo | None = None
 
     def dump(self) -> dict[str, Any]:

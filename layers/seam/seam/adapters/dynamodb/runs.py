@@ -9,7 +9,7 @@ from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_attribute, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
-from seam.models.run import TERMINAL_STATUSES, Run, RunStatus, utc_now
+from seam.models.run import TERMINAL_STATUSES, Decision, Run, RunStatus, utc_now
 
 
 class RunStore(Table):
@@ -62,6 +62,40 @@ class RunStore(Table):
                 )
         except StaleUpdateError as exc:
             raise StaleUpdateError(f"run {run_id} is missing or already ended") from exc
+
+    def add_decision(self, run_id: str, key: str, decision: Decision) -> None:
+        """Keep a later decision on the version a run made (a rejection, Seam marking a failed rollout),
+        under `key` (the registry change it came from), so a redelivered event records it once.
+        Terminal runs too: a decision is history, not the run's status."""
+        value = to_attribute(decision.model_dump(mode="json"))
+        names = {"#d": "decisions", "#k": key}
+        try:
+            with aws_call(f"UpdateItem {self.table}/{run_id} (decision)"):
+                self.ddb.update_item(
+                    TableName=self.table,
+                    Key=self.key(run_id),
+                    UpdateExpression="SET #d.#k = :v",
+                    ConditionExpression="attribute_exists(run_id) AND attribute_type(#d, :map)",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={":v": value, ":map": {"S": "M"}},
+                )
+            return
+        except StaleUpdateError:
+            pass  # no decisions map yet (or no run): create it with this one
+        try:
+            with aws_call(f"UpdateItem {self.table}/{run_id} (first decision)"):
+                self.ddb.update_item(
+                    TableName=self.table,
+                    Key=self.key(run_id),
+                    UpdateExpression="SET #d = :m",
+                    ConditionExpression="attribute_exists(run_id) AND attribute_not_exists(#d)",
+                    ExpressionAttributeNames={"#d": "decisions"},
+                    ExpressionAttributeValues={":m": {"M": {key: value}}},
+                )
+        except StaleUpdateError as exc:
+            if self.get(run_id) is None:
+                raise StaleUpdateError(f"run {run_id} does not exist") from exc
+            self.add_decision(run_id, key, decision)  # a concurrent first decision created the map
 
     def list_for_model(self, model: str, limit: int = 20) -> list[Run]:
         with aws_call(f"Query {self.table}/by-model"):

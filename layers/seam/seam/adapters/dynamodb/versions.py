@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
 from seam.models.champion import Champion
+from seam.models.run import utc_now
 
 if TYPE_CHECKING:  # written by Register, which loads it; the other readers of this table never do
     from seam.models.version import ModelVersion
+
+
+def _version(item: dict[str, Any]) -> ModelVersion:
+    from seam.models.version import ModelVersion  # see the TYPE_CHECKING import above
+
+    return ModelVersion.model_validate(from_item(item))
 
 
 class VersionStore(Table):
@@ -29,11 +36,46 @@ class VersionStore(Table):
             item = self.ddb.get_item(
                 TableName=self.table, Key={"model": {"S": model}, "version": {"S": version}}
             ).get("Item")
-        if not item:
-            return None
-        from seam.models.version import ModelVersion  # see the TYPE_CHECKING import above
+        return _version(item) if item else None
 
-        return ModelVersion.model_validate(from_item(item))
+    def list_versions(self, model: str) -> list[ModelVersion]:
+        """`model`'s version records, oldest first (the champion pointer left out)."""
+        found: list[ModelVersion] = []
+        with aws_call(f"Query {self.table}/{model}"):
+            for page in self.ddb.get_paginator("query").paginate(
+                TableName=self.table,
+                KeyConditionExpression="model = :m",
+                ExpressionAttributeValues={":m": {"S": model}},
+            ):
+                found += [_version(i) for i in page.get("Items", []) if i["version"]["S"] != self.CHAMPION]
+        return found
+
+    def trained_on(self, bucket: str, key: str, version_id: str | None = None) -> list[ModelVersion]:
+        """Every version (of any model) trained on s3://bucket/key (that object version, when given).
+        A scan: lineage questions are rare and the table holds one item per version."""
+        found: list[ModelVersion] = []
+        with aws_call(f"Scan {self.table} (dataset {bucket}/{key})"):
+            for page in self.ddb.get_paginator("scan").paginate(TableName=self.table):
+                for item in page.get("Items", []):
+                    if item["version"]["S"] == self.CHAMPION:
+                        continue
+                    version = _version(item)
+                    if (version.dataset.bucket, version.dataset.key) == (bucket, key) and (
+                        version_id is None or version.dataset.version_id == version_id
+                    ):
+                        found.append(version)
+        return sorted(found, key=lambda v: (v.model, v.version))
+
+    def mark_served(self, model: str, version: str) -> None:
+        """Stamp when `version` first became the champion (kept on later promotions: `if_not_exists`)."""
+        with aws_call(f"UpdateItem {self.table}/{model}/{version} (served)"):
+            self.ddb.update_item(
+                TableName=self.table,
+                Key={"model": {"S": model}, "version": {"S": version}},
+                UpdateExpression="SET served_at = if_not_exists(served_at, :t)",
+                ConditionExpression="attribute_exists(model_package_arn)",
+                ExpressionAttributeValues={":t": {"S": utc_now().isoformat()}},
+            )
 
     def champion(self, model: str) -> Champion | None:
         with aws_call(f"GetItem {self.table}/{model}/champion"):
