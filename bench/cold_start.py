@@ -153,8 +153,12 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         f"{_SERVING}.DeploymentSnapshot",
         f"{_RUN}.Run",
     ),
-    # Finalize and the reconciler read the model's lock, whose holder and pending are RunRequests.
+    # Finalize and the reconciler read the model's lock, whose holder and pending are RunRequests;
+    # Finalize also prices the run (seam.models.cost) and records the model's team with it.
     "finalize": (
+        "seam.models.cost.CostPart",
+        "seam.models.cost.RunCost",
+        f"{_CONFIG}.ModelConfig",
         f"{_RUN}.Run",
         f"{_RUN}.DatasetRef",
         f"{_RUN}.Evaluation",

@@ -18,9 +18,11 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.workflow import Workflow
+from seam.domain.costing import CostMeter
 from seam.domain.starting import start_run
 from seam.domain.training import OrphanedJobs
 from seam.errors import StaleUpdateError
+from seam.models.cost import RunCost
 from seam.models.run import Run, RunRequest, RunStatus, WorkflowState, utc_now
 from seam.models.version import Champion
 
@@ -75,6 +77,7 @@ class Finalizer:
     workflow: Workflow
     outcomes: OutcomePublisher
     jobs: OrphanedJobs
+    meter: CostMeter | None = None  # None: the run's cost is not measured
 
     def finalize(self, state: WorkflowState) -> dict[str, Any]:
         outcome = outcome_of(state)
@@ -90,6 +93,7 @@ class Finalizer:
             state.model, self.locks, self.runs, self.workflow, handed_to, on_release=self.jobs.stop
         )
         timings = run.state_timings if run else {}
+        cost = run.cost if run else None
         self.outcomes.publish(
             outcome.event,
             {
@@ -102,6 +106,7 @@ class Finalizer:
                 "approval": state.registration.approval if state.registration else None,
                 "metrics": state.training.metrics if state.training else {},
                 "state_timings": timings,
+                "cost": cost_summary(cost),
             },
         )
         return {
@@ -111,6 +116,7 @@ class Finalizer:
             "next_run_id": resumed,
             "training_job_stop": asdict(stopped) if stopped else None,
             "state_timings": timings,
+            "cost": cost_summary(cost),
         }
 
     def _promote_champion(self, state: WorkflowState, outcome: Outcome) -> Outcome:
@@ -156,14 +162,35 @@ class Finalizer:
             "model_version": state.registration.version if state.registration else None,
             "rollout": state.deployment.rollout if state.deployment else None,
         }
+        cost = self.meter.measure(run) if self.meter else None
+        if cost is not None:
+            fields["cost"] = cost.model_dump(mode="json")
         if outcome.status in (RunStatus.FAILED, RunStatus.REJECTED, RunStatus.SKIPPED):
             fields["error"] = outcome.reason.split(":", 1)[0] if outcome.status is RunStatus.FAILED else None
             fields["cause"] = outcome.reason
         with contextlib.suppress(StaleUpdateError):
             self.runs.update(state.run_id, **{k: v for k, v in fields.items() if v is not None})
         return run.model_copy(
-            update={"status": outcome.status, "timeline": timeline, "state_timings": fields["state_timings"]}
+            update={
+                "status": outcome.status,
+                "timeline": timeline,
+                "state_timings": fields["state_timings"],
+                "cost": cost,
+            }
         )
+
+
+def cost_summary(cost: RunCost | None) -> dict[str, Any] | None:
+    """A run's cost in its outcome event and Finalize's output: the total (None when unknown, with the
+    reason) and each part's USD."""
+    if cost is None:
+        return None
+    return {
+        "total_usd": cost.total_usd,
+        "known_usd": cost.known_usd,
+        "unknown_reason": cost.unknown_reason,
+        "parts": cost.summary(),
+    }
 
 
 LIVE_EXECUTION = frozenset({"RUNNING", "PENDING_REDRIVE"})

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from seam.models.cost import RunCost
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -218,6 +220,7 @@ class Run(_Record):
     cause: str | None = None
     timeline: dict[str, datetime] = Field(default_factory=dict)  # status -> when the run entered it
     state_timings: dict[str, float] = Field(default_factory=dict)  # status -> seconds spent in it
+    cost: RunCost | None = None  # what the run used, priced (Finalize measures it, seam.domain.costing)
 
     def model_post_init(self, _context: Any) -> None:
         self.timeline.setdefault(self.status.value, self.started_at)
