@@ -248,6 +248,8 @@ class LocalRuntime:
             "AWS_SECRET_ACCESS_KEY": "local",
             **{k: env[k] for k in keys},
             "SEAM_TRIGGER_QUEUE_URL": self.stack.queue_url("TriggerQueue"),
+            # Where lambda.log and sagemaker/logs/<job>.log are (`seam runs show` links to them).
+            "SEAM_LOCAL_STATE_DIR": str(self.state_dir),
             "KUBECONFIG": str(self.state_dir / "kubeconfig"),
             # A model name: `aws s3 cp … s3://$SEAM_DATA_BUCKET/datasets/$SEAM_EXAMPLE_MODEL/` starts a run
             "SEAM_EXAMPLE_MODEL": yaml.safe_load(EXAMPLE_MODEL.read_text())["name"],
