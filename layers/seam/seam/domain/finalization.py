@@ -21,7 +21,7 @@ from seam.adapters.workflow import Workflow
 from seam.domain.costing import CostMeter
 from seam.domain.starting import start_run
 from seam.domain.training import OrphanedJobs
-from seam.errors import StaleUpdateError
+from seam.errors import BudgetExceededError, StaleUpdateError
 from seam.models.cost import RunCost
 from seam.models.run import Run, RunRequest, RunStatus, WorkflowState, utc_now
 from seam.models.version import Champion
@@ -35,6 +35,8 @@ class Outcome:
 
 
 def outcome_of(state: WorkflowState) -> Outcome:
+    if state.error and state.error.error == BudgetExceededError.__name__:  # not launched: nothing failed
+        return Outcome(RunStatus.SKIPPED, "RunSkipped", state.error.message)  # "budget: ..."
     if state.error:
         return Outcome(RunStatus.FAILED, "RunFailed", f"{state.error.error}: {state.error.message}")
     if state.rolled_back:
