@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 import yaml
+from seam.dependencies import Dependencies
 from seam.domain.onboarding import ConfigRefused, check_config, parse_config
 from seam.domain.triggering import requests_for
 from seam.domain.warm_pools import typical_training_seconds, warm_pool_warning
@@ -248,13 +249,11 @@ def cost(
 ) -> None:
     """What runs cost, from what they used (training, warm pool, Lambda, Step Functions), summed."""
     deps = configure(stack)
-    now = datetime.now(UTC)
-    start = (since or now.replace(day=1)).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=UTC)
-    teams = {c.name: c.team for c in deps.models.list(fresh=True)}
-    rows = [views.run_cost_row(run, teams.get(run.model)) for run in deps.runs.list_since(start, model)]
-    if team is not None:
-        rows = [row for row in rows if row["team"] == team]
-    report = views.cost_report(rows, start, model, team)
+    start = (since or datetime.now(UTC).replace(day=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0, tzinfo=UTC
+    )
+    report = cost_report(deps, start, model, team)
+    rows = report["runs"]
     if output is OutputFormat.JSON:
         print_json(report)
         return
@@ -281,6 +280,17 @@ def cost(
             + (f"; {unknown} run(s) of unknown cost (see --output json)" if unknown else "")
         ]
     )
+
+
+def cost_report(deps: Dependencies, start: datetime, model: str | None, team: str | None) -> dict:
+    """What `seam cost --output json` prints (the demo prints it too): the runs started since `start`,
+    of `model` or `team`, with their costs and the sums. A run's team is the one recorded with its cost,
+    else its model's now."""
+    teams = {c.name: c.team for c in deps.models.list(fresh=True)}
+    rows = [views.run_cost_row(run, teams.get(run.model)) for run in deps.runs.list_since(start, model)]
+    if team is not None:
+        rows = [row for row in rows if row["team"] == team]
+    return views.cost_report(rows, start, model, team)
 
 
 def _part_cells(cost: dict | None) -> list[str | None]:

@@ -17,6 +17,7 @@ from tests.workflow.harness import Harness, model_config
 from tests.workflow.test_retrain_workflow import deploy_first_version
 
 runner = CliRunner(env={"COLUMNS": "250"})
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "churn" / "model.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -117,3 +118,13 @@ def test_the_log_groups_linked_are_the_stacks_functions_that_log_a_runs_lines() 
         f["Properties"]["FunctionName"]["Fn::Sub"].removeprefix("seam-${Stage}-") for f in functions.values()
     }
     assert set(WORKFLOW_FUNCTIONS) == names - {"reconciler"}  # the reconciler acts for no single run
+
+
+def test_models_put_refuses_a_budget_that_is_not_a_positive_number(harness: Harness, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXAMPLE.read_text() + "budget:\n  monthly_usd: -5\n")
+    result = runner.invoke(app, ["models", "put", str(bad)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: budget.monthly_usd: Input should be greater than 0")
+    with pytest.raises(Exception, match="not onboarded"):
+        harness.deps.models.get("churn")
