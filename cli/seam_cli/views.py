@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from seam.models.champion import Champion
 from seam.models.cost import RunCost
 from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef, Run
-from seam.models.version import Champion, ModelVersion
+from seam.models.version import ModelVersion
 
 
 def model_summary(config: ModelConfig, champion: Champion | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    target = serving_target(deps.models.get(state.model), deps.settings.allowed_clusters)
+    target = serving_target(deps.serving_targets, state.model, deps.settings.allowed_clusters)
     deployment = deploy(state, target, deps.serving, deps.runs, deps.settings.rollout_wait_seconds)
     logger.info(
         "deployment patched", extra={"target": target.model_dump(), "generation": deployment.generation}

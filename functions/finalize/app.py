@@ -2,6 +2,10 @@
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# The adapters OrphanedJobs uses, which seam.domain.training only names: loaded here, at init.
+from seam.adapters import sagemaker  # noqa: F401
+from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies
 from seam.domain.costing import CostMeter
 from seam.domain.finalization import Finalizer
@@ -17,7 +21,7 @@ from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, record_
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
     jobs = OrphanedJobs(deps.tokens, deps.training)
-    meter = CostMeter(deps.workflow, deps.training, int(context.memory_limit_in_mb), deps.models)
+    meter = CostMeter(deps.workflow, deps.training, int(context.memory_limit_in_mb))
     finalizer = Finalizer(deps.runs, deps.versions, deps.locks, deps.workflow, deps.outcomes, jobs, meter)
     result = finalizer.finalize(state)
     metrics.add_metric(name=f"Run{result['status'].title()}", unit=MetricUnit.Count, value=1)

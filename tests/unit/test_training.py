@@ -9,15 +9,12 @@ from typing import Any
 import pytest
 from seam.adapters.workflow import Workflow
 from seam.dependencies import Dependencies
-from seam.domain.training import (
+from seam.domain.training import Settlement, TrainingSettler, result_from, training_job_request
+from seam.domain.training_limits import (
     HEARTBEAT_SLACK_SWEEPS,
     RECONCILER_PERIOD_SECONDS,
     START_MARGIN_SECONDS,
-    Settlement,
-    TrainingSettler,
     limits_for,
-    result_from,
-    training_job_request,
 )
 from seam.errors import TrainingError, TransientError
 from seam.models.run import DatasetRef, Run, RunStatus, TrainingLimits, TriggerKind

@@ -36,7 +36,6 @@ from seam.models.cost import CostPart, PartName, RunCost
 from seam.models.run import Run, utc_now
 
 if TYPE_CHECKING:
-    from seam.adapters.dynamodb.models import ModelStore
     from seam.adapters.sagemaker import TrainingJobs
     from seam.adapters.workflow import Workflow
 
@@ -267,7 +266,6 @@ class CostMeter:
     workflow: Workflow
     training: TrainingJobs
     memory_mb: int  # every function of the stack has the Globals MemorySize (tests/template checks)
-    models: ModelStore | None = None  # where the run's team is read (None: not recorded)
     prices: Prices = field(default_factory=price_table)
 
     def measure(self, run: Run) -> RunCost:
@@ -281,12 +279,6 @@ class CostMeter:
             workflow = workflow_usage(history, utc_now(), STATES_AFTER_FINALIZE)
         except (SeamError, KeyError, TypeError, ValueError) as exc:
             unknown = f"usage could not be read: {type(exc).__name__}: {exc}"
-        return run_cost(training, workflow, self.memory_mb, self.prices, self._team(run.model), unknown)
-
-    def _team(self, model: str) -> str | None:
-        if self.models is None:
-            return None
-        try:
-            return self.models.get(model).team
-        except SeamError:  # the model was removed since (ModelNotFoundError), or its config is unreadable
-            return None
+        # The team LaunchTraining recorded on the run (a run that never launched has none: `seam cost`
+        # then counts it with its model's team).
+        return run_cost(training, workflow, self.memory_mb, self.prices, run.team, unknown)

@@ -203,6 +203,7 @@ class Run(_Record):
     model: str
     trigger: TriggerKind
     status: RunStatus = RunStatus.STARTED
+    team: str | None = None  # the model's team when its training launched (cost per team)
     started_at: datetime = Field(default_factory=utc_now)
     # The last write, a heartbeat included: for a run in TRAINING, when Seam last had news of it (the
     # reconciler checks runs in TRAINING oldest news first, by-status index).

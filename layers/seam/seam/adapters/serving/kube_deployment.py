@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from seam.errors import ServingError
-from seam.models.model_config import ServingTarget
 from seam.models.serving import RUN_ID_ANNOTATION, DeploymentSnapshot, Release, RolloutStatus
+from seam.models.serving_target import ServingTarget
 
 TIMED_OUT_REASON = "ProgressDeadlineExceeded"  # kubectl deploymentutil.TimedOutReason
 
