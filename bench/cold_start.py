@@ -156,8 +156,11 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         f"{_SERVING}.DeploymentSnapshot",
         f"{_RUN}.Run",
     ),
-    # Finalize and the reconciler read the model's lock, whose holder and pending are RunRequests.
+    # Finalize and the reconciler read the model's lock, whose holder and pending are RunRequests;
+    # Finalize also prices the run (seam.models.cost).
     "finalize": (
+        "seam.models.cost.CostPart",
+        "seam.models.cost.RunCost",
         f"{_RUN}.Run",
         f"{_RUN}.DatasetRef",
         f"{_RUN}.Decision",  # a failed rollout's version is marked Rejected with Seam's decision

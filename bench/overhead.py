@@ -42,7 +42,8 @@ What is timed (wall clock of this process; moto's history timestamps come from t
   ended -> the task token's success reached the workflow: SageMaker's event -> EventBridge ->
   CallbackQueue -> poller with its batching window -> training_callback -> SendTaskSuccess).
 
-Counts and cost (SageMaker excluded), with prices from bench/prices.json (dated, with their sources):
+Counts and cost (SageMaker excluded), with prices from layers/seam/seam/prices.json, the dated table (with
+its sources) that Seam prices every run's cost from (seam.domain.costing, whose functions count here too):
 
 * `transitions_per_run`: the maximum over the runs of the state transitions Step Functions bills for a
   Standard workflow, counted from the execution history: one per state entered, plus one per retry
@@ -77,12 +78,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from seam.domain.costing import PRICE_TABLE, billed_gb_seconds, state_transitions
 from seam_local.runtime import wait_for
 
 BENCH = Path(__file__).resolve().parent
 NOOP = BENCH / "noop"
 MODEL_CONFIG = NOOP / "model.yaml"
-PRICES = BENCH / "prices.json"
+PRICES = PRICE_TABLE  # layers/seam/seam/prices.json
 MODEL = "noop"
 IMAGE_REPOSITORY = "seam-noop"  # the model's image -> bench/noop/image/
 ROLLOUT_WAIT_SECONDS = 0  # the template's MinValue for RolloutWaitSeconds
@@ -141,9 +143,7 @@ def prices(path: Path = PRICES) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def billed_gb_seconds(seconds: float, memory_mb: int) -> float:
-    """Lambda's billed compute: the duration rounded up to the next millisecond, times the memory in GB."""
-    return math.ceil(seconds * 1000) / 1000 * memory_mb / 1024
+__all__ = ["billed_gb_seconds"]  # seam.domain.costing's, re-exported for the bench's tests
 
 
 def run(runs: int = 20, *, warmup: int = 1) -> dict[str, Any]:
@@ -238,8 +238,6 @@ class _Bench:
         states: dict[str, float] = defaultdict(float)
         entered: list[str] = []
         open_states: dict[str, datetime] = {}
-        retries = 0
-        scheduled_in_visit = 0
         finalize_exit: datetime | None = None
         launch_entered: datetime | None = None
         launch_succeeded: datetime | None = None
@@ -250,7 +248,6 @@ class _Bench:
                 current = event["stateEnteredEventDetails"]["name"]
                 entered.append(current)
                 open_states[current] = at
-                scheduled_in_visit = 0
                 if current == "LaunchTraining":
                     launch_entered = at
             elif kind.endswith("StateExited"):
@@ -258,9 +255,6 @@ class _Bench:
                 states[name] += (at - open_states.pop(name)).total_seconds()
                 if name == "Finalize":
                     finalize_exit = at
-            elif kind in ("TaskScheduled", "LambdaFunctionScheduled"):
-                scheduled_in_visit += 1
-                retries += scheduled_in_visit > 1  # a Retry re-runs the task inside the same state visit
             elif kind == "TaskSucceeded" and current == "LaunchTraining":
                 launch_succeeded = at  # the task token's success reached the workflow
         if finalize_exit is None:
@@ -278,7 +272,7 @@ class _Bench:
             trigger_s=execution["startDate"].timestamp() - put_at,
             states_s=dict(states),
             entered=entered,
-            transitions=len(entered) + retries,
+            transitions=state_transitions(history),  # states entered + retries
             training_s=_seconds(job_start, job_end),
             training_process_s=_seconds(process.get("StartTime"), process.get("EndTime")),
             launch_s=_seconds(launch_entered, job_start),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,6 +194,10 @@ def runs_show(run_id: str, stack: StackOption = None, output: OutputOption = TAB
     if run is None:
         raise NotFoundError(f"no run {run_id!r} (`seam runs` lists the recent ones)")
     shown = views.run_detail(run)
+    settings = deps.settings
+    shown["links"] = views.run_links(
+        run, settings.state_machine_arn, settings.stage, os.environ.get(views.LOCAL_STATE_DIR)
+    )
     if output is OutputFormat.JSON:
         print_json(shown)
         return
@@ -236,7 +241,97 @@ def runs_show(run_id: str, stack: StackOption = None, output: OutputOption = TAB
     lines += ["later    " + views.decision_line(d) for d in shown["decisions"]]
     if run.cause or run.error:  # the cause starts with the error name ("DataValidationError: columns: ...")
         lines.append(f"[red]{run.cause or run.error}[/]")
+    if run.cost:
+        parts = ", ".join(
+            f"{name} {views.usd(part.usd) or 'unknown'}" for name, part in run.cost.parts.items()
+        )
+        lines.append(f"cost     {views.cost_cell(run.cost)}  ({parts})")
+        if run.cost.unknown_reason:
+            lines.append(f"         [yellow]unknown: {run.cost.unknown_reason}[/]")
+    lines += [f"{name:<8} {target}" for name, target in shown["links"].items()]
     print_lines(lines)
+
+
+@app.command()
+def cost(
+    model: Annotated[str | None, typer.Option(help="only this model's runs")] = None,
+    team: Annotated[str | None, typer.Option(help="only the runs of this team's models")] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="runs started on or after this day (default: this month)"),
+    ] = None,
+    stack: StackOption = None,
+    output: OutputOption = TABLE,
+) -> None:
+    """What runs cost, from what they used (training, warm pool, Lambda, Step Functions), summed."""
+    deps = configure(stack)
+    start = (since or datetime.now(UTC).replace(day=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0, tzinfo=UTC
+    )
+    report = cost_report(deps, start, model, team)
+    rows = report["runs"]
+    if output is OutputFormat.JSON:
+        print_json(report)
+        return
+    print_table(
+        ["run", "model", "team", "status", "training", "warm pool", "lambda", "step functions", "total"],
+        [
+            [
+                row["run_id"],
+                row["model"],
+                row["team"],
+                row["status"],
+                *_part_cells(row["cost"]),
+                _total_cell(row["cost"]),
+            ]
+            for row in rows
+        ],
+        status_column="status",
+    )
+    unknown = len(report["runs_cost_unknown"])
+    print_lines(
+        [
+            f"total    {views.usd(report['total_usd'])} over {report['runs_costed']} run(s) since "
+            f"{start:%Y-%m-%d}"
+            + (f"; {unknown} run(s) of unknown cost (see --output json)" if unknown else "")
+        ]
+    )
+
+
+def cost_report(deps: Dependencies, start: datetime, model: str | None, team: str | None) -> dict:
+    """What `seam cost --output json` prints (the demo prints it too): the runs started since `start`,
+    of `model` or `team`, with their costs and the sums. A run's team is the one recorded with its cost,
+    else its model's now."""
+    teams = {c.name: c.team for c in deps.models.list(fresh=True)}
+    rows = [views.run_cost_row(run, teams.get(run.model)) for run in deps.runs.list_since(start, model)]
+    if team is not None:
+        rows = [row for row in rows if row["team"] == team]
+    return views.cost_report(rows, start, model, team)
+
+
+def _part_cells(cost: dict | None) -> list[str | None]:
+    if cost is None:
+        return [None] * 4
+    parts = cost["parts"]
+
+    def usd_of(*names: str) -> str | None:
+        present = [parts[n] for n in names if n in parts]
+        if any(p["usd"] is None for p in present):
+            return "unknown"
+        return views.usd(sum(p["usd"] for p in present)) if present else None
+
+    return [
+        usd_of("training"),
+        usd_of("warm_pool"),
+        usd_of("lambda_compute", "lambda_requests"),
+        usd_of("step_functions"),
+    ]
+
+
+def _total_cell(cost: dict | None) -> str | None:
+    if cost is None:
+        return None
+    return views.usd(cost["total_usd"]) if cost["total_usd"] is not None else "unknown"
 
 
 @app.command()

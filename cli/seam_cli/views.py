@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from seam.models.champion import Champion
+from seam.models.cost import RunCost
 from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef, Evaluation, Run
 from seam.models.version import ModelVersion
@@ -97,6 +100,7 @@ def run_detail(run: Run) -> dict[str, Any]:
         "decision": run.decision.model_dump(mode="json") if run.decision else None,
         "decisions": [d.model_dump(mode="json") for _, d in sorted(run.decisions.items())],
         "intent": run.intent,
+        "cost": run.cost.model_dump(mode="json") if run.cost else None,
     }
 
 
@@ -110,6 +114,134 @@ def decision_line(decision: dict[str, Any]) -> str:
         f"{DONE[decision['action']]} version {decision['version']} by {decision['by']} "
         f"at {decision['at']}{forced}: {decision['note'] or '-'}"
     )
+
+
+# -- cost -------------------------------------------------------------------------------------------------
+
+COST_PARTS = ("training", "warm_pool", "lambda_compute", "lambda_requests", "step_functions")
+
+
+def run_cost_row(run: Run, team: str | None) -> dict[str, Any]:
+    """One run of `seam cost`: what it cost by part (`cost` is the stored RunCost, None when the run has
+    not ended or ended before Seam measured costs)."""
+    return {
+        "run_id": run.run_id,
+        "model": run.model,
+        "team": (run.cost.team if run.cost else None) or team,
+        "status": str(run.status),
+        "started_at": _time(run.started_at),
+        "cost": run.cost.model_dump(mode="json") if run.cost else None,
+    }
+
+
+def cost_report(rows: list[dict[str, Any]], since: datetime, model: str | None, team: str | None) -> dict:
+    """`seam cost --output json`: the runs with their costs, and the sums (known costs only; the runs
+    whose cost is unknown or not measured are counted, with their known parts summed apart)."""
+    known = [r for r in rows if r["cost"] and r["cost"]["total_usd"] is not None]
+    by_model: dict[str, float] = {}
+    by_part = dict.fromkeys(COST_PARTS, 0.0)
+    for row in known:
+        by_model[row["model"]] = by_model.get(row["model"], 0.0) + row["cost"]["total_usd"]
+        for name, part in row["cost"]["parts"].items():
+            by_part[name] += part["usd"] or 0.0
+    return {
+        "since": since.isoformat(),
+        "model": model,
+        "team": team,
+        "runs": rows,
+        "total_usd": round(sum(r["cost"]["total_usd"] for r in known), 8),
+        "by_model_usd": {k: round(v, 8) for k, v in sorted(by_model.items())},
+        "by_part_usd": {k: round(v, 8) for k, v in by_part.items()},
+        "runs_costed": len(known),
+        "runs_cost_unknown": [
+            {"run_id": r["run_id"], "reason": r["cost"]["unknown_reason"] if r["cost"] else "not measured"}
+            for r in rows
+            if r not in known
+        ],
+    }
+
+
+def usd(value: float | None) -> str | None:
+    """A cost cell: USD to 4 decimals, or to 3 significant digits below a cent."""
+    if value is None:
+        return None
+    return f"${value:.4f}" if value >= 0.01 or value == 0 else f"${value:.3g}"
+
+
+def cost_cell(cost: RunCost | None) -> str:
+    if cost is None:
+        return "-"
+    if cost.total_usd is None:
+        return f"unknown (known parts {usd(cost.known_usd)})"
+    return usd(cost.total_usd) or "-"
+
+
+# -- links ------------------------------------------------------------------------------------------------
+
+# Where the local runtime writes its logs (`seam local up` puts it in .seam/local/env).
+LOCAL_STATE_DIR = "SEAM_LOCAL_STATE_DIR"
+WORKFLOW_FUNCTIONS = (
+    "validate",
+    "launch-training",
+    "evaluate",
+    "register",
+    "deploy",
+    "check-rollout",
+    "rollback",
+    "finalize",
+    "trigger",
+    "training-callback",
+)
+
+
+def run_links(run: Run, state_machine_arn: str, stage: str, local_state_dir: str | None) -> dict[str, str]:
+    """Where to follow the run: its execution, its Lambda log lines (each carries the run id as its
+    correlation id) and its training job's logs. Console URLs on AWS; the local runtime's files locally."""
+    execution_arn = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run.run_id}"
+    job = run.training_job_name
+    if local_state_dir:
+        folder = Path(local_state_dir)
+        links = {
+            "execution": f"aws stepfunctions get-execution-history --execution-arn {execution_arn}",
+            "lambda_logs": f"grep {run.run_id} {folder / 'lambda.log'}",
+        }
+        if job:
+            links["training_logs"] = str(folder / "sagemaker" / "logs" / f"{job}.log")
+        return links
+    region = state_machine_arn.split(":")[3]
+    console = f"https://{region}.console.aws.amazon.com"
+    groups = [f"/aws/lambda/seam-{stage}-{name}" for name in WORKFLOW_FUNCTIONS]
+    query = "\n".join(
+        [
+            "fields @timestamp, @log, level, message",
+            f'| filter correlation_id = "{run.run_id}"',
+            "| sort @timestamp",
+        ]
+    )
+    start = run.started_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    end = (run.finished_at or run.updated_at).strftime("%Y-%m-%dT%H:%M:59.000Z")
+    detail = (
+        f"~(end~'{_insights(end)}~start~'{_insights(start)}~timeType~'ABSOLUTE~tz~'UTC"
+        f"~editorString~'{_insights(query)}~source~({''.join(f'~{chr(39)}{_insights(g)}' for g in groups)}))"
+    )
+    logs = f"{console}/cloudwatch/home?region={region}"
+    links = {
+        "execution": f"{console}/states/home?region={region}#/v2/executions/details/{execution_arn}",
+        "lambda_logs": f"{logs}#logsV2:logs-insights$3FqueryDetail$3D{detail}",
+    }
+    if job:
+        links["training_job"] = f"{console}/sagemaker/home?region={region}#/jobs/{quote(job)}"
+        links["training_logs"] = (
+            f"{logs}#logsV2:log-groups/log-group/"
+            f"$252Faws$252Fsagemaker$252FTrainingJobs$3FlogStreamNameFilter$3D{quote(job)}"
+        )
+    return links
+
+
+def _insights(text: str) -> str:
+    """The console's escaping inside a Logs Insights queryDetail: `*` and the hex code of every
+    character but letters, digits, `-`, `_` and `.`."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else f"*{ord(c):02x}" for c in text)
 
 
 def dataset(ref: DatasetRef) -> dict[str, Any]:

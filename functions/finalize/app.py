@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.adapters import sagemaker  # noqa: F401
 from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies
+from seam.domain.costing import CostMeter
 from seam.domain.finalization import Finalizer
 from seam.domain.training import OrphanedJobs
 from seam.models.run import WorkflowState
@@ -20,12 +21,15 @@ from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, record_
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
     jobs = OrphanedJobs(deps.tokens, deps.training)
+    meter = CostMeter(deps.workflow, deps.training, int(context.memory_limit_in_mb))
     finalizer = Finalizer(
-        deps.runs, deps.versions, deps.locks, deps.workflow, deps.outcomes, jobs, deps.registry
+        deps.runs, deps.versions, deps.locks, deps.workflow, deps.outcomes, jobs, deps.registry, meter
     )
     result = finalizer.finalize(state)
     metrics.add_metric(name=f"Run{result['status'].title()}", unit=MetricUnit.Count, value=1)
-    record_run_ended(state.model, result["status"], result["state_timings"])  # per model, for the dashboard
+    billable = state.training.billable_seconds if state.training else None
+    # Per model, for the dashboard: outcome, time per state, training billable seconds, cost.
+    record_run_ended(state.model, result["status"], result["state_timings"], billable, result["cost"])
     if (result["training_job_stop"] or {}).get("stopping"):  # an orphaned training job was stopped
         metrics.add_metric(name="TrainingJobsStopped", unit=MetricUnit.Count, value=1)
     logger.info("run finalized", extra=result)

@@ -15,8 +15,15 @@ from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
+    settings = deps.settings
     registered = register_run(
-        state, deps.models, deps.registry, deps.versions, deps.runs, deps.settings.model_package_group_prefix
+        state,
+        deps.models,
+        deps.registry,
+        deps.versions,
+        deps.runs,
+        settings.model_package_group_prefix,
+        settings.stage,
     )
     assert registered.registration is not None
     logger.info(

@@ -26,6 +26,7 @@ STYLES = {
     "serving": "green",
     "schedule": "magenta",
     "error": "bold red",
+    "alert": "bold yellow",  # what the alert topic would send (seam_local.alerts)
 }
 
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +210,15 @@ class Demo:
 
     def summary(self) -> Table:
         table = Table(title="summary", show_lines=True, title_justify="left")
-        for column in ("run", "trigger", "states (seconds)", "same holdout", "decision", "serving after"):
+        for column in (
+            "run",
+            "trigger",
+            "states (seconds)",
+            "same holdout",
+            "decision",
+            "cost",
+            "serving after",
+        ):
             table.add_column(column, no_wrap=column in ("states (seconds)", "same holdout"))
         watcher = self.runtime.watcher
         for scenario in self.scenarios:
@@ -226,6 +234,7 @@ class Demo:
                 self._states(watcher.view(run.run_id)),
                 self._scores(run),
                 f"{run.status.value}\n[dim]{reason}[/]",
+                cost_text(run),
                 f"v{answer['model_version']}\np={answer['predictions'][0]:.3f}" if answer else "nothing",
             )
         return table
@@ -277,6 +286,50 @@ class Demo:
         return text
 
 
+def cost_text(run: Run) -> str:
+    """The run's cost as the price table puts it, training first (the local job's billable seconds are
+    its real run time, priced as the configured instance type)."""
+    cost = run.cost
+    if cost is None:
+        return "-"
+    total = f"${cost.total_usd:.4f}" if cost.total_usd is not None else "unknown"
+    training = cost.parts.get("training")
+    detail = f"training {training.quantity:g} s" if training else "no training"
+    return f"{total}\n[dim]{detail}[/]"
+
+
+def cost_report(runtime: LocalRuntime) -> dict[str, Any]:
+    """What `seam cost --output json` says about this stack this month (the command's own report)."""
+    from seam.domain.budgets import month_start
+    from seam_cli.main import cost_report as report
+
+    return report(runtime.deps, month_start(datetime.now(UTC)), None, None)
+
+
+def cost_table(report: dict[str, Any]) -> Table:
+    table = Table(title="seam cost (this stack, this month)", title_justify="left")
+    for column in ("run", "training", "lambda", "step functions", "total"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    for row in report["runs"]:
+        parts = row["cost"]["parts"] if row["cost"] else {}
+
+        def usd(*names: str, parts: dict[str, Any] = parts) -> str:
+            values = [parts[n]["usd"] for n in names if n in parts]
+            return "-" if not values or None in values else f"${sum(values):.6f}"
+
+        total = row["cost"]["total_usd"] if row["cost"] else None
+        table.add_row(
+            row["run_id"],
+            usd("training", "warm_pool"),
+            usd("lambda_compute", "lambda_requests"),
+            usd("step_functions"),
+            "unknown" if total is None else f"${total:.6f}",
+        )
+    table.caption = f"total ${report['total_usd']:.6f} over {report['runs_costed']} run(s)"
+    table.caption_justify = "left"
+    return table
+
+
 def expected(scenarios: list[Scenario]) -> list[str]:
     """What went differently from the story (empty when the demo did what it says)."""
     problems = []
@@ -289,11 +342,19 @@ def expected(scenarios: list[Scenario]) -> list[str]:
     return problems
 
 
+def unpriced(report: dict[str, Any], scenarios: list[Scenario]) -> list[str]:
+    """Demo runs `seam cost` has no cost for (empty when every run has one, with its parts)."""
+    costed = {r["run_id"] for r in report["runs"] if r["cost"] and r["cost"]["total_usd"] is not None}
+    return [
+        f"run {s.number}: seam cost has no cost for {s.run_id}" for s in scenarios if s.run_id not in costed
+    ]
+
+
 def run_demo(console: Console | None = None, port: int = 0) -> int:
     """Run the demo on a fresh local runtime in a temporary folder; the exit code."""
     console = console or Console()
     started = time.monotonic()
-    log = RuntimeLog(console, kinds={"event", "sagemaker", "serving", "error"})
+    log = RuntimeLog(console, kinds={"event", "sagemaker", "serving", "alert", "error"})
     with tempfile.TemporaryDirectory(prefix="seam-demo-") as state_dir:
         runtime = LocalRuntime(port=port, state_dir=Path(state_dir), log=log, schedules=False)
         console.print(
@@ -305,7 +366,9 @@ def run_demo(console: Console | None = None, port: int = 0) -> int:
                 scenarios = demo.run()
             console.print()
             console.print(demo.summary())
-    problems = expected(scenarios)
+            report = cost_report(runtime)
+            console.print(cost_table(report))
+    problems = expected(scenarios) + unpriced(report, scenarios)
     for problem in problems:
         console.print(f"[red]{problem}[/]")
     console.print(f"demo finished in {time.monotonic() - started:.1f}s")

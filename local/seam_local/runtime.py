@@ -40,7 +40,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from seam.dependencies import Dependencies, dependencies
 from seam.models.model_config import ModelConfig
 
-from seam_local import moto_hooks, wiring
+from seam_local import alerts, moto_hooks, wiring
 from seam_local.console import Log, RuntimeLog, invocation_line
 from seam_local.eks import LocalEks, free_port
 from seam_local.images import ImageResolver
@@ -80,6 +80,7 @@ class LocalRuntime:
         self.eks: LocalEks | None = None
         self.sagemaker: LocalSageMaker | None = None
         self.watcher: ExecutionWatcher | None = None
+        self.alerts: alerts.AlertSubscriber | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -184,6 +185,13 @@ class LocalRuntime:
             boto3.client("stepfunctions"), self.stack.state_machine_arn, log=self.log
         )
         self._workers.append(self.watcher)
+        # The alert topic's subscriber: run outcome notifications and the stack's alarms, printed.
+        alarm_queue, descriptions = alerts.subscribe_alarms(
+            cfn, sqs, boto3.client("events"), boto3.client("cloudwatch")
+        )
+        queues = alerts.subscribe(cfn, sqs, boto3.client("events"))
+        self.alerts = alerts.AlertSubscriber(sqs, queues, alarm_queue, descriptions, log=self.log)
+        self._workers.append(self.alerts)
         for worker in self._workers:
             worker.start()
 
@@ -248,6 +256,8 @@ class LocalRuntime:
             "AWS_SECRET_ACCESS_KEY": "local",
             **{k: env[k] for k in keys},
             "SEAM_TRIGGER_QUEUE_URL": self.stack.queue_url("TriggerQueue"),
+            # Where lambda.log and sagemaker/logs/<job>.log are (`seam runs show` links to them).
+            "SEAM_LOCAL_STATE_DIR": str(self.state_dir),
             "KUBECONFIG": str(self.state_dir / "kubeconfig"),
             # A model name: `aws s3 cp … s3://$SEAM_DATA_BUCKET/datasets/$SEAM_EXAMPLE_MODEL/` starts a run
             "SEAM_EXAMPLE_MODEL": yaml.safe_load(EXAMPLE_MODEL.read_text())["name"],

@@ -261,17 +261,22 @@ class LocalSageMaker:
             timer.start()
         metrics: dict[str, float] = {}
         lines: list[str] = []
+        # The job's log, as CloudWatch keeps it for SageMaker (`seam runs show` links to it).
+        log_file = self.work_root / "logs" / f"{name}.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
         try:
             assert process.stdout is not None
-            for line in process.stdout:
-                line = line.rstrip("\n")
-                lines = [*lines[-19:], line]
-                self.log("training", f"{name} | {line}")
-                for metric, regex in definitions:
-                    match = regex.search(line)
-                    if match:
-                        with contextlib.suppress(ValueError, IndexError):
-                            metrics[metric] = float(match.group(1))
+            with log_file.open("a", encoding="utf-8") as job_log:
+                for line in process.stdout:
+                    line = line.rstrip("\n")
+                    lines = [*lines[-19:], line]
+                    job_log.write(line + "\n")
+                    self.log("training", f"{name} | {line}")
+                    for metric, regex in definitions:
+                        match = regex.search(line)
+                        if match:
+                            with contextlib.suppress(ValueError, IndexError):
+                                metrics[metric] = float(match.group(1))
             code = process.wait()
         finally:
             if timer:

@@ -22,7 +22,8 @@ from seam_local.template import StackTemplate
 
 _LOCAL_URIS = ("CodeUri", "ContentUri", "DefinitionUri")
 # Target services moto's EventBridge delivers to. moto refuses any other as not implemented (the alert
-# topic, SNS, which the emulator does not run): such a target is left out, its rule still created.
+# topic, SNS, which the emulator does not run): such a target is left out, its rule still created, and
+# seam_local.alerts gives the rule a stand-in queue whose messages a local subscriber prints.
 _DELIVERED_LOCALLY = frozenset({"sqs", "logs", "events"})
 
 

@@ -12,8 +12,8 @@ import pytest
 from rich.console import Console
 from seam.models.run import RunStatus, TriggerKind
 from seam_local.console import RuntimeLog
-from seam_local.demo import DATA, Demo, expected, fresh_dataset
-from seam_local.runtime import LocalRuntime
+from seam_local.demo import DATA, Demo, cost_report, cost_table, expected, fresh_dataset, unpriced
+from seam_local.runtime import LocalRuntime, wait_for
 
 from tests.stored import stored_versions
 
@@ -102,3 +102,41 @@ def test_demo_deploys_v1_rejects_worse_data_and_deploys_v2_on_drift(runtime: Loc
     summary = io.StringIO()
     Console(file=summary, width=160).print(demo.summary())
     assert "REJECTED" in summary.getvalue() and "v000002" in summary.getvalue()
+    assert "cost" in summary.getvalue() and "training " in summary.getvalue()  # the cost column
+
+    # `seam cost --output json` (its report) against the demo's stack: a cost for every run, with parts.
+    report = cost_report(runtime)
+    assert unpriced(report, [first, second, third]) == []
+    costs = {row["run_id"]: row["cost"] for row in report["runs"]}
+    assert set(costs) == {first.run_id, second.run_id, third.run_id}
+    for run_id, cost in costs.items():
+        assert cost["total_usd"] > 0 and cost["team"] == "growth", run_id
+        assert {"training", "lambda_compute", "lambda_requests", "step_functions"} <= set(cost["parts"])
+        assert cost["parts"]["training"]["quantity"] > 0  # the local job's billable seconds
+    assert report["total_usd"] == pytest.approx(sum(c["total_usd"] for c in costs.values()), abs=1e-7)
+    assert "seam cost" in render(cost_table(report))
+
+    # The alert topic's local subscriber printed the notifications people would get, and prints an alarm.
+    subscriber = runtime.alerts
+    assert subscriber is not None
+    printed = wait_for(
+        lambda: len(subscriber.printed) >= 3 and subscriber.printed, 10, "no notifications printed"
+    )
+    heads = sorted(message.splitlines()[0] for message in printed)
+    assert heads == sorted(
+        f"Seam local: {kind} - model churn, run {s.run_id} ({s.run.status.value})"  # type: ignore[union-attr]
+        for kind, s in (("ModelDeployed", first), ("RunRejected", second), ("ModelDeployed", third))
+    )
+    assert all(m.splitlines()[2].startswith("Execution: https://") for m in printed)
+    boto3.client("cloudwatch").set_alarm_state(
+        AlarmName="seam-local-trigger-dlq-not-empty", StateValue="ALARM", StateReason="1 message (test)"
+    )
+    alarm = wait_for(lambda: [m for m in subscriber.printed if "dlq-not-empty" in m], 10, "no alarm printed")
+    assert alarm[0].startswith("seam-local-trigger-dlq-not-empty is ALARM: 1 message (test)")
+    assert "What to do: Retrain requests are in the trigger DLQ" in alarm[0]
+
+
+def render(table: object) -> str:
+    out = io.StringIO()
+    Console(file=out, width=160).print(table)
+    return out.getvalue()

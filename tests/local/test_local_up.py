@@ -157,6 +157,18 @@ def the_cli_reads_the_local_stack(cwd: Path, failed: dict[str, Any], deployed: d
     }
     assert json.loads(seam("models", "show", "churn", "-o", "json").stdout)["champion"]["version"] == "000001"
 
+    cost = json.loads(seam("cost", "--output", "json").stdout)  # against the local stack
+    costs = {row["run_id"]: row["cost"] for row in cost["runs"]}
+    assert set(costs) == {failed["run_id"], deployed["run_id"]}
+    assert costs[deployed["run_id"]]["parts"]["training"]["quantity"] > 0
+    assert "training" not in costs[failed["run_id"]]["parts"]  # it never trained: the workflow's cost only
+    assert all(c["total_usd"] > 0 for c in costs.values()) and cost["runs_cost_unknown"] == []
+    links = json.loads(seam("runs", "show", deployed["run_id"], "-o", "json").stdout)["links"]
+    state_dir = cwd / ".seam" / "local"
+    assert links["lambda_logs"] == f"grep {deployed['run_id']} {state_dir / 'lambda.log'}"
+    assert deployed["run_id"] in (state_dir / "lambda.log").read_text()
+    assert "validation:auc" in Path(links["training_logs"]).read_text()  # the job's own log
+
     config = (REPO_ROOT / "examples" / "churn" / "model.yaml").read_text()
     broken = cwd / "broken.yaml"
     broken.write_text(config.replace("deployment: churn-predictor", "deployment: churn-server"))

@@ -38,6 +38,8 @@ TEMPLATED_NAMES = {
 # What the code emits per model (seam.observability.record_run_ended, and the trigger's count(..., model=)).
 STATES = [s.value for s in RunStatus if not s.terminal]
 PER_MODEL_NAMES = {
+    "TrainingBillableSeconds",
+    "RunCostUSD",
     *(f"Run{s.value.title()}" for s in RunStatus if s.terminal),
     *(f"TimeIn_{state}" for state in STATES),
     *TEMPLATED_NAMES["Trigger_{outcome.value}"],
@@ -154,7 +156,7 @@ def test_per_model_metrics_are_what_record_run_ended_writes(
     capsys.readouterr()
     for status in RunStatus:
         if status.terminal:
-            record_run_ended("churn", status.value, dict.fromkeys(STATES, 1.5))
+            record_run_ended("churn", status.value, dict.fromkeys(STATES, 1.5), 42, {"total_usd": 0.0013})
     for outcome in TriggerOutcome:
         count(f"Trigger_{outcome.value}", model="churn")
     metrics.clear_metrics()  # count() also added the service-level counts to the shared set
@@ -325,3 +327,15 @@ def test_the_email_subscription_exists_only_with_an_address() -> None:
         "Protocol": "email",
         "Endpoint": {"Ref": "AlertEmail"},
     }
+
+
+# ---------------------------------------------------------------------------------------------- cost
+
+
+def test_every_function_has_the_memory_finalize_charges_each_workflow_task_with() -> None:
+    """seam.domain.costing.CostMeter prices every workflow task at Finalize's own memory size: right only
+    while no function overrides the Globals MemorySize."""
+    raw = load_raw()
+    assert raw["Globals"]["Function"]["MemorySize"] == 256
+    for name, function in resources(raw, "AWS::Serverless::Function").items():
+        assert "MemorySize" not in function["Properties"], name

@@ -60,6 +60,11 @@ class TrainingCapacityError(TrainingError):
     waits and retries with long backoff (docs/SCALE.md) instead of failing the run."""
 
 
+class BudgetExceededError(SeamError):
+    """Launching the run's training could exceed its model's (or team's) monthly budget: it is not
+    launched, and the run ends SKIPPED with reason `budget` (seam.domain.finalization)."""
+
+
 class EvaluationError(SeamError):
     """The challenger cannot be compared (e.g. its metric is missing); never promotes."""
 

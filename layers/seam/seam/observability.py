@@ -102,18 +102,31 @@ def count(name: str, model: str | None = None) -> None:
     """Add 1 to `name` (dimension service) and, given the model, to its per-model series too."""
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     if model:
-        _flush_for_model(model, {name: 1.0}, {})
+        _flush_for_model(model, {name: 1.0}, {}, {})
 
 
-def record_run_ended(model: str, status: str, state_timings: Mapping[str, float]) -> None:
+def record_run_ended(
+    model: str,
+    status: str,
+    state_timings: Mapping[str, float],
+    billable_seconds: float | None = None,
+    cost: Mapping[str, Any] | None = None,
+) -> None:
     """Count a run's outcome for its model: Run<Status> = 1, and RunFailed = 1 or 0 (so a model's
     average RunFailed over a period is the share of its runs that failed), plus TimeIn_<STATE> seconds
-    for every state it went through."""
+    for every state it went through, its training job's TrainingBillableSeconds and RunCostUSD (when
+    its cost is known)."""
     counts = {f"Run{status.title()}": 1.0, "RunFailed": 1.0 if status == "FAILED" else 0.0}
-    _flush_for_model(model, counts, {f"TimeIn_{state}": seconds for state, seconds in state_timings.items()})
+    seconds = {f"TimeIn_{state}": value for state, value in state_timings.items()}
+    if billable_seconds is not None:
+        seconds["TrainingBillableSeconds"] = float(billable_seconds)
+    plain = {"RunCostUSD": float(cost["total_usd"])} if cost and cost.get("total_usd") is not None else {}
+    _flush_for_model(model, counts, seconds, plain)
 
 
-def _flush_for_model(model: str, counts: Mapping[str, float], seconds: Mapping[str, float]) -> None:
+def _flush_for_model(
+    model: str, counts: Mapping[str, float], seconds: Mapping[str, float], plain: Mapping[str, float]
+) -> None:
     """One EMF line with the dimension `model` (the handler's shared `metrics` cannot hold a dimension
     per run: a batch serves several models)."""
     per_model = EphemeralMetrics()
@@ -122,6 +135,8 @@ def _flush_for_model(model: str, counts: Mapping[str, float], seconds: Mapping[s
         per_model.add_metric(name=name, unit=MetricUnit.Count, value=value)
     for name, value in seconds.items():
         per_model.add_metric(name=name, unit=MetricUnit.Seconds, value=value)
+    for name, value in plain.items():
+        per_model.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
     per_model.flush_metrics()
 
 

@@ -58,6 +58,20 @@ class Workflow:
                 names.update(execution["name"] for execution in page["executions"])
         return names
 
+    def history(self, run_id: str) -> list[dict[str, Any]]:
+        """The execution's events, oldest first (GetExecutionHistory, 1,000 a page, without each event's
+        input and output documents): what the run's cost is measured from."""
+        events: list[dict[str, Any]] = []
+        with aws_call(f"GetExecutionHistory {run_id}"):
+            pages = self.sfn.get_paginator("get_execution_history").paginate(
+                executionArn=self.execution_arn(run_id),
+                includeExecutionData=False,
+                PaginationConfig={"PageSize": 1000},
+            )
+            for page in pages:
+                events.extend(page["events"])
+        return events
+
     def execution_arn(self, run_id: str) -> str:
         return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run_id}"
 

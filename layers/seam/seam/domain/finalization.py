@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.runs import RunStore
@@ -22,9 +22,13 @@ from seam.adapters.workflow import Workflow
 from seam.domain.deploy_runs import SEAM, decision_metadata
 from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.training import OrphanedJobs
-from seam.errors import DeployRefusedError, StaleUpdateError
+from seam.errors import BudgetExceededError, DeployRefusedError, StaleUpdateError
 from seam.models.champion import Champion
 from seam.models.run import Decision, Run, RunStatus, TriggerKind, WorkflowState, utc_now
+
+if TYPE_CHECKING:  # the handler builds the meter: a Finalizer without one loads no pricing
+    from seam.domain.costing import CostMeter
+    from seam.models.cost import RunCost
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class Outcome:
 def outcome_of(state: WorkflowState) -> Outcome:
     if state.error and state.error.error == DeployRefusedError.__name__:
         return Outcome(RunStatus.REFUSED, "DeployRefused", state.error.message)
+    if state.error and state.error.error == BudgetExceededError.__name__:  # not launched: nothing failed
+        return Outcome(RunStatus.SKIPPED, "RunSkipped", state.error.message)  # "budget: ..."
     if state.error:
         return Outcome(RunStatus.FAILED, "RunFailed", f"{state.error.error}: {state.error.message}")
     if state.rolled_back:
@@ -80,6 +86,7 @@ class Finalizer:
     outcomes: OutcomePublisher
     jobs: OrphanedJobs
     registry: ModelRegistry | None = None  # marks a version whose rollout failed Rejected
+    meter: CostMeter | None = None  # None: the run's cost is not measured
 
     def finalize(self, state: WorkflowState) -> dict[str, Any]:
         outcome = outcome_of(state)
@@ -96,6 +103,7 @@ class Finalizer:
             state.model, self.locks, self.runs, self.workflow, handed_to, on_release=self.jobs.stop
         )
         timings = run.state_timings if run else {}
+        cost = run.cost if run else None
         self.outcomes.publish(
             outcome.event,
             {
@@ -108,6 +116,7 @@ class Finalizer:
                 "approval": state.registration.approval if state.registration else None,
                 "metrics": state.training.metrics if state.training else {},
                 "state_timings": timings,
+                "cost": cost_summary(cost),
             },
         )
         return {
@@ -117,6 +126,7 @@ class Finalizer:
             "next_run_id": resumed,
             "training_job_stop": asdict(stopped) if stopped else None,
             "state_timings": timings,
+            "cost": cost_summary(cost),
         }
 
     def _promote_champion(self, state: WorkflowState, outcome: Outcome) -> Outcome:
@@ -178,11 +188,32 @@ class Finalizer:
             "model_version": state.registration.version if state.registration else None,
             "rollout": state.deployment.rollout if state.deployment else None,
         }
+        cost = self.meter.measure(run) if self.meter else None
+        if cost is not None:
+            fields["cost"] = cost.model_dump(mode="json")
         if outcome.status in (RunStatus.FAILED, RunStatus.REJECTED, RunStatus.SKIPPED, RunStatus.REFUSED):
             fields["error"] = outcome.reason.split(":", 1)[0] if outcome.status is RunStatus.FAILED else None
             fields["cause"] = outcome.reason
         with contextlib.suppress(StaleUpdateError):
             self.runs.update(state.run_id, **{k: v for k, v in fields.items() if v is not None})
         return run.model_copy(
-            update={"status": outcome.status, "timeline": timeline, "state_timings": fields["state_timings"]}
+            update={
+                "status": outcome.status,
+                "timeline": timeline,
+                "state_timings": fields["state_timings"],
+                "cost": cost,
+            }
         )
+
+
+def cost_summary(cost: RunCost | None) -> dict[str, Any] | None:
+    """A run's cost in its outcome event and Finalize's output: the total (None when unknown, with the
+    reason) and each part's USD."""
+    if cost is None:
+        return None
+    return {
+        "total_usd": cost.total_usd,
+        "known_usd": cost.known_usd,
+        "unknown_reason": cost.unknown_reason,
+        "parts": cost.summary(),
+    }

@@ -10,6 +10,7 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
 from seam.domain.deploy_runs import resolve_deploy
+from seam.domain.training import cost_allocation_tags
 from seam.errors import RegistryError
 from seam.models.model_config import ModelConfig
 from seam.models.run import DEPLOY_TRIGGERS, Registration, RunStatus, WorkflowState
@@ -23,6 +24,7 @@ def register_run(
     versions: VersionStore,
     runs: RunStore,
     group_prefix: str,
+    stage: str = "",
 ) -> WorkflowState:
     """The Register state: the run is REGISTERING, the challenger registered (`register`), and its
     version recorded on the run. A deploy run registers nothing: the version it deploys is resolved
@@ -31,7 +33,7 @@ def register_run(
     if state.trigger in DEPLOY_TRIGGERS:  # RunKind sent it here past Validate, training and Evaluate
         return resolve_deploy(state, config, versions, runs, registry)
     runs.update(state.run_id, status=RunStatus.REGISTERING)
-    registration = register(state, config, registry, versions, group_prefix)
+    registration = register(state, config, registry, versions, group_prefix, stage)
     runs.update(state.run_id, model_version=registration.version)
     return state.model_copy(update={"registration": registration})
 
@@ -42,6 +44,7 @@ def register(
     registry: ModelRegistry,
     versions: VersionStore,
     group_prefix: str,
+    stage: str = "",
 ) -> Registration:
     if state.training is None or state.dataset is None or state.evaluation is None:
         raise RegistryError("register needs the training result, dataset and evaluation of the run")
@@ -52,7 +55,7 @@ def register(
         tags=[{"Key": "seam:model", "Value": config.name}, {"Key": "seam:team", "Value": config.team}],
     )
     approval = "Approved" if config.approval == "auto" else "PendingManualApproval"
-    package = registry.create_version(model_package_request(state, config, group, approval))
+    package = registry.create_version(model_package_request(state, config, group, approval, stage))
     version = version_label(int(package["ModelPackageVersion"]))
     versions.put_version(
         ModelVersion(
@@ -78,7 +81,7 @@ def register(
 
 
 def model_package_request(
-    state: WorkflowState, config: ModelConfig, group: str, approval: str
+    state: WorkflowState, config: ModelConfig, group: str, approval: str, stage: str = ""
 ) -> dict[str, Any]:
     assert state.training and state.dataset and state.evaluation
     lineage = {
@@ -103,4 +106,6 @@ def model_package_request(
             "SupportedResponseMIMETypes": ["application/json"],
         },
         "CustomerMetadataProperties": {k: v for k, v in lineage.items() if v},
+        # Cost Explorer splits the bill by these (the training job carries the same).
+        "Tags": cost_allocation_tags(config, state.run_id, stage),
     }

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from seam.adapters.dynamodb.runs import RunStore
-from seam.errors import StaleUpdateError, TrainingError
+from seam.errors import BudgetExceededError, StaleUpdateError, TrainingError
 from seam.models.run import RunStatus, Snapshot, TrainingResult, utc_now
 
 # Named for the signatures only: each function loads the adapters it uses, as LaunchTraining loads
@@ -59,8 +59,16 @@ def launch_training(
             "before LaunchTraining"
         )
     job_name = state.run_id
+    # Budgets (seam.domain.budgets): checked once, before anything is stored or created; a retried
+    # launch whose earlier attempt got past it (its token is stored) must not orphan that attempt's job.
+    if config.budget is not None and tokens.get(job_name) is None:
+        from seam.domain.budgets import check_budget  # only models with a budget pay for its imports
+
+        check = check_budget(config, state.run_id, models, runs)
+        if not check.within:
+            raise BudgetExceededError(check.reason)  # the run ends SKIPPED (Finalize), nothing launched
     tokens.put(job_name, task_token, state.run_id, attempt)
-    runs.update(state.run_id, status=RunStatus.TRAINING, training_job_name=job_name)
+    runs.update(state.run_id, status=RunStatus.TRAINING, training_job_name=job_name, team=config.team)
     output = model_output_uri(data_bucket, config.name)
     request = training_job_request(config, state.run_id, state.snapshot, role_arn, output, stage)
     return Launch(job_name, jobs.create(request))
@@ -126,18 +134,20 @@ def training_job_request(
         "StoppingCondition": stopping,
         "HyperParameters": spec.hyperparameters,
         "EnableManagedSpotTraining": spec.use_spot,
-        "Tags": [
-            {"Key": "seam:model", "Value": config.name},
-            {"Key": "seam:team", "Value": config.team},
-            {"Key": "seam:run-id", "Value": run_id},
-            {"Key": "seam:stage", "Value": stage},
-        ],
+        "Tags": cost_allocation_tags(config, run_id, stage),
     }
     if spec.warm_pool_keep_alive_seconds:
         request["ResourceConfig"]["KeepAlivePeriodInSeconds"] = spec.warm_pool_keep_alive_seconds
     if spec.checkpoint_s3_uri:
         request["CheckpointConfig"] = {"S3Uri": f"{spec.checkpoint_s3_uri.rstrip('/')}/{config.name}/"}
     return request
+
+
+def cost_allocation_tags(config: ModelConfig, run_id: str, stage: str) -> list[dict[str, str]]:
+    """The tags on a run's training job and model package: activated as cost allocation tags, they let
+    Cost Explorer split the bill by team, model, run and stage."""
+    tags = {"seam:model": config.name, "seam:team": config.team, "seam:run-id": run_id, "seam:stage": stage}
+    return [{"Key": key, "Value": value} for key, value in tags.items() if value]
 
 
 class Settlement(StrEnum):

@@ -108,6 +108,23 @@ class EvaluationSpec(_Strict):
         return self
 
 
+class Budget(_Strict):
+    """What a model (and its team) may spend on retraining per calendar month (UTC), in USD. Before each
+    launch Seam adds the run's worst case to the month's spend; a run that would exceed a budget is not
+    launched (it ends SKIPPED, reason `budget`). seam.domain.budgets."""
+
+    # strict: a number, not a string or a boolean; finite and positive.
+    monthly_usd: float = Field(gt=0, allow_inf_nan=False, strict=True, description="this model's budget")
+    team_monthly_usd: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        strict=True,
+        description="its team's budget: this model's runs are checked against the month's spend of "
+        "every model of its team",
+    )
+
+
 class ModelConfig(_Strict):
     name: str = Field(pattern=MODEL_NAME_PATTERN)
     team: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@-]+$")
@@ -119,6 +136,7 @@ class ModelConfig(_Strict):
     serving: ServingTarget | None = None
     retrain_every_minutes: int | None = Field(default=None, ge=15, le=7 * 24 * 60)
     drift_alarms: list[str] = Field(default_factory=list, max_length=20)
+    budget: Budget | None = None
 
     @field_validator("retrain_every_minutes")
     @classmethod

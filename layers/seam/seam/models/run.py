@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from seam.models.cost import RunCost
 from seam.models.paired_evaluation import PairedEvaluation
 
 
@@ -256,6 +257,7 @@ class Run(_Record):
     model: str
     trigger: TriggerKind
     status: RunStatus = RunStatus.STARTED
+    team: str | None = None  # the model's team when its training launched (cost per team)
     started_at: datetime = Field(default_factory=utc_now)
     # The last write, a heartbeat included: for a run in TRAINING, when Seam last had news of it (the
     # reconciler checks runs in TRAINING oldest news first, by-status index).
@@ -281,6 +283,7 @@ class Run(_Record):
     retry_of: str | None = None
     timeline: dict[str, datetime] = Field(default_factory=dict)  # status -> when the run entered it
     state_timings: dict[str, float] = Field(default_factory=dict)  # status -> seconds spent in it
+    cost: RunCost | None = None  # what the run used, priced (Finalize measures it, seam.domain.costing)
 
     def model_post_init(self, _context: Any) -> None:
         self.timeline.setdefault(self.status.value, self.started_at)

@@ -109,6 +109,27 @@ class RunStore(Table):
             )["Items"]
         return [Run.model_validate(from_item(i)) for i in items]
 
+    def list_since(self, since: datetime, model: str | None = None) -> list[Run]:
+        """Every run started at or after `since`, newest first: the model's (by-model index) or all
+        (a paginated scan). What a month's spend and `seam cost` are summed from."""
+        at = {":t": {"S": since.isoformat()}}
+        if model is not None:
+            what, paginate = f"Query {self.table}/by-model since", "query"
+            request: dict[str, Any] = {
+                "IndexName": "by-model",
+                "KeyConditionExpression": "model = :m AND started_at >= :t",
+                "ExpressionAttributeValues": {":m": {"S": model}, **at},
+                "ScanIndexForward": False,
+            }
+        else:
+            what, paginate = f"Scan {self.table} since", "scan"
+            request = {"FilterExpression": "started_at >= :t", "ExpressionAttributeValues": at}
+        runs: list[Run] = []
+        with aws_call(what):
+            for page in self.ddb.get_paginator(paginate).paginate(TableName=self.table, **request):
+                runs.extend(Run.model_validate(from_item(i)) for i in page.get("Items", []))
+        return sorted(runs, key=lambda r: r.started_at, reverse=True)
+
     def list_by_status(self, status: RunStatus, updated_before: datetime) -> list[Run]:
         runs: list[Run] = []
         with aws_call(f"Query {self.table}/by-status"):
