@@ -294,6 +294,7 @@ def paired_lines(gate: Evaluation) -> list[str]:
         )
     else:
         lines.append(f"paired   no champion: decided on the {paired.decided_on}")
+    return lines
 
 
 def version_lineage_lines(traced: dict[str, Any]) -> list[str]:

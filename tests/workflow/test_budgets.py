@@ -16,7 +16,7 @@ from tests.unit.test_outcome_notifications import outcome_rule, transform
 from tests.workflow.harness import GOOD_CSV, Harness, model_config
 from tests.workflow.test_retrain_workflow import deploy_first_version
 
-NOT_LAUNCHED = ["Validate", "DataChanged", "LaunchTraining", "Finalize", "RunOutcome", "Done"]
+NOT_LAUNCHED = ["RunKind", "Validate", "DataChanged", "LaunchTraining", "Finalize", "RunOutcome", "Done"]
 
 
 def with_budget(name: str = "churn", **budget: float) -> Any:
