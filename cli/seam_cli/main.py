@@ -238,7 +238,9 @@ def trigger(
     }
     # The run the trigger will start for this request: the same mapping, so the same run id
     # (ModelNotFoundError when the model is not onboarded, before anything is sent).
-    requests = requests_for(ManualRequest.model_validate(body), deps.models, deps.settings.data_bucket)
+    requests = requests_for(
+        ManualRequest.model_validate(body), deps.models, deps.settings.data_bucket, deps.settings.stage
+    )
     assert isinstance(requests, list) and len(requests) == 1  # a manual request asks for one run
     deps.trigger_queue.send([(json.dumps(body), 0)])
     print_lines([f"retrain of {model} requested: run {requests[0].run_id}"])

@@ -465,6 +465,19 @@ def granted(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
     ]
 
 
+def test_every_grant_on_training_jobs_is_scoped_to_this_stage(cfn: dict[str, Any]) -> None:
+    """Two stacks in one account: a role of one stage never reaches the other stage's jobs."""
+    scoped = []
+    for where, document in policy_documents(cfn):
+        for stmt in statements(document):
+            for resource in as_list(stmt.get("Resource", [])):
+                text = json.dumps(resource)
+                if "training-job" in text:
+                    assert text.endswith(':training-job/seam-${Stage}-*"}'), (where, text)
+                    scoped.append(where.split("/")[0])
+    assert {"LaunchTrainingFunctionRole", "TrainingCallbackFunctionRole", "FinalizeFunctionRole"} <= set(scoped)
+
+
 def test_finalize_and_the_reconciler_may_stop_seams_training_jobs_and_nothing_else_may(
     cfn: dict[str, Any],
 ) -> None:
@@ -475,7 +488,7 @@ def test_finalize_and_the_reconciler_may_stop_seams_training_jobs_and_nothing_el
             if "sagemaker:StopTrainingJob" in as_list(stmt.get("Action", [])):
                 stoppers[where.split("/")[0]] = stmt["Resource"]["Fn::Sub"]
     assert set(stoppers) == {"FinalizeFunctionRole", "ReconcilerFunctionRole"}
-    assert all(arn.endswith(":training-job/seam-*") for arn in stoppers.values()), stoppers
+    assert all(arn.endswith(":training-job/seam-${Stage}-*") for arn in stoppers.values()), stoppers
     reads_tokens = [
         stmt
         for stmt in granted(cfn, "FinalizeFunctionRole")
@@ -562,7 +575,7 @@ def test_rule_patterns(cfn: dict[str, Any]) -> None:
     assert drift["detail"]["state"]["value"] == ["ALARM"]
     training = rules["TrainingStateChangeRule"]["Properties"]["EventPattern"]
     assert training["detail-type"] == ["SageMaker Training Job State Change"]
-    assert training["detail"]["TrainingJobName"] == [{"prefix": "seam-"}]
+    assert training["detail"]["TrainingJobName"] == [{"prefix": {"Fn::Sub": "seam-${Stage}-"}}]  # this stage's jobs
 
 
 def test_every_schedule_has_retries_and_a_dlq(cfn: dict[str, Any]) -> None:

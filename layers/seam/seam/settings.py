@@ -6,10 +6,11 @@ from functools import lru_cache
 from pydantic import BaseModel, Field, ValidationError
 
 from seam.errors import ConfigError
+from seam.models.run import STAGE_PATTERN
 
 
 class Settings(BaseModel):
-    stage: str = Field(default="dev", alias="SEAM_STAGE")
+    stage: str = Field(default="dev", pattern=STAGE_PATTERN, alias="SEAM_STAGE")
     models_table: str = Field(alias="SEAM_MODELS_TABLE")
     runs_table: str = Field(alias="SEAM_RUNS_TABLE")
     versions_table: str = Field(alias="SEAM_VERSIONS_TABLE")

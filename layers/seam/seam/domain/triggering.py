@@ -47,20 +47,26 @@ class Fanout(list[RunRequest]):
     as a QueuedRequest and starts like any other request."""
 
 
-def requests_for(event: TriggerEvent, models: ModelStore, data_bucket: str) -> list[RunRequest] | Ignored:
-    """Map a parsed trigger event to the run requests it asks for: to start now, or (a Fanout) to queue."""
+def requests_for(
+    event: TriggerEvent, models: ModelStore, data_bucket: str, stage: str
+) -> list[RunRequest] | Ignored:
+    """Map a parsed trigger event to the run requests it asks for: to start now, or (a Fanout) to queue.
+    Every request carries this stack's `stage`, so its run id does too."""
     if isinstance(event, S3EventNotificationEventBridgeModel):
-        return [_data_request(event, models, data_bucket)]
+        return [_data_request(event, models, data_bucket, stage)]
     if isinstance(event, AlarmStateChangeEvent):
-        return _drift_requests(event, models)
+        return _drift_requests(event, models, stage)
     if isinstance(event, ScheduleTick):
-        return _scheduled_requests(event, models)
+        return _scheduled_requests(event, models, stage)
     if isinstance(event, QueuedRequest):
+        if event.detail.stage != stage:  # queued by another stage's trigger: its run, not ours
+            raise BadEventError(f"queued request of stage {event.detail.stage!r}, this is stage {stage!r}")
         return [event.detail]
     if isinstance(event, ManualRequest):
         models.get(event.detail.model)  # raises ModelNotFoundError with the name
         return [
             RunRequest(
+                stage=stage,
                 model=event.detail.model,
                 trigger=TriggerKind.MANUAL,
                 intent=f"manual|{event.id}",
@@ -71,7 +77,9 @@ def requests_for(event: TriggerEvent, models: ModelStore, data_bucket: str) -> l
     raise BadEventError(f"unsupported event type {type(event).__name__}")
 
 
-def _data_request(event: S3EventNotificationEventBridgeModel, models: ModelStore, bucket: str) -> RunRequest:
+def _data_request(
+    event: S3EventNotificationEventBridgeModel, models: ModelStore, bucket: str, stage: str
+) -> RunRequest:
     detail = event.detail
     if detail.bucket.name != bucket:
         raise BadEventError(f"object created in bucket {detail.bucket.name!r}, not Seam's data bucket")
@@ -87,6 +95,7 @@ def _data_request(event: S3EventNotificationEventBridgeModel, models: ModelStore
     # The sequencer orders writes of one key: the same drop redelivered maps to the same run.
     identity = detail.object.version_id or detail.object.sequencer or detail.object.etag
     return RunRequest(
+        stage=stage,
         model=model,
         trigger=TriggerKind.DATA,
         intent=f"data|{key}|{identity}",
@@ -96,7 +105,9 @@ def _data_request(event: S3EventNotificationEventBridgeModel, models: ModelStore
     )
 
 
-def _drift_requests(event: AlarmStateChangeEvent, models: ModelStore) -> list[RunRequest] | Ignored:
+def _drift_requests(
+    event: AlarmStateChangeEvent, models: ModelStore, stage: str
+) -> list[RunRequest] | Ignored:
     alarm = event.detail.alarmName
     if event.detail.state.value != "ALARM":
         return Ignored(f"alarm {alarm!r} moved to {event.detail.state.value}, not ALARM")
@@ -107,6 +118,7 @@ def _drift_requests(event: AlarmStateChangeEvent, models: ModelStore) -> list[Ru
     stamp = event.detail.state.timestamp.isoformat()
     return [
         RunRequest(
+            stage=stage,
             model=m.name,
             trigger=TriggerKind.DRIFT,
             intent=f"drift|{alarm}|{stamp}",
@@ -117,14 +129,14 @@ def _drift_requests(event: AlarmStateChangeEvent, models: ModelStore) -> list[Ru
     ]
 
 
-def _scheduled_requests(event: ScheduleTick, models: ModelStore) -> Fanout | Ignored:
+def _scheduled_requests(event: ScheduleTick, models: ModelStore, stage: str) -> Fanout | Ignored:
     due = [m for m in models.list() if is_due(m, event.time)]
     if not due:
         return Ignored(f"no model's cadence is due at {event.time.isoformat()}")
-    return Fanout(scheduled_request(m, event.time) for m in due)
+    return Fanout(scheduled_request(m, event.time, stage) for m in due)
 
 
-def scheduled_request(config: ModelConfig, tick: datetime) -> RunRequest:
+def scheduled_request(config: ModelConfig, tick: datetime, stage: str) -> RunRequest:
     """The retrain a tick asks of a model whose cadence is due: one per cadence slot. The cadence is
     part of the intent, so after a cadence change a slot number of the old cadence is not taken for
     one of the new (it would end as ALREADY_DONE and skip the tick)."""
@@ -132,6 +144,7 @@ def scheduled_request(config: ModelConfig, tick: datetime) -> RunRequest:
     slot_seconds = config.retrain_every_minutes * 60
     slot = int(tick.timestamp() // slot_seconds)
     return RunRequest(
+        stage=stage,
         model=config.name,
         trigger=TriggerKind.SCHEDULE,
         intent=f"schedule|{config.retrain_every_minutes}m|{slot}",
@@ -179,7 +192,7 @@ def route(event: TriggerEvent, models: ModelStore, queue: Queue, settings: Setti
     error when it maps to no onboarded model)."""
     spread_seconds = settings.schedule_spread_seconds
     try:
-        mapped = requests_for(event, models, settings.data_bucket)
+        mapped = requests_for(event, models, settings.data_bucket, settings.stage)
     except ModelNotFoundError as exc:
         return exc
     if isinstance(mapped, Fanout):
