@@ -15,8 +15,10 @@ from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    target = serving_target(deps.models.get(state.model), deps.settings.allowed_clusters)
-    deployment = deploy(state, target, deps.serving, deps.runs, deps.settings.rollout_wait_seconds)
+    config = deps.models.get(state.model)
+    target = serving_target(config, deps.settings.allowed_clusters)
+    wait = deps.settings.rollout_wait_seconds
+    deployment = deploy(state, target, deps.serving, deps.runs, wait, config.training.image)
     logger.info(
         "deployment patched", extra={"target": target.model_dump(), "generation": deployment.generation}
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.serving.base import ServingAdapter
-from seam.errors import ServingError, ServingTargetChangedError
+from seam.errors import ServingError, ServingTargetChangedError, UnexpectedImageError
 from seam.models.model_config import ModelConfig, ServingTarget
 from seam.models.run import DeploymentInfo, RunStatus, WorkflowState
 from seam.models.serving import DeploymentSnapshot, Release
@@ -24,10 +24,22 @@ def serving_target(config: ModelConfig, allowed_clusters: frozenset[str]) -> Ser
 
 
 def deploy(
-    state: WorkflowState, target: ServingTarget, serving: ServingAdapter, runs: RunStore, wait_seconds: int
+    state: WorkflowState,
+    target: ServingTarget,
+    serving: ServingAdapter,
+    runs: RunStore,
+    wait_seconds: int,
+    config_image: str,
 ) -> DeploymentInfo:
+    """Patch the run's release into serving. Only the model config's image (`config_image`, pinned by
+    digest) is ever served: a release of any other image is refused before serving is read."""
     if state.training is None or state.registration is None:
         raise ServingError("deploy needs a trained and registered version")
+    if state.training.image != config_image:
+        raise UnexpectedImageError(
+            f"run {state.run_id} would serve image {state.training.image} ≠ config {config_image}; "
+            "not deployed"
+        )
     run = runs.get(state.run_id)
     if run and run.previous_serving:
         # A retried Deploy: keep the snapshot taken before the first patch, not our own patch.
@@ -67,8 +79,9 @@ def check_rollout(
 
 
 def rollback(state: WorkflowState, target: ServingTarget, serving: ServingAdapter, runs: RunStore) -> bool:
-    """Restore the spec recorded before Deploy's patch; False when Deploy failed before recording one
-    (then nothing was patched and there is nothing to restore).
+    """Restore what Seam manages of the spec recorded before Deploy's patch (image, SEAM_* env, seam.dev/*
+    annotations: never a whole stored container, so a tampered record cannot add a command, a volume or
+    privileges); False when Deploy failed before recording one (nothing was patched, nothing to restore).
 
     Only this run's own release is rolled back: when the live template carries another run's (or
     none), restoring would overwrite that writer's change with an older spec, so the run fails with
@@ -80,10 +93,7 @@ def rollback(state: WorkflowState, target: ServingTarget, serving: ServingAdapte
         return False
     previous = DeploymentSnapshot.model_validate(run.previous_serving)
     live = serving.snapshot(target)
-    if live.run_id != state.run_id and (live.container, live.annotations) != (
-        previous.container,
-        previous.annotations,
-    ):
+    if live.run_id != state.run_id and live.managed() != previous.managed():
         raise ServingTargetChangedError(_changed(target, live.run_id, state.run_id) + "; not rolled back")
     runs.update(state.run_id, status=RunStatus.ROLLING_BACK)
     serving.restore(target, previous)  # a no-op when Deploy's patch never landed or was undone
