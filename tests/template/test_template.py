@@ -475,7 +475,9 @@ def test_every_grant_on_training_jobs_is_scoped_to_this_stage(cfn: dict[str, Any
                 if "training-job" in text:
                     assert text.endswith(':training-job/seam-${Stage}-*"}'), (where, text)
                     scoped.append(where.split("/")[0])
-    assert {"LaunchTrainingFunctionRole", "TrainingCallbackFunctionRole", "FinalizeFunctionRole"} <= set(scoped)
+    assert {"LaunchTrainingFunctionRole", "TrainingCallbackFunctionRole", "FinalizeFunctionRole"} <= set(
+        scoped
+    )
 
 
 def test_finalize_and_the_reconciler_may_stop_seams_training_jobs_and_nothing_else_may(
@@ -575,7 +577,9 @@ def test_rule_patterns(cfn: dict[str, Any]) -> None:
     assert drift["detail"]["state"]["value"] == ["ALARM"]
     training = rules["TrainingStateChangeRule"]["Properties"]["EventPattern"]
     assert training["detail-type"] == ["SageMaker Training Job State Change"]
-    assert training["detail"]["TrainingJobName"] == [{"prefix": {"Fn::Sub": "seam-${Stage}-"}}]  # this stage's jobs
+    assert training["detail"]["TrainingJobName"] == [
+        {"prefix": {"Fn::Sub": "seam-${Stage}-"}}
+    ]  # this stage's jobs
 
 
 def test_every_schedule_has_retries_and_a_dlq(cfn: dict[str, Any]) -> None:
