@@ -63,6 +63,7 @@ ENVIRONMENT = {
     "SEAM_STATE_MACHINE_ARN",
     "SEAM_EVENT_BUS_NAME",
     "SEAM_SAGEMAKER_ROLE_ARN",
+    "SEAM_TRAINING_KEY_ARN",
     "SEAM_ALLOWED_CLUSTERS",
     "SEAM_MODEL_PACKAGE_GROUP_PREFIX",
     "SEAM_TRAINING_STALE_AFTER_SECONDS",
@@ -404,7 +405,8 @@ def test_state_machine_invokes_exactly_its_eight_functions(cfn: dict[str, Any], 
     assert sm["Type"] == "STANDARD"
     assert sm["Tracing"] == {"Enabled": True}
     assert {k[: -len("Arn")] for k in sm["DefinitionSubstitutions"]} == set(WORKFLOW_FUNCTIONS)
-    assert sm["Logging"]["Level"] in ("ALL", "ERROR") and sm["Logging"]["IncludeExecutionData"] is True
+    # No execution data: task parameters (the task token) and state inputs never reach CloudWatch Logs.
+    assert sm["Logging"]["Level"] in ("ALL", "ERROR") and sm["Logging"]["IncludeExecutionData"] is False
 
     state_machine = resources(cfn, "AWS::StepFunctions::StateMachine")["RetrainWorkflow"]["Properties"]
     role = cfn["Resources"][_ref_id(state_machine["RoleArn"])]
@@ -626,7 +628,14 @@ def test_every_function_and_the_state_machine_log_to_a_group_with_retention(cfn:
     groups = resources(cfn, "AWS::Logs::LogGroup")
     for lid, group in groups.items():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, lid
-    names = {g["Properties"]["LogGroupName"]["Fn::Sub"]: lid for lid, g in groups.items()}
+    names = {
+        g["Properties"]["LogGroupName"]["Fn::Sub"]: lid
+        for lid, g in groups.items()
+        if isinstance(g["Properties"]["LogGroupName"], dict)
+    }
+    # SageMaker's own, account-wide name: created by the stack (with retention) unless another stack has it.
+    assert groups["TrainingJobsLogGroup"]["Properties"]["LogGroupName"] == "/aws/sagemaker/TrainingJobs"
+    assert groups["TrainingJobsLogGroup"]["Condition"] == "CreatesTrainingLogGroup"
     for lid, fn in resources(cfn, "AWS::Lambda::Function").items():
         function_name = fn["Properties"]["FunctionName"]["Fn::Sub"]
         group = names.get(f"/aws/lambda/{function_name}")
