@@ -34,8 +34,11 @@ from seam_local.stack import EmulatedStack
 from seam_local.template import StackTemplate
 
 from tests.reliability.conftest import Figure, poll_until, stack_client
+from tests.reliability.faults import FaultInjector
 from tests.reliability.test_races_serving import at_deploy, deployed
 from tests.reliability.test_scenarios import drop_event, onboard, run_ids_for
+from tests.template.test_security import dynamodb_grants
+from tests.template.test_template import cfn, raw  # noqa: F401  (the translated-template fixture)
 from tests.workflow.conftest import stop_running_executions
 from tests.workflow.harness import CRASHING_IMAGE, GOOD_CSV, IMAGE, Harness, model_config, sqs_event
 from tests.workflow.in_memory_serving import InMemoryServing
@@ -341,4 +344,104 @@ def test_dev_and_prod_stacks_with_the_same_model_and_slot_never_touch_each_other
         f"run ids {run_ids['test']} / {run_ids['prod']}; crossed queued request refused (poison); executions "
         f"{statuses}; each callback settled its own job and ignored the other's; each runs/tokens table "
         f"holds its own run only; serving {served}"
+    )
+
+
+# -- least privilege: every DynamoDB call a function makes is granted to its role ---------------------------
+
+SERVING_FUNCTIONS = {"DeployFunction", "CheckRolloutFunction", "RollbackFunction"}  # ServingDeployerRole
+
+
+def dynamodb_calls(h: Harness, faults: FaultInjector) -> set[tuple[str, str, str]]:
+    """(role, table logical id, action) of every DynamoDB call the functions made."""
+    tables = {h.stack.name(lid): lid for lid in h.stack.template.of_type("AWS::DynamoDB::Table")}
+    calls: set[tuple[str, str, str]] = set()
+    for call in faults.calls:
+        if call.site.service != "dynamodb" or call.site.function is None:
+            continue
+        role = (
+            "ServingDeployerRole" if call.site.function in SERVING_FUNCTIONS else f"{call.site.function}Role"
+        )
+        if (
+            call.site.operation == "TransactWriteItems"
+        ):  # authorised per item: Put/Update/Delete/ConditionCheck
+            for item in call.params["TransactItems"]:
+                ((kind, body),) = item.items()
+                action = {"ConditionCheck": "ConditionCheckItem"}.get(kind, f"{kind}Item")
+                calls.add((role, tables[body["TableName"]], action))
+        elif call.site.operation == "BatchGetItem":
+            calls |= {(role, tables[name], "BatchGetItem") for name in call.params["RequestItems"]}
+        else:
+            calls.add((role, tables[call.params["TableName"]], call.site.operation))
+    return calls
+
+
+def test_every_dynamodb_call_of_every_function_is_granted_by_its_role_and_no_more(
+    harness: Harness,
+    faults: FaultInjector,
+    cfn: dict[str, Any],  # noqa: F811
+    figure: Figure,
+) -> None:
+    # Every path that writes: a deployed run, a run whose rollout fails and rolls back, a pending run
+    # handed over by Finalize, a schedule tick, a drift alarm, a reconciler sweep.
+    onboard(harness, "lp")
+    onboard(harness, "lpcrash", training={"image": CRASHING_IMAGE})
+    first = drop_event(harness, "lp", "day1")
+    [first_run] = run_ids_for(harness, first)
+    harness.trigger(first)
+    # Other bytes than day1's (the same bytes would be SKIPPED as unchanged since the champion).
+    second = drop_event(harness, "lp", "day2", GOOD_CSV + "61,91.5,1\n")
+    third = drop_event(harness, "lp", "day3", GOOD_CSV + "62,93.0,0\n")
+    harness.trigger(second)
+    harness.trigger(third)  # day2 waits as the pending retrain, day3 replaces it
+    crash = drop_event(harness, "lpcrash", "day1")
+    [crash_run] = run_ids_for(harness, crash)
+    harness.trigger(crash)
+    harness.finish_training(first_run)
+    harness.finish_training(crash_run)
+    [pending_run] = run_ids_for(harness, third)
+    statuses = {r: harness.wait_execution(r, timeout=60)["status"] for r in (first_run, crash_run)}
+    harness.wait_for_training(pending_run, timeout=30)  # started by Finalize's hand-over
+    harness.finish_training(pending_run)
+    statuses[pending_run] = harness.wait_execution(pending_run, timeout=60)["status"]
+    harness.trigger(
+        {
+            "source": "seam.schedule",
+            "detail-type": "Scheduled Retrain Tick",
+            "time": "2026-11-22T09:15:00Z",
+            "id": "t",
+        }
+    )
+    harness.trigger(harness.alarm_event("lp-drift"))
+    harness.stack.invoke("ReconcilerFunction", {})
+
+    granted = dynamodb_grants(cfn)
+    calls = dynamodb_calls(harness, faults)
+    refused = sorted(c for c in calls if c[2] not in granted.get(c[0], {}).get(c[1], set()))
+    unused = sorted(
+        (role, table, action)
+        for role, tables in granted.items()
+        for table, actions in tables.items()
+        for action in actions
+        if (role, table, action) not in calls
+    )
+    assert "Rollback" in harness.states_entered(crash_run)
+    assert refused == [], refused
+    roles = {c[0] for c in calls}
+    assert roles >= {
+        f"{f}FunctionRole" for f in ("Trigger", "Validate", "LaunchTraining", "TrainingCallback")
+    }
+
+    figure.scenario = "least privilege: DynamoDB"
+    figure.injected = (
+        "deployed run, failed rollout + Rollback, pending run handed over by Finalize, schedule tick, drift "
+        "alarm, reconciler sweep; every DynamoDB call recorded with its function"
+    )
+    figure.expected = "every (role, table, action) called is granted by the template's explicit statements"
+    spare = ", ".join(
+        f"{role.removesuffix('FunctionRole')}/{table}/{action}" for role, table, action in unused
+    )
+    figure.observed = (
+        f"runs {sorted(statuses.values())}; {len(calls)} (role, table, action) called, 0 refused; "
+        f"granted but not exercised here: {spare or 'none'}"
     )

@@ -29,22 +29,22 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
     "ValidateFunctionRole": {
         "ModelsTable": {"GetItem"},
         "ModelVersionsTable": {"GetItem"},
-        "RunsTable": {"GetItem", "UpdateItem"},
+        "RunsTable": {"UpdateItem"},
     },
     "LaunchTrainingFunctionRole": {
         "ModelsTable": {"GetItem"},
         "TaskTokensTable": {"PutItem", "UpdateItem"},
-        "RunsTable": {"GetItem", "UpdateItem"},
+        "RunsTable": {"UpdateItem"},
     },
     "EvaluateFunctionRole": {
         "ModelsTable": {"GetItem"},
         "ModelVersionsTable": {"GetItem"},
-        "RunsTable": {"GetItem", "UpdateItem"},
+        "RunsTable": {"UpdateItem"},
     },
     "RegisterFunctionRole": {
         "ModelsTable": {"GetItem"},
-        "ModelVersionsTable": {"GetItem", "PutItem"},
-        "RunsTable": {"GetItem", "UpdateItem"},
+        "ModelVersionsTable": {"PutItem"},
+        "RunsTable": {"UpdateItem"},
     },
     "FinalizeFunctionRole": {
         "RunsTable": {"GetItem", "UpdateItem", "PutItem"},
@@ -54,7 +54,7 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
     },
     "TrainingCallbackFunctionRole": {
         "TaskTokensTable": {"GetItem", "UpdateItem"},
-        "RunsTable": {"GetItem", "UpdateItem"},
+        "RunsTable": {"UpdateItem"},
     },
     "ReconcilerFunctionRole": {
         "TaskTokensTable": {"GetItem"},
