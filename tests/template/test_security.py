@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from typing import Any
 
 import pytest
 
 from tests.template.test_template import (
+    REPO,
     _ref_id,
     as_list,
     cfn,  # noqa: F401  (the translated-template fixture)
@@ -163,3 +165,35 @@ def test_a_stage_is_any_short_lowercase_name(stage: str, raw: dict[str, Any]) ->
 @pytest.mark.parametrize("stage", ["", "Prod", "1dev", "dev-1", "s" * 11, "dev_x"])
 def test_a_stage_that_cannot_be_part_of_every_name_is_refused(stage: str, raw: dict[str, Any]) -> None:  # noqa: F811
     assert not re.fullmatch(raw["Parameters"]["Stage"]["AllowedPattern"], stage)
+
+
+# -- checkov: 0 failed, and every skip says why next to its resource ----------------------------------------
+
+CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
+
+
+def test_every_checkov_skip_sits_on_its_resource_with_a_reason(raw: dict[str, Any]) -> None:  # noqa: F811
+    skipped = 0
+    for lid, resource in raw["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), (lid, skip)
+            assert len(skip.get("comment", "")) >= 40, f"{lid} skips {skip['id']} without a reason"
+            skipped += 1
+    assert skipped > 0
+
+
+def test_checkov_reports_no_failed_check() -> None:
+    if not CHECKOV.exists():
+        pytest.fail(".venv-checkov/bin/checkov is missing: run make setup (requirements/checkov.txt)")
+    result = subprocess.run(
+        [str(CHECKOV), "-f", "template.yaml", "--framework", "cloudformation", "--quiet", "-o", "json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    summary = (report[0] if isinstance(report, list) else report)["summary"]
+    assert summary["failed"] == 0 and summary["parsing_errors"] == 0, summary
+    assert summary["passed"] > 0
