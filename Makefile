@@ -58,7 +58,7 @@ lint: setup ## ruff, cfn-lint, sam validate --lint and checkov (0 failed; skips 
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint --region us-east-1
-	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
 build: setup ## sam build (python3.13, arm64)
 	$(LAMBDA_PATH) $(SAM) build

@@ -186,7 +186,17 @@ def test_checkov_reports_no_failed_check() -> None:
     if not CHECKOV.exists():
         pytest.fail(".venv-checkov/bin/checkov is missing: run make setup (requirements/checkov.txt)")
     result = subprocess.run(
-        [str(CHECKOV), "-f", "template.yaml", "--framework", "cloudformation", "--quiet", "-o", "json"],
+        [
+            str(CHECKOV),
+            "-f",
+            "template.yaml",
+            "--framework",
+            "cloudformation",
+            "--quiet",
+            "--skip-download",
+            "-o",
+            "json",
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,

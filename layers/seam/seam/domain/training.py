@@ -223,7 +223,8 @@ def training_job_request(
         request["ResourceConfig"]["KeepAlivePeriodInSeconds"] = spec.warm_pool_keep_alive_seconds
     if spec.checkpoint_s3_uri:
         # Per stage and model: a dev and a prod stack with the same config never resume each other's.
-        request["CheckpointConfig"] = {"S3Uri": f"{spec.checkpoint_s3_uri.rstrip('/')}/{stage}/{config.name}/"}
+        checkpoints = f"{spec.checkpoint_s3_uri.rstrip('/')}/{stage}/{config.name}/"
+        request["CheckpointConfig"] = {"S3Uri": checkpoints}
     return request
 
 
