@@ -106,50 +106,52 @@ def _floor_statements() -> dict[str, str]:
 # its libraries' imports and whatever they build at import time (Powertools' parser models, the X-Ray
 # SDK's patch modules). The rest is Seam's: its modules, the standard library only it needs, its
 # pydantic model builds, Logger/Metrics/Tracer set-up.
-_THIRD_PARTY_PROBE = """
+_MODULES_PROBE = """
 import sys, sysconfig
 before = set(sys.modules)
 {statement}
 roots = tuple({{sysconfig.get_paths()[k] for k in ("purelib", "platlib")}})
-print([n for n, m in list(sys.modules.items()) if n not in before
-       and (getattr(m, "__file__", None) or "").startswith(roots)])
+print([(n, (getattr(m, "__file__", None) or "").startswith(roots))
+       for n, m in list(sys.modules.items()) if n not in before])
 """
 
 
 # Seam's records are built at first use (pydantic's defer_build), so a handler's first invocation
-# builds the ones it uses: they are charged to its cold start here, built right after `import app`.
+# builds the ones it uses: they are charged to its cold start here, imported (the model config's
+# classes load at the first config read) and built right after `import app`.
 # tests/workflow/test_first_invocation_models.py runs the handlers and checks this table against what
-# they use (the trigger on a data drop; the other event kinds build their own model instead).
+# they use (the trigger on a data drop; the other event kinds build their own model, and a schedule
+# tick or an alarm loads and builds the model config, instead).
 _RUN, _CONFIG, _VERSION, _SERVING = (
     "seam.models.run",
     "seam.models.model_config",
     "seam.models.version",
     "seam.models.serving",
 )
+_CHAMPION, _TARGET = "seam.models.champion.Champion", "seam.models.serving_target.ServingTarget"
 FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     "trigger": (f"{_RUN}.RunRequest", f"{_RUN}.DatasetRef", f"{_RUN}.Run"),
     "validate": (
         f"{_CONFIG}.ModelConfig",
         f"{_RUN}.DatasetRef",
         f"{_RUN}.TrainingLimits",
-        f"{_VERSION}.Champion",
+        _CHAMPION,
     ),
     "launch_training": (f"{_CONFIG}.ModelConfig",),
-    "training_callback": ("seam.models.events.TrainingStateChangeEvent", f"{_RUN}.TrainingResult"),
-    "evaluate": (f"{_CONFIG}.ModelConfig", f"{_VERSION}.Champion", f"{_RUN}.Evaluation"),
+    "training_callback": ("seam.models.training_events.TrainingStateChangeEvent", f"{_RUN}.TrainingResult"),
+    "evaluate": (f"{_CONFIG}.ModelConfig", _CHAMPION, f"{_RUN}.Evaluation"),
     "register": (f"{_CONFIG}.ModelConfig", f"{_RUN}.Registration", f"{_VERSION}.ModelVersion"),
+    # The serving functions read only the config's serving target (ServingTargetStore).
     "deploy": (
-        f"{_CONFIG}.ModelConfig",
-        f"{_CONFIG}.ServingTarget",
+        _TARGET,
         f"{_SERVING}.DeploymentSnapshot",
         f"{_SERVING}.Release",
         f"{_RUN}.Run",
         f"{_RUN}.DeploymentInfo",
     ),
-    "check_rollout": (f"{_CONFIG}.ModelConfig", f"{_SERVING}.RolloutStatus"),
+    "check_rollout": (_TARGET, f"{_SERVING}.RolloutStatus"),
     "rollback": (
-        f"{_CONFIG}.ModelConfig",
-        f"{_CONFIG}.ServingTarget",
+        _TARGET,
         f"{_SERVING}.DeploymentSnapshot",
         f"{_RUN}.Run",
     ),
@@ -159,7 +161,7 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         f"{_RUN}.DatasetRef",
         f"{_RUN}.Evaluation",
         f"{_RUN}.RunRequest",
-        f"{_VERSION}.Champion",
+        _CHAMPION,
     ),
     "reconciler": (f"{_RUN}.Run", f"{_RUN}.RunRequest"),  # the callback settles what it has checked
 }
@@ -174,11 +176,12 @@ def handler_statement(function: str) -> str:
     )
 
 
-def third_party_modules(function: str) -> list[str]:
-    """The third-party modules the handler loads (import and first-invocation builds), in import order."""
+def loaded_modules(function: str) -> list[tuple[str, bool]]:
+    """The modules the handler loads (import and first-invocation builds), in import order, each with
+    whether it is third-party (its file is in site-packages)."""
     cwd = ROOT / "functions" / function
     out = subprocess.run(
-        [sys.executable, "-c", _THIRD_PARTY_PROBE.format(statement=handler_statement(function))],
+        [sys.executable, "-c", _MODULES_PROBE.format(statement=handler_statement(function))],
         cwd=cwd,
         env=lambda_environment(cwd),
         capture_output=True,
@@ -186,6 +189,11 @@ def third_party_modules(function: str) -> list[str]:
         check=True,
     )
     return list(ast.literal_eval(out.stdout.strip().splitlines()[-1]))
+
+
+def third_party_modules(function: str) -> list[str]:
+    """The third-party modules the handler loads (import and first-invocation builds), in import order."""
+    return [name for name, third_party in loaded_modules(function) if third_party]
 
 
 def floor_statement(modules: list[str]) -> str:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from seam.models.champion import Champion
 from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef, Run
-from seam.models.version import Champion, ModelVersion
+from seam.models.version import ModelVersion
 
 
 def model_summary(config: ModelConfig, champion: Champion | None) -> dict[str, Any]:

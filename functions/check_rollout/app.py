@@ -15,7 +15,7 @@ from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    target = serving_target(deps.models.get(state.model), deps.settings.allowed_clusters)
+    target = serving_target(deps.serving_targets, state.model, deps.settings.allowed_clusters)
     deployment = check_rollout(state, target, deps.serving, deps.settings.rollout_max_checks)
     logger.info("rollout checked", extra={"state": deployment.state, "rollout": deployment.rollout})
     return state.model_copy(update={"deployment": deployment}).dump()

@@ -15,10 +15,10 @@ from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    config = deps.models.get(state.model)
-    target = serving_target(config, deps.settings.allowed_clusters)
+    target = serving_target(deps.serving_targets, state.model, deps.settings.allowed_clusters)
+    config_image = deps.serving_targets.training_image(state.model)  # the only image it may serve
     wait = deps.settings.rollout_wait_seconds
-    deployment = deploy(state, target, deps.serving, deps.runs, wait, config.training.image)
+    deployment = deploy(state, target, deps.serving, deps.runs, wait, config_image)
     logger.info(
         "deployment patched", extra={"target": target.model_dump(), "generation": deployment.generation}
     )

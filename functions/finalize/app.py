@@ -2,6 +2,10 @@
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# The adapters OrphanedJobs uses, which seam.domain.training only names: loaded here, at init.
+from seam.adapters import sagemaker  # noqa: F401
+from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies
 from seam.domain.finalization import Finalizer
 from seam.domain.training import OrphanedJobs

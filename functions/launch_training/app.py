@@ -9,6 +9,10 @@ from dataclasses import asdict
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
+
+# The adapters the launch uses, which seam.domain.training only names: loaded here, at init.
+from seam.adapters import sagemaker  # noqa: F401
+from seam.adapters.dynamodb import models, tokens  # noqa: F401
 from seam.dependencies import dependencies
 from seam.domain.training import launch_training
 from seam.models.run import WorkflowState

@@ -3,6 +3,9 @@
 from dataclasses import asdict
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# Settlement's store, which seam.domain.training only names: loaded here, at init.
+from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies
 from seam.domain.reconciliation import Reconciler
 from seam.domain.training import OrphanedJobs

@@ -15,7 +15,7 @@ from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    target = serving_target(deps.models.get(state.model), deps.settings.allowed_clusters)
+    target = serving_target(deps.serving_targets, state.model, deps.settings.allowed_clusters)
     restored = rollback(state, target, deps.serving, deps.runs)
     if restored:
         metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)

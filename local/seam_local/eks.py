@@ -32,7 +32,7 @@ from typing import Any
 
 import boto3
 from seam.adapters.serving.eks_auth import eks_token, presign_get_caller_identity
-from seam.models.model_config import ServingTarget
+from seam.models.serving_target import ServingTarget
 
 from seam_local.console import Log, silent
 from seam_local.images import ImageNotFound, ImageResolver

@@ -22,9 +22,10 @@ import seam
 import yaml
 from moto import mock_aws
 from seam.domain.training import training_job_request
-from seam.models.events import parse_training_body, parse_trigger_body
+from seam.models.events import parse_trigger_body
 from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef
+from seam.models.training_events import parse_training_body
 from seam_local import wiring
 from seam_local.eks import LocalEks
 from seam_local.images import ImageNotFound, ImageResolver, image_dirs, repository
@@ -496,8 +497,8 @@ def test_local_eks_rollouts_restart_serving_and_a_broken_one_keeps_the_old(
     aws: None, tmp_path: Path, model_tarball: Path
 ) -> None:
     from seam.adapters.serving.eks import EksServing
-    from seam.models.model_config import ServingTarget
     from seam.models.serving import Release
+    from seam.models.serving_target import ServingTarget
 
     seam.reset()
     cluster = LocalEks(work_dir=tmp_path, endpoint_url="http://127.0.0.1:9", step_seconds=0.05).start()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from seam.domain.deployment import check_rollout, deploy, rollback
 from seam.errors import ConfigError, ServingTargetChangedError
-from seam.models.model_config import ModelConfig, ServingTarget
+from seam.models.model_config import ModelConfig
 from seam.models.run import (
     DatasetRef,
     DeploymentInfo,
@@ -20,6 +20,7 @@ from seam.models.run import (
     TriggerKind,
     WorkflowState,
 )
+from seam.models.serving_target import ServingTarget
 
 from tests.reliability.conftest import Figure
 from tests.reliability.test_scenarios import onboard

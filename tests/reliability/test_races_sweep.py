@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from seam.adapters.aws import add_client_hook
-from seam.domain.training import RECONCILER_PERIOD_SECONDS, limits_for
+from seam.domain.training_limits import RECONCILER_PERIOD_SECONDS, limits_for
 from seam.models.run import Run, RunRequest, RunStatus, TrainingLimits, TriggerKind, utc_now
 
 from tests.reliability.conftest import EventSource, Figure, stack_client

@@ -763,7 +763,7 @@ def deployed_state(h: Harness, config: ModelConfig, run_id: str, auc: float, ver
 def test_a_champion_challenger_race_never_promotes_the_worse_model(
     harness: Harness, atomic_dynamodb: None, figure: Figure
 ) -> None:
-    from seam.models.version import Champion
+    from seam.models.champion import Champion
 
     def finalize(state: WorkflowState) -> None:
         harness.stack.invoke("FinalizeFunction", state.dump())

@@ -26,8 +26,8 @@ from seam.domain.deployment import check_rollout, deploy, rollback
 from seam.domain.triggering import scheduled_request
 from seam.errors import UnexpectedImageError
 from seam.models.events import QueuedRequest
-from seam.models.model_config import ServingTarget
 from seam.models.run import RunStatus
+from seam.models.serving_target import ServingTarget
 from seam.settings import Settings
 from seam_local.moto_hooks import set_training_job
 from seam_local.stack import EmulatedStack
@@ -213,7 +213,7 @@ def two_stages(
                 memory_mb,
                 timeout_s,
             )
-    other_deps = Dependencies.from_settings(Settings.model_validate(other.environment))
+    other_deps = Dependencies(Settings.model_validate(other.environment))
     other_deps.serving = other_serving
     try:
         yield other, other_deps, other_serving

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
-from seam.domain.training import RECONCILER_PERIOD_SECONDS
+from seam.domain.training_limits import RECONCILER_PERIOD_SECONDS
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"

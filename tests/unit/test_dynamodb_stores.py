@@ -14,8 +14,9 @@ from seam.adapters.dynamodb.locks import LockOutcome
 from seam.adapters.dynamodb.models import ModelStore
 from seam.dependencies import Dependencies
 from seam.errors import ConfigError, ModelNotFoundError, StaleUpdateError
+from seam.models.champion import Champion
 from seam.models.run import TERMINAL_STATUSES, DatasetRef, Run, RunRequest, RunStatus, TriggerKind, utc_now
-from seam.models.version import Champion, ModelVersion
+from seam.models.version import ModelVersion
 
 from tests.stored import stored_versions
 from tests.unit.conftest import IMAGE, model_config
@@ -561,3 +562,34 @@ def test_one_model_per_serving_deployment(deps: Dependencies) -> None:
     with pytest.raises(ConfigError, match="already served by model 'fraud'"):
         deps.models.put(model_config("upsell", serving=serving("shared")))
     assert sorted(c.name for c in deps.models.list(fresh=True)) == ["churn", "fraud"]  # claims aren't models
+
+
+# -- ServingTargetStore --------------------------------------------------------------------------------------
+
+
+def test_a_models_serving_target_is_read_alone_as_the_full_config_holds_it(deps: Dependencies) -> None:
+    deps.models.put(model_config("churn", serving=serving("churn-predictor")))
+    deps.models.put(model_config("batch-only", serving=None))
+
+    assert deps.serving_targets.get("churn") == deps.models.get("churn").serving
+    assert deps.serving_targets.get("batch-only") is None
+    with pytest.raises(ModelNotFoundError, match="model 'fraud' is not onboarded"):
+        deps.serving_targets.get("fraud")
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"M": {"name": {"S": "broken"}, "serving": {"M": {"cluster": {"S": "c"}}}}},
+        {"M": {"name": {"S": "broken"}, "serving": {"S": "ml-serving/predictor"}}},
+        {"S": "not a config"},
+    ],
+    ids=["missing-fields", "not-a-target", "not-a-config"],
+)
+def test_a_corrupt_stored_serving_target_is_a_config_error_naming_the_model(
+    deps: Dependencies, config: dict[str, Any]
+) -> None:
+    deps.models.ddb.put_item(TableName=deps.models.table, Item={"model": {"S": "broken"}, "config": config})
+
+    with pytest.raises(ConfigError, match="stored config for 'broken' has an invalid serving target"):
+        deps.serving_targets.get("broken")

@@ -22,8 +22,8 @@ from cryptography.x509.oid import NameOID
 from seam.adapters.serving.eks import EksServing
 from seam.adapters.serving.eks_auth import ClusterEndpoint, EksTokenProvider
 from seam.errors import ServingConflictError, ServingError, TransientError
-from seam.models.model_config import ServingTarget
 from seam.models.serving import DeploymentSnapshot, Release
+from seam.models.serving_target import ServingTarget
 
 TARGET = ServingTarget(
     cluster="prod", namespace="ml-serving", deployment="churn-predictor", container="model"

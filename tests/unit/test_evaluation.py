@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from seam.domain.evaluation import evaluate
 from seam.errors import EvaluationError
+from seam.models.champion import Champion
 from seam.models.model_config import EvaluationSpec
-from seam.models.version import Champion
 
 
 def spec(**overrides: Any) -> EvaluationSpec:

@@ -11,15 +11,14 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from seam.errors import BadEventError
 from seam.models.events import (
-    MAX_BODY_BYTES,
     AlarmStateChangeEvent,
     ManualRequest,
     ScheduleTick,
-    TrainingStateChangeEvent,
     model_from_dataset_key,
-    parse_training_body,
     parse_trigger_body,
 )
+from seam.models.message_body import MAX_BODY_BYTES
+from seam.models.training_events import TrainingStateChangeEvent, parse_training_body
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from seam.adapters.aws import client
 from seam.dependencies import Dependencies
-from seam.domain.finalization import Finalizer, Outcome, outcome_of, resume_lock_holder, state_timings
+from seam.domain.finalization import Finalizer, Outcome, outcome_of, state_timings
+from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.starting import start_or_coalesce
 from seam.domain.training import OrphanedJobs
+from seam.models.champion import Champion
 from seam.models.run import (
     DatasetRef,
     DeploymentInfo,
@@ -25,7 +27,6 @@ from seam.models.run import (
     TriggerKind,
     WorkflowState,
 )
-from seam.models.version import Champion
 
 from tests.unit.conftest import IMAGE, RecordingPublisher, running_job
 

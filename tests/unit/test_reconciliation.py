@@ -12,8 +12,8 @@ import pytest
 from seam.dependencies import Dependencies
 from seam.domain.reconciliation import REPAIR_SHARE, Reconciler
 from seam.domain.training import OrphanedJobs
-from seam.models.events import parse_training_body
 from seam.models.run import Run, RunRequest, RunStatus, TriggerKind, utc_now
+from seam.models.training_events import parse_training_body
 from seam_local.moto_hooks import set_training_job
 
 from tests.unit.conftest import Faults, running_job

@@ -11,17 +11,19 @@ from seam.adapters.workflow import Workflow
 from seam.dependencies import Dependencies
 from seam.domain.training import (
     FOREIGN_JOB_CLAIMANT,
-    HEARTBEAT_SLACK_SWEEPS,
-    RECONCILER_PERIOD_SECONDS,
-    START_MARGIN_SECONDS,
     JobIdentity,
     Settlement,
     TrainingSettler,
     adopt_existing_job,
     hardened,
-    limits_for,
     result_from,
     training_job_request,
+)
+from seam.domain.training_limits import (
+    HEARTBEAT_SLACK_SWEEPS,
+    RECONCILER_PERIOD_SECONDS,
+    START_MARGIN_SECONDS,
+    limits_for,
 )
 from seam.errors import ForeignTrainingJobError, TrainingError, TransientError
 from seam.models.run import DatasetRef, Run, RunStatus, TrainingLimits, TriggerKind

@@ -14,9 +14,10 @@ from seam.dependencies import Dependencies
 from seam.domain.starting import TriggerOutcome, start_batch, start_or_coalesce
 from seam.domain.triggering import Ignored, is_due, requests_for, scheduled_request
 from seam.errors import BadEventError, ModelNotFoundError
-from seam.models.events import QueuedRequest, parse_training_body, parse_trigger_body
+from seam.models.events import QueuedRequest, parse_trigger_body
 from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef, RunRequest, RunStatus, TriggerKind
+from seam.models.training_events import parse_training_body
 
 from tests.unit.conftest import model_config
 

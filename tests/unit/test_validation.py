@@ -12,9 +12,9 @@ from seam.adapters.aws import client
 from seam.adapters.datasets import DatasetStore
 from seam.domain.validation import check_content, check_size, validate_dataset
 from seam.errors import DataValidationError
+from seam.models.champion import Champion
 from seam.models.model_config import ValidationRules
 from seam.models.run import DatasetRef, TriggerKind, WorkflowState
-from seam.models.version import Champion
 
 from tests.unit.conftest import model_config
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seam.errors import ServingError
-from seam.models.model_config import ServingTarget
 from seam.models.serving import (
     RUN_ID_ANNOTATION,
     SEAM_ANNOTATION_PREFIX,
@@ -15,6 +14,7 @@ from seam.models.serving import (
     Release,
     RolloutStatus,
 )
+from seam.models.serving_target import ServingTarget
 
 FAILING_IMAGE_MARKER = "crashloop"  # an image containing this never becomes available
 

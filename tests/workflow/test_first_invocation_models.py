@@ -3,7 +3,11 @@ ones it uses. `bench/cold_start.py` charges each handler for the ones FIRST_INVO
 this test runs the real handlers through the workflow (a data drop deployed, a worse one rejected, a
 rollout rolled back, a lost callback settled by the reconciler) and fails unless each handler used
 exactly the deferred models named for it: the cold-start figure can't leave out work a first
-invocation does, nor charge for work none does."""
+invocation does, nor charge for work none does.
+
+Seam's adapters are built, and their modules imported, at first use too (seam.dependencies): the same
+run fails unless the module of every adapter a handler uses was loaded by its measured cold start
+(`import app` and those builds, in a fresh interpreter), so none is imported mid-invocation."""
 
 from __future__ import annotations
 
@@ -15,9 +19,10 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, TypeAdapter
+from seam.dependencies import Dependencies
 from seam.models.run import utc_now
 
-from bench.cold_start import FIRST_INVOCATION_MODELS
+from bench.cold_start import FIRST_INVOCATION_MODELS, loaded_modules
 from tests.workflow.harness import CRASHING_IMAGE, GOOD_CSV, Harness, model_config, sqs_event
 
 # What builds a deferred model: the BaseModel methods that reach its validator or serializer, and a
@@ -40,11 +45,18 @@ FUNCTION_FOLDERS = {  # logical id -> functions/<folder>
 
 
 class ModelUse:
-    """Which deferred Seam models each handler uses, by the handler running in the using thread."""
+    """Which deferred Seam models and which adapters (attributes of Dependencies) each handler uses, by
+    the handler running in the using thread."""
 
     def __init__(self) -> None:
         self.by_handler: dict[str, set[str]] = defaultdict(set)
+        self.adapters: dict[str, set[str]] = defaultdict(set)
         self._running = threading.local()
+
+    def record_adapter(self, name: str) -> None:
+        handler = getattr(self._running, "handler", None)
+        if handler and not name.startswith("_"):  # not cached_property's look at __dict__
+            self.adapters[handler].add(name)
 
     def record(self, cls: Any) -> None:
         handler = getattr(self._running, "handler", None)
@@ -97,6 +109,12 @@ def use(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelUse]
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(BaseModel, name, serve)
+
+    def attribute(self: Dependencies, name: str) -> Any:
+        use.record_adapter(name)
+        return object.__getattribute__(self, name)
+
+    monkeypatch.setattr(Dependencies, "__getattribute__", attribute, raising=False)
     runtime = harness.stack.runtime
     for name, (handler, memory, timeout) in list(runtime.handlers.items()):
         logical_id = next(lid for lid in FUNCTION_FOLDERS if name.endswith(harness_name(lid)))
@@ -110,7 +128,7 @@ def harness_name(logical_id: str) -> str:
     return "-" + "".join(f"-{c.lower()}" if c.isupper() else c for c in stem).lstrip("-")
 
 
-def test_each_handler_builds_exactly_the_deferred_models_charged_to_its_cold_start(
+def test_each_handler_builds_the_deferred_models_and_loads_the_adapters_charged_to_its_cold_start(
     harness: Harness, use: ModelUse
 ) -> None:
     # A data drop deployed: trigger, validate, launch, callback, evaluate, register, deploy, check, finalize.
@@ -153,3 +171,15 @@ def test_each_handler_builds_exactly_the_deferred_models_charged_to_its_cold_sta
     used = {handler: sorted(models) for handler, models in use.by_handler.items()}
     charged = {handler: sorted(models) for handler, models in FIRST_INVOCATION_MODELS.items() if models}
     assert used == charged
+
+    # The modules the real adapters come from (the harness's deps serve from an in-memory fake).
+    real = Dependencies(harness.deps.settings)
+    used_adapters = set().union(*use.adapters.values())
+    modules = {name: type(getattr(real, name)).__module__ for name in used_adapters}
+    assert set(use.adapters) == set(FUNCTION_FOLDERS.values())  # every handler ran and used some
+    uncharged = {}
+    for handler, names in use.adapters.items():
+        loaded = {module for module, _ in loaded_modules(handler)}
+        if missing := {modules[name] for name in names} - loaded:
+            uncharged[handler] = sorted(missing)
+    assert uncharged == {}

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.dynamodb.serving_targets import ServingTargetStore
 from seam.adapters.serving.base import ServingAdapter
 from seam.errors import ServingError, ServingTargetChangedError, UnexpectedImageError
-from seam.models.model_config import ModelConfig, ServingTarget
 from seam.models.run import DeploymentInfo, RunStatus, WorkflowState
 from seam.models.serving import DeploymentSnapshot, Release
+from seam.models.serving_target import ServingTarget
 
 
-def serving_target(config: ModelConfig, allowed_clusters: frozenset[str]) -> ServingTarget:
+def serving_target(
+    targets: ServingTargetStore, model: str, allowed_clusters: frozenset[str]
+) -> ServingTarget:
     """The model's target, rejected before any call when its cluster is not one Seam may touch."""
-    if config.serving is None:
-        raise ServingError(f"model {config.name} has no serving target")
-    if config.serving.cluster not in allowed_clusters:
+    target = targets.get(model)
+    if target is None:
+        raise ServingError(f"model {model} has no serving target")
+    if target.cluster not in allowed_clusters:
         allowed = ", ".join(sorted(allowed_clusters)) or "none"
         raise ServingError(
-            f"cluster {config.serving.cluster!r} of model {config.name} is not an allowed "
+            f"cluster {target.cluster!r} of model {model} is not an allowed "
             f"serving cluster of this stack (allowed: {allowed})"
         )
-    return config.serving
+    return target
 
 
 def deploy(

@@ -8,9 +8,9 @@ from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.errors import EvaluationError
+from seam.models.champion import Champion
 from seam.models.model_config import EvaluationSpec
 from seam.models.run import Evaluation, RunStatus, WorkflowState
-from seam.models.version import Champion
 
 
 def evaluate_run(

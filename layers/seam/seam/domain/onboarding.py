@@ -18,13 +18,9 @@ from pydantic_core import ErrorDetails
 
 from seam.adapters.serving.base import ServingAdapter
 from seam.errors import ConfigError, SeamError, ServingError, TransientError
-from seam.models.model_config import (
-    IMAGE_BY_DIGEST_PATTERN,
-    K8S_NAME_PATTERN,
-    MODEL_NAME_PATTERN,
-    ModelConfig,
-    ServingTarget,
-)
+from seam.models.model_config import IMAGE_BY_DIGEST_PATTERN, ModelConfig
+from seam.models.names import MODEL_NAME_PATTERN
+from seam.models.serving_target import K8S_NAME_PATTERN, ServingTarget
 from seam.settings import Settings
 
 # What each pattern of the config schema means, said the way a person would fix it.

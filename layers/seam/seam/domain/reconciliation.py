@@ -32,7 +32,7 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.queues import SEND_BATCH_MAX, Queue
 from seam.adapters.sagemaker import JobStop
 from seam.adapters.workflow import Workflow
-from seam.domain.finalization import resume_lock_holder
+from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.training import OrphanedJobs
 from seam.models.run import Run, RunStatus, utc_now
 from seam.models.training_check import TrainingCheck

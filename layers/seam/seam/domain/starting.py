@@ -12,14 +12,17 @@ Invariants (tests/workflow prove them):
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from seam.adapters.dynamodb.batch import read_batch
 from seam.adapters.dynamodb.locks import LockOutcome, LockStore
-from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
 from seam.errors import ModelNotFoundError
 from seam.models.run import Run, RunRequest, WorkflowState
+
+if TYPE_CHECKING:  # only the trigger's batches read configs (it loads them): not Finalize, the reconciler
+    from seam.adapters.dynamodb.models import ModelStore
 
 
 class TriggerOutcome(StrEnum):

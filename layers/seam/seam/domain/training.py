@@ -1,5 +1,5 @@
-"""Training: launching a run's job (token first), the CreateTrainingJob request, the wait limits,
-settling a job's task token, and stopping the jobs nobody waits for any more.
+"""Training: launching a run's job (token first), the CreateTrainingJob request, settling a job's task
+token, and stopping the jobs nobody waits for any more (the wait limits are in training_limits.py).
 
 The callback settles through `settle`, for SageMaker's events and for the reconciler's checks of quiet
 trainings alike, so a lost, duplicated or late event can never settle a token twice or overwrite a
@@ -12,46 +12,20 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
-from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
-from seam.adapters.sagemaker import JobStop, TrainingJobs
-from seam.adapters.workflow import Workflow
 from seam.errors import ForeignTrainingJobError, StaleUpdateError, TrainingError, TransientError
-from seam.models.model_config import ModelConfig
-from seam.models.run import DatasetRef, RunStatus, TrainingLimits, TrainingResult, WorkflowState, utc_now
+from seam.models.run import DatasetRef, RunStatus, TrainingResult, WorkflowState, utc_now
 
-# Time SageMaker may spend before the clock of MaxRuntimeInSeconds starts (provisioning, image pull).
-START_MARGIN_SECONDS = 1800
-# How often the reconciler sweeps: ReconcilerFunction's schedule in template.yaml (tests/template checks).
-RECONCILER_PERIOD_SECONDS = 300
-# Sweeps the heartbeat window leaves after a training has gone `stale_after` without news: one for the
-# schedule's phase, the rest for a backlog (a sweep that reaches only part of the quiet trainings), a
-# sweep that failed or a slow callback queue. With the default stale-after (1,800 s) the reconciler's
-# heartbeat comes at half the window.
-HEARTBEAT_SLACK_SWEEPS = 6
-
-
-def limits_for(config: ModelConfig, stale_after_seconds: int) -> TrainingLimits:
-    """TimeoutSeconds/HeartbeatSeconds of the .waitForTaskToken state, from the model's max runtime.
-
-    Without both, a task token waits up to a year. Heartbeats come from InProgress events, which
-    SageMaker sends on status changes only (none during a long Training phase), and from the
-    reconciler, which has a training checked once nothing has been heard of it for
-    `stale_after_seconds` (a heartbeat is news: the next check comes `stale_after_seconds` later). The
-    window is a quarter of the runtime but never closes before a check has had `HEARTBEAT_SLACK_SWEEPS`
-    sweeps to arrive, so it only fires when both sources are gone (a shorter floor would fail healthy
-    long trainings between their last event and that heartbeat). HeartbeatSeconds must stay below
-    TimeoutSeconds."""
-    runtime = config.training.max_runtime_seconds
-    if config.training.use_spot and config.training.max_wait_seconds:
-        runtime = config.training.max_wait_seconds
-    timeout = runtime + START_MARGIN_SECONDS
-    floor = stale_after_seconds + HEARTBEAT_SLACK_SWEEPS * RECONCILER_PERIOD_SECONDS
-    heartbeat = min(timeout - 1, max(floor, runtime // 4))
-    return TrainingLimits(timeout_seconds=timeout, heartbeat_seconds=heartbeat)
+# Named for the signatures only: each function loads the adapters it uses, as LaunchTraining loads
+# the model config.
+if TYPE_CHECKING:
+    from seam.adapters.dynamodb.models import ModelStore
+    from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
+    from seam.adapters.sagemaker import JobStop, TrainingJobs
+    from seam.adapters.workflow import Workflow
+    from seam.models.model_config import ModelConfig
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
@@ -29,9 +30,11 @@ from seam.models.events import (
     TriggerEvent,
     model_from_dataset_key,
 )
-from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef, RunRequest, TriggerKind
 from seam.settings import Settings
+
+if TYPE_CHECKING:  # configs are parsed by ModelStore, which loads their classes at the first read
+    from seam.models.model_config import ModelConfig
 
 
 @dataclass(frozen=True)

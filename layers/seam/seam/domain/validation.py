@@ -15,11 +15,11 @@ from seam.adapters.datasets import DatasetStore
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
-from seam.domain.training import limits_for
+from seam.domain.training_limits import limits_for
 from seam.errors import DataValidationError
+from seam.models.champion import Champion
 from seam.models.model_config import ModelConfig, ValidationRules
 from seam.models.run import DatasetRef, RunStatus, WorkflowState
-from seam.models.version import Champion
 
 PARQUET_MAGIC = b"PAR1"
 

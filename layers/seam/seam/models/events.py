@@ -1,15 +1,14 @@
-"""Events Seam consumes, as pydantic models.
+"""The events the trigger consumes, as pydantic models (the training callback's are in
+training_events.py).
 
 Powertools' parser models are used where they exist (EventBridge envelope, S3 Object Created);
-CloudWatch alarm and SageMaker training details, the schedule tick, the manual request and the
-reconciler's training check have their own. Every body arrives through SQS, so `parse_trigger_body` /
-`parse_training_body` take the raw body.
+the CloudWatch alarm detail, the schedule tick and the manual request have their own. Every body
+arrives through SQS, so `parse_trigger_body` takes the raw body.
 """
 
-import json
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from aws_lambda_powertools.utilities.parser.models import (
     EventBridgeModel,
@@ -18,11 +17,9 @@ from aws_lambda_powertools.utilities.parser.models import (
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from seam.errors import BadEventError
-from seam.models.model_config import MODEL_NAME_PATTERN
+from seam.models.message_body import load_body, validation_reason
+from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.run import RunRequest, TriggerKind
-from seam.models.training_check import TrainingCheck
-
-MAX_BODY_BYTES = 256 * 1024  # SQS message size limit; anything larger is not from AWS
 
 
 # Every event model is built at first use (seam.models.run._Record says why): a body is parsed by
@@ -51,29 +48,6 @@ class AlarmStateChangeEvent(EventBridgeModel):
     source: Literal["aws.cloudwatch"]
     detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
     detail: AlarmDetail
-
-
-class TrainingJobDetail(BaseModel):
-    """The fields Seam reads from "SageMaker Training Job State Change"; the event is only a hint:
-    the callback asks DescribeTrainingJob for the truth (metrics are not in the event)."""
-
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-
-    TrainingJobName: str = Field(min_length=1, max_length=63)
-    TrainingJobStatus: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
-    SecondaryStatus: str | None = None
-
-
-class TrainingStateChangeEvent(EventBridgeModel):
-    model_config = ConfigDict(defer_build=True)
-
-    source: Literal["aws.sagemaker"]
-    detail_type: Literal["SageMaker Training Job State Change"] = Field(alias="detail-type")
-    detail: TrainingJobDetail
-
-    @property
-    def hint(self) -> str:
-        return self.detail.TrainingJobStatus
 
 
 class ScheduleTick(BaseModel):
@@ -143,28 +117,8 @@ _TRIGGER_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def _load_body(body: str) -> dict[str, Any]:
-    if len(body.encode()) > MAX_BODY_BYTES:
-        raise BadEventError(f"message body is {len(body.encode())} bytes, over the {MAX_BODY_BYTES} limit")
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise BadEventError(f"message body is not JSON: {exc}") from exc
-    except RecursionError as exc:  # e.g. '{"a":' x 40000: well under the size limit
-        raise BadEventError("message body is JSON nested too deeply to parse") from exc
-    if not isinstance(payload, dict):
-        raise BadEventError(f"message body is a JSON {type(payload).__name__}, not an object")
-    return payload
-
-
-def _validation_reason(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "body"
-    return f"{where}: {first['msg']} ({exc.error_count()} problem(s))"
-
-
 def parse_trigger_body(body: str) -> TriggerEvent:
-    payload = _load_body(body)
+    payload = load_body(body)
     source = payload.get("source")
     model = _TRIGGER_MODELS.get(source) if isinstance(source, str) else None
     if model is None:
@@ -172,23 +126,7 @@ def parse_trigger_body(body: str) -> TriggerEvent:
     try:
         return model.model_validate(payload)  # type: ignore[return-value]
     except ValidationError as exc:
-        raise BadEventError(f"invalid {source} event: {_validation_reason(exc)}") from exc
-
-
-TrainingMessage = TrainingStateChangeEvent | TrainingCheck
-
-
-def parse_training_body(body: str) -> TrainingMessage:
-    payload = _load_body(body)
-    if payload.get("source") == "seam.reconciler":
-        try:
-            return TrainingCheck.model_validate(payload)
-        except ValidationError as exc:
-            raise BadEventError(f"invalid training check: {_validation_reason(exc)}") from exc
-    try:
-        return TrainingStateChangeEvent.model_validate(payload)
-    except ValidationError as exc:
-        raise BadEventError(f"invalid training state change: {_validation_reason(exc)}") from exc
+        raise BadEventError(f"invalid {source} event: {validation_reason(exc)}") from exc
 
 
 _DATASET_KEY = re.compile(r"^datasets/(?P<model>[^/]+)/(?P<rest>.+)$")

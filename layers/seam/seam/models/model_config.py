@@ -7,18 +7,18 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-MODEL_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
+from seam.models.names import MODEL_NAME_PATTERN
+from seam.models.serving_target import ServingTarget
+
 # An ECR image pinned by digest: the image that trains is the image that serves (same digest).
 # ASCII classes, not \w and \d: ECR names are ASCII, and pydantic-core's Unicode \w costs about 3 ms
 # of every cold start to compile.
 IMAGE_BY_DIGEST_PATTERN = r"^[A-Za-z0-9_.-]+(:[0-9]+)?(/[A-Za-z0-9_.-]+)+@sha256:[0-9a-f]{64}$"
-# Kubernetes object names (RFC 1123 labels / subdomains).
-K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 
 class _Strict(BaseModel):
-    # Built at first use, not at import (seam.models.run._Record says why): the trigger, the training
-    # callback, the reconciler and Finalize never read a config.
+    # Built at first use, not at import (seam.models.run._Record says why): of the functions that load
+    # configs, the trigger reads one only for a schedule tick or an alarm, never for a data drop.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
@@ -92,13 +92,6 @@ class EvaluationSpec(_Strict):
     direction: Literal["maximize", "minimize"] = "maximize"
     min_improvement: float = Field(default=0.0, ge=0.0)
     floor: float | None = Field(default=None, description="absolute bound the challenger must reach")
-
-
-class ServingTarget(_Strict):
-    cluster: str = Field(pattern=r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
-    namespace: str = Field(pattern=K8S_NAME_PATTERN)
-    deployment: str = Field(pattern=K8S_NAME_PATTERN)
-    container: str = Field(pattern=K8S_NAME_PATTERN)
 
 
 class ModelConfig(_Strict):

@@ -1,4 +1,5 @@
-"""A model version: what Register records, with the lineage that explains it."""
+"""A model version: what Register records, with the lineage that explains it (the version that serves
+today is the champion, seam.models.champion)."""
 
 from datetime import datetime
 
@@ -7,8 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seam.models.run import DatasetRef, utc_now
 
 
-# Both built at first use (seam.models.run._Record says why): only Validate, Evaluate, Register and
-# Finalize read or write versions.
+# Built at first use (seam.models.run._Record says why): only Register writes versions.
 class ModelVersion(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
@@ -23,20 +23,6 @@ class ModelVersion(BaseModel):
     dataset: DatasetRef
     metrics: dict[str, float] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utc_now)
-
-
-class Champion(BaseModel):
-    """The version that serves today: what challengers are compared against."""
-
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-
-    model: str
-    version: str
-    metric: str
-    value: float
-    dataset_fingerprint: str | None = None
-    run_id: str
-    updated_at: datetime = Field(default_factory=utc_now)
 
 
 def version_label(package_version: int) -> str:

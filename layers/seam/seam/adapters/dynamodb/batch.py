@@ -6,22 +6,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.aws import aws_call, client
 from seam.adapters.dynamodb.codec import from_item
 from seam.adapters.dynamodb.locks import LockRecord, LockStore
-from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.errors import TransientError
 from seam.models.run import RunStatus
 
+if TYPE_CHECKING:  # a batch reads only whether a config exists: its table and key, not ModelConfig
+    from seam.adapters.dynamodb.models import ModelStore
+
 BATCH_GET_MAX_KEYS = 100  # BatchGetItem's limit per call
 
 
-@dataclass(frozen=True)
-class BatchView:
+class BatchView(NamedTuple):  # a NamedTuple: seam.adapters.dynamodb.tokens.TokenRecord says why
     onboarded: frozenset[str]  # the models asked about that have a config
     run_status: dict[str, RunStatus]  # run id -> status, for the runs asked about that exist
     locks: dict[str, LockRecord]  # model -> its lock, for the models asked about whose lock is held

@@ -14,10 +14,9 @@ one and never restarts after a newer run took the lock: it is SUPERSEDED.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item
@@ -35,9 +34,9 @@ class LockOutcome(StrEnum):
     RELEASED = "released"  # this very run held the lock and released it: it has ended
 
 
-@dataclass(frozen=True)
-class LockRecord:
-    """A model's lock as stored: who holds it, since when, and the request waiting for it."""
+class LockRecord(NamedTuple):
+    """A model's lock as stored: who holds it, since when, and the request waiting for it. A NamedTuple
+    (seam.adapters.dynamodb.tokens.TokenRecord says why)."""
 
     model: str
     holder: str  # run id of the run holding the lock

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
-from seam.models.version import Champion, ModelVersion
+from seam.models.champion import Champion
+
+if TYPE_CHECKING:  # written by Register, which loads it; the other readers of this table never do
+    from seam.models.version import ModelVersion
 
 
 class VersionStore(Table):
@@ -24,7 +29,11 @@ class VersionStore(Table):
             item = self.ddb.get_item(
                 TableName=self.table, Key={"model": {"S": model}, "version": {"S": version}}
             ).get("Item")
-        return ModelVersion.model_validate(from_item(item)) if item else None
+        if not item:
+            return None
+        from seam.models.version import ModelVersion  # see the TYPE_CHECKING import above
+
+        return ModelVersion.model_validate(from_item(item))
 
     def champion(self, model: str) -> Champion | None:
         with aws_call(f"GetItem {self.table}/{model}/champion"):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from seam.models.model_config import ServingTarget
 from seam.models.serving import DeploymentSnapshot, Release, RolloutStatus
+from seam.models.serving_target import ServingTarget
 
 
 class ServingAdapter(Protocol):

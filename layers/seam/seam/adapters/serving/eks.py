@@ -32,8 +32,8 @@ from seam.adapters.serving.kube_deployment import (
     template_annotations,
 )
 from seam.errors import SeamError, ServingConflictError, ServingError, TransientError
-from seam.models.model_config import ServingTarget
 from seam.models.serving import DeploymentSnapshot, Release, RolloutStatus
+from seam.models.serving_target import ServingTarget
 
 ClusterResolver = Callable[[str], ClusterEndpoint]
 TokenProvider = Callable[[str], str]

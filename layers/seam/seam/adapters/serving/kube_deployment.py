@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from seam.errors import ServingError
-from seam.models.model_config import ServingTarget
 from seam.models.serving import (
     RUN_ID_ANNOTATION,
     SEAM_ANNOTATION_PREFIX,
@@ -15,6 +14,7 @@ from seam.models.serving import (
     Release,
     RolloutStatus,
 )
+from seam.models.serving_target import ServingTarget
 
 TIMED_OUT_REASON = "ProgressDeadlineExceeded"  # kubectl deploymentutil.TimedOutReason
 

@@ -1,0 +1,63 @@
+"""The lock's hand-over, shared by Finalize and the reconciler: the run holding a model's lock is alive,
+or is started, or the lock passes on. A module of its own so that the reconciler does not load
+Finalize's stores (versions, outcomes) at cold start."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from seam.adapters.dynamodb.locks import LockStore
+from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.workflow import Workflow
+from seam.domain.starting import start_run
+from seam.errors import StaleUpdateError
+from seam.models.run import RunRequest, RunStatus, utc_now
+
+LIVE_EXECUTION = frozenset({"RUNNING", "PENDING_REDRIVE"})
+
+
+def resume_lock_holder(
+    model: str,
+    locks: LockStore,
+    runs: RunStore,
+    workflow: Workflow,
+    holder: RunRequest | None = None,
+    on_release: Callable[[str], object] = lambda _: None,
+) -> str | None:
+    """Make sure the run holding `model`'s lock is alive. Start it if it never started (a lost hand-over
+    or a crash between taking the lock and StartExecution); release the lock if it is over (its run
+    ended, or its execution closed without Finalize) and check the run it goes to, and so on. Returns
+    the run id it had to start, if any.
+
+    `holder`: the holder's request when the caller has it (the request a release just handed the lock
+    to); otherwise the lock is read. `on_release(run_id)`: called for each holder released as over
+    (the callers stop its training job: nobody waits for it any more)."""
+    for _ in range(10):  # each round ends a holder that is over; more than a few is a bug, not a queue
+        if holder is None:
+            lock = locks.get(model)
+            if lock is None:
+                return None
+            holder = lock.holder_request
+        run = runs.get(holder.run_id)
+        status = workflow.execution_status(holder.run_id) if run is not None else None
+        if status is None:
+            start_run(holder, runs, workflow)  # no execution existed: whatever the record said, start it
+            return holder.run_id
+        if status in LIVE_EXECUTION and not run.status.terminal:
+            return None
+        # Over: a redelivered request re-took the lock of its finished run, or Finalize never ran.
+        if not run.status.terminal:
+            with contextlib.suppress(StaleUpdateError):
+                runs.update(
+                    holder.run_id,
+                    status=RunStatus.FAILED,
+                    error="ExecutionEnded",
+                    cause=f"execution ended {status} without Finalize",
+                    finished_at=utc_now(),
+                )
+        over, holder = holder.run_id, locks.release(model, holder.run_id)
+        on_release(over)
+        if holder is None:
+            return None
+    raise StaleUpdateError(f"lock of {model} kept passing to runs that were over")
