@@ -492,6 +492,16 @@ def test_a_completed_job_that_is_not_the_runs_own_fails_the_run_with_what_differ
     assert run is not None and run.metrics == {}  # nothing of the foreign job is recorded
 
 
+@pytest.mark.parametrize(
+    "expected", [None, {}, {**IDENTITY.stored(), "image": ""}, {"role_arn": ROLE, "surprise": "x"}]
+)
+def test_a_token_without_a_whole_record_of_its_job_adopts_nothing(expected: dict[str, str] | None) -> None:
+    from seam.adapters.dynamodb.tokens import TokenRecord
+
+    assert JobIdentity.from_token(TokenRecord(RUN_ID, TOKEN, RUN_ID, expected=expected)) is None
+    assert JobIdentity.from_token(TokenRecord(RUN_ID, TOKEN, RUN_ID, expected=IDENTITY.stored())) == IDENTITY
+
+
 def test_a_token_that_kept_no_record_of_its_job_adopts_nothing(
     deps: Dependencies, workflow: RecordingWorkflow
 ) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.dynamodb.runs import RunStore
 from seam.errors import ForeignTrainingJobError, StaleUpdateError, TrainingError, TransientError
@@ -39,9 +39,9 @@ class Launch:
 FOREIGN_JOB_CLAIMANT = "foreign-job"
 
 
-@dataclass(frozen=True)
-class JobIdentity:
-    """The training job a run would have created: what it proves before it treats a job as its own."""
+class JobIdentity(NamedTuple):
+    """The training job a run would have created: what it proves before it treats a job as its own.
+    (A NamedTuple, like the token it is stored with: no dataclass machinery at cold start.)"""
 
     run_id: str
     stage: str
@@ -59,9 +59,12 @@ class JobIdentity:
 
     @classmethod
     def from_token(cls, token: TokenRecord) -> JobIdentity | None:
-        if not token.expected:
+        """What the token's launch stored; None when it stored nothing usable (adopt nothing then)."""
+        stored = token.expected or {}
+        fields = [stored.get(k) for k in ("stage", "role_arn", "image", "output_uri")]
+        if not all(isinstance(f, str) and f for f in fields):
             return None
-        return cls(run_id=token.run_id, **token.expected)
+        return cls(token.run_id, *fields)
 
     def mismatches(self, description: dict[str, Any], tags: dict[str, str]) -> list[str]:
         """Why the described job is not this run's own (empty: it is): role, image digest, output path,
