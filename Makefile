@@ -10,6 +10,7 @@ found_python = $(if $(filter /%,$(firstword $1)),$1,$(error $1))
 LAMBDA_PYTHON = $(shell scripts/find-python --only 3.13 2>/dev/null)
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 LAMBDA_PATH = $(if $(LAMBDA_PYTHON),PATH=$(dir $(LAMBDA_PYTHON)):$$PATH)
@@ -21,7 +22,7 @@ ENV ?= dev
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed $(SAM_VENV)/.installed kubectl ## Create the venvs and install everything, pinned
+setup: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed kubectl ## Create the venvs and install everything, pinned
 
 $(VENV)/.installed: requirements/dev.txt requirements/constraints.txt layers/seam/requirements.txt examples/churn/image/requirements.txt pyproject.toml
 	$(VENV_PYTHON) -m venv $(VENV)
@@ -32,6 +33,11 @@ $(VENV)/.installed: requirements/dev.txt requirements/constraints.txt layers/sea
 $(SAM_VENV)/.installed: requirements/sam.txt
 	$(VENV_PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/sam.txt
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(VENV_PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/checkov.txt
 	@touch $@
 
 .PHONY: kubectl
@@ -47,11 +53,12 @@ test: setup ## Run the test suite (unit, workflow, local, template)
 reliability: setup ## Fault-injection scenarios + bad-input corpus: table and "N passed, M failed"
 	$(LAMBDA_PATH) $(BIN)/python -m tests.reliability.report
 
-lint: setup ## ruff, cfn-lint and sam validate --lint
+lint: setup ## ruff, cfn-lint, sam validate --lint and checkov (0 failed; skips are in template.yaml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint --region us-east-1
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
 build: setup ## sam build (python3.13, arm64)
 	$(LAMBDA_PATH) $(SAM) build
@@ -63,4 +70,4 @@ bench: setup ## Speed and size figures (cold start, package size, ...) -> bench/
 	$(LAMBDA_PATH) $(BIN)/python -m bench.run
 
 clean: ## Remove venvs and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .seam
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .seam

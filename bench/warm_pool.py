@@ -66,7 +66,7 @@ def simulate(
         for model in configs:
             if not is_due(model, at):
                 continue
-            request = scheduled_request(model, at)
+            request = scheduled_request(model, at, "bench")
             start = at.timestamp() + spread(request, window) + rng.uniform(1, 5)
             if model.name in busy_until:  # the lock: wait for the previous run's hand-over
                 start = max(start, busy_until[model.name] + rng.uniform(1, 5))

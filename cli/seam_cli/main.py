@@ -363,7 +363,9 @@ def trigger(
     }
     # The run the trigger will start for this request: the same mapping, so the same run id
     # (ModelNotFoundError when the model is not onboarded, before anything is sent).
-    requests = requests_for(ManualRequest.model_validate(body), deps.models, deps.settings.data_bucket)
+    requests = requests_for(
+        ManualRequest.model_validate(body), deps.models, deps.settings.data_bucket, deps.settings.stage
+    )
     assert isinstance(requests, list) and len(requests) == 1  # a manual request asks for one run
     deps.trigger_queue.send([(json.dumps(body), 0)])
     print_lines([f"retrain of {model} requested: run {requests[0].run_id}"])
@@ -400,7 +402,7 @@ def approve(
     deps = configure(stack)
     deps.models.get(model)
     request = operations.approve(
-        model, version, note, force, caller_arn(), deps.versions, deps.registry, _now()
+        model, version, note, force, caller_arn(), deps.versions, deps.registry, _now(), deps.settings.stage
     )
     assert request.deploy is not None
     print_lines([f"version {request.deploy.version} of {model} approved: deploy run {request.run_id}"])
@@ -433,7 +435,7 @@ def rollback(
     rollout checked, rolled back if it fails); the champion moves back with it. Prints the run id."""
     deps = configure(stack)
     request = operations.rollback_request(
-        model, to, reason, caller_arn(), str(uuid.uuid4()), deps.versions, _now()
+        model, to, reason, caller_arn(), str(uuid.uuid4()), deps.versions, _now(), deps.settings.stage
     )
     _send(deps, request)
     assert request.deploy is not None
@@ -445,7 +447,7 @@ def runs_retry(run_id: str, stack: StackOption = None) -> None:
     """Start a failed run's request again as a new run (same dataset object version, same deploy order);
     the new run records `retry_of`. A run still running is not retried."""
     deps = configure(stack)
-    request = operations.retry_request(run_id, deps.runs, _now())
+    request = operations.retry_request(run_id, deps.runs, _now(), deps.settings.stage)
     _send(deps, request)
     print_lines([f"run {run_id} retried: run {request.run_id}"])
 

@@ -43,6 +43,7 @@ def lambda_handler(event: LaunchInput, context: LambdaContext) -> dict:
         role_arn=settings.sagemaker_role_arn,
         data_bucket=settings.data_bucket,
         stage=settings.stage,
+        key_arn=settings.training_key_arn,
     )
     logger.info(
         "training job launched" if launch.created else "training job already exists",

@@ -26,7 +26,7 @@ def handle_record(record: SQSRecord) -> None:
     event = parse_training_body(record.body)  # BadEventError: poison, logged by logged_record_handler
     job_name = event.detail.TrainingJobName
     claimant = TrainingCheck.CLAIMANT if isinstance(event, TrainingCheck) else record.message_id
-    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, claimant=claimant)
+    settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, deps.training.tags, claimant=claimant)
     outcome = settler.settle(job_name, deps.training.describe)
     if outcome is Settlement.NOT_OURS:
         logger.info(

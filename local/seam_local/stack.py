@@ -122,7 +122,10 @@ class EmulatedStack:
             sqs.create_queue(QueueName=self.name(logical), Attributes=attributes)
 
     def create_functions(self) -> None:
-        role = self.client("iam").create_role(RoleName="seam-local-lambda", AssumeRolePolicyDocument="{}")
+        # Per stage: two stacks (dev and prod) can share one emulator, as they share an account.
+        role = self.client("iam").create_role(
+            RoleName=f"seam-{self.template.stage}-local-lambda", AssumeRolePolicyDocument="{}"
+        )
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zipped:
             zipped.writestr("app.py", "# runs in-process: see seam_local.moto_hooks.lambda_runtime\n")
@@ -142,7 +145,9 @@ class EmulatedStack:
 
     def create_state_machine(self) -> None:
         name, definition = self.template.state_machine()
-        role = self.client("iam").create_role(RoleName="seam-local-states", AssumeRolePolicyDocument="{}")
+        role = self.client("iam").create_role(
+            RoleName=f"seam-{self.template.stage}-local-states", AssumeRolePolicyDocument="{}"
+        )
         self.client("stepfunctions").create_state_machine(
             name=name, definition=definition, roleArn=role["Role"]["Arn"], type="STANDARD"
         )

@@ -459,9 +459,10 @@ def test_an_outcome_on_seams_bus_is_published_though_the_alert_topic_is_not_emul
     assert answer["FailedEntryCount"] == 0
 
 
-def test_training_state_changes_of_seam_jobs_reach_the_callback_queue(wired: EmulatedStack) -> None:
+def test_training_state_changes_of_this_stages_jobs_reach_the_callback_queue(wired: EmulatedStack) -> None:
     events = boto3.client("events")
-    for name in ("seam-churn-1", "someone-elses-job"):
+    # This stage's job; another stage's in the same account; a job Seam did not start.
+    for name in ("seam-test-churn-1", "seam-prod-churn-1", "someone-elses-job"):
         events.put_events(
             Entries=[
                 {
@@ -475,7 +476,7 @@ def test_training_state_changes_of_seam_jobs_reach_the_callback_queue(wired: Emu
     [event] = drain(wired, "CallbackQueue")
 
     assert event["account"] == "123456789012"  # moto's default target input drops it; the hook keeps it
-    assert parse_training_body(json.dumps(event)).detail.TrainingJobName == "seam-churn-1"
+    assert parse_training_body(json.dumps(event)).detail.TrainingJobName == "seam-test-churn-1"
 
 
 # -- local EKS: the real EksServing adapter against the local cluster, rollouts restart serving ------------

@@ -60,7 +60,9 @@ def after_call_in_this_thread(
 
 
 def request_of(h: Harness, event: dict[str, Any]) -> RunRequest:
-    mapped = requests_for(parse_trigger_body(json.dumps(event)), h.deps.models, h.bucket)
+    mapped = requests_for(
+        parse_trigger_body(json.dumps(event)), h.deps.models, h.bucket, h.deps.settings.stage
+    )
     assert isinstance(mapped, list)
     return mapped[0]
 
@@ -199,6 +201,8 @@ def _iso(epoch_seconds: int) -> str:
 
 
 def _scheduled(h: Harness, tick: dict[str, Any]) -> list[RunRequest]:
-    mapped = requests_for(parse_trigger_body(json.dumps(tick)), h.deps.models, h.bucket)
+    mapped = requests_for(
+        parse_trigger_body(json.dumps(tick)), h.deps.models, h.bucket, h.deps.settings.stage
+    )
     assert isinstance(mapped, list)
     return mapped

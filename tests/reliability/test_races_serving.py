@@ -58,7 +58,9 @@ def at_deploy(h: Harness, model: str, run_id: str, image: str) -> WorkflowState:
 
 
 def deployed(h: Harness, state: WorkflowState, target: ServingTarget) -> WorkflowState:
-    return state.model_copy(update={"deployment": deploy(state, target, h.serving, h.deps.runs, 0)})
+    assert state.training is not None
+    deployed_now = deploy(state, target, h.serving, h.deps.runs, 0, state.training.image)
+    return state.model_copy(update={"deployment": deployed_now})
 
 
 def outcome(h: Harness, state: WorkflowState, target: ServingTarget) -> str:

@@ -146,7 +146,7 @@ def simulated_budget(h: Harness, clock: SimClock, timeout_seconds: float) -> Non
 
 def training_run(h: Harness, name: str, entered: datetime) -> str:
     """A run in TRAINING since `entered`: its record, its task token and its InProgress job."""
-    request = RunRequest(model=name, trigger=TriggerKind.SCHEDULE, intent=f"slot|{name}")
+    request = RunRequest(stage="test", model=name, trigger=TriggerKind.SCHEDULE, intent=f"slot|{name}")
     run_id = request.run_id
     h.deps.runs.create(
         Run(
@@ -178,7 +178,7 @@ def token_of(run_id: str) -> str:
 
 def lost_holder(h: Harness, name: str) -> str:
     """`name`'s lock held by a run whose StartExecution was lost (the reconciler must start it)."""
-    request = RunRequest(model=name, trigger=TriggerKind.MANUAL, intent=f"manual|{name}")
+    request = RunRequest(stage="test", model=name, trigger=TriggerKind.MANUAL, intent=f"manual|{name}")
     h.deps.locks.acquire(request)
     h.deps.runs.create(Run(run_id=request.run_id, model=name, trigger=request.trigger))
     return request.run_id

@@ -91,7 +91,9 @@ def drop_event(h: Harness, model: str, name: str, body: str = GOOD_CSV) -> dict[
 
 def run_ids_for(h: Harness, event: dict[str, Any]) -> list[str]:
     """The run ids an event maps to (the trigger's own mapping, computed before it is delivered)."""
-    requests = requests_for(parse_trigger_body(json.dumps(event)), h.deps.models, h.bucket)
+    requests = requests_for(
+        parse_trigger_body(json.dumps(event)), h.deps.models, h.bucket, h.deps.settings.stage
+    )
     assert isinstance(requests, list)
     return [r.run_id for r in requests]
 
@@ -734,14 +736,14 @@ def test_two_triggers_racing_for_one_model_start_one_run_and_keep_one_pending(
     history = {e["name"]: e for e in list_executions(harness)}
     overlaps = superseded = 0
     for name, (older, newer) in intents.items():
-        ran = sorted(r for r in history if r.startswith(f"seam-{name}-"))
-        assert started_by[("TriggerFunction", f"seam-{name}")] == 1  # one started, the other not
+        ran = sorted(r for r in history if r.startswith(f"seam-test-{name}-"))
+        assert started_by[("TriggerFunction", f"seam-test-{name}")] == 1  # one started, the other not
         if older not in ran:  # the newer drop took the lock first: the older one is superseded
             superseded += 1
-            assert ran == [newer] and started_by[("FinalizeFunction", f"seam-{name}")] == 0
+            assert ran == [newer] and started_by[("FinalizeFunction", f"seam-test-{name}")] == 0
         else:  # the older one took it: the newer waited as the pending retrain, started at hand-over
             assert ran == sorted([older, newer])
-            assert started_by[("FinalizeFunction", f"seam-{name}")] == 1
+            assert started_by[("FinalizeFunction", f"seam-test-{name}")] == 1
             # The lock passes in the first run's Finalize: the second may only start after it began.
             overlaps += history[newer]["startDate"] < state_entered_at(harness, older, "Finalize")
         assert harness.deps.locks.get(name) is None
@@ -801,8 +803,8 @@ def test_a_champion_challenger_race_never_promotes_the_worse_model(
             Champion(model=config.name, version="000001", metric="validation:auc", value=0.90, run_id="r1"),
             replaces=None,
         )
-        better = deployed_state(harness, config, f"seam-{config.name}-better", 0.95, "000002")
-        worse = deployed_state(harness, config, f"seam-{config.name}-worse", 0.92, "000003")
+        better = deployed_state(harness, config, f"seam-test-{config.name}-better", 0.95, "000002")
+        worse = deployed_state(harness, config, f"seam-test-{config.name}-worse", 0.92, "000003")
         assert better.evaluation.decision == worse.evaluation.decision == "promote"  # type: ignore[union-attr]
         if number == 0:  # the worse one's Finalize comes second
             finalize(better)

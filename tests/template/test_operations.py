@@ -267,8 +267,11 @@ def test_finalize_failed_is_counted_from_the_workflows_fail_state() -> None:
     (metric_filter,) = resources(raw, "AWS::Logs::MetricFilter").values()
     props = metric_filter["Properties"]
     assert props["LogGroupName"] == {"Ref": "RetrainWorkflowLogGroup"}
-    assert raw["Resources"]["RetrainWorkflow"]["Properties"]["Logging"]["Level"] == "ALL"
-    assert props["FilterPattern"] == f'{{ $.type = "ExecutionFailed" && $.details.error = "{error}" }}'
+    logging = raw["Resources"]["RetrainWorkflow"]["Properties"]["Logging"]
+    assert (logging["Level"], logging["IncludeExecutionData"]) == ("ALL", False)  # no task tokens in logs
+    # Without execution data a log event has no error: the Fail state's name (state == its error) counts.
+    assert error == "FinalizeFailed"
+    assert props["FilterPattern"] == '{ $.type = "FailStateEntered" && $.details.name = "FinalizeFailed" }'
     assert props["MetricTransformations"][0]["MetricName"] == "FinalizeFailed"
 
 

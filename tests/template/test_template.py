@@ -63,6 +63,7 @@ ENVIRONMENT = {
     "SEAM_STATE_MACHINE_ARN",
     "SEAM_EVENT_BUS_NAME",
     "SEAM_SAGEMAKER_ROLE_ARN",
+    "SEAM_TRAINING_KEY_ARN",
     "SEAM_ALLOWED_CLUSTERS",
     "SEAM_MODEL_PACKAGE_GROUP_PREFIX",
     "SEAM_TRAINING_STALE_AFTER_SECONDS",
@@ -404,7 +405,8 @@ def test_state_machine_invokes_exactly_its_eight_functions(cfn: dict[str, Any], 
     assert sm["Type"] == "STANDARD"
     assert sm["Tracing"] == {"Enabled": True}
     assert {k[: -len("Arn")] for k in sm["DefinitionSubstitutions"]} == set(WORKFLOW_FUNCTIONS)
-    assert sm["Logging"]["Level"] in ("ALL", "ERROR") and sm["Logging"]["IncludeExecutionData"] is True
+    # No execution data: task parameters (the task token) and state inputs never reach CloudWatch Logs.
+    assert sm["Logging"]["Level"] in ("ALL", "ERROR") and sm["Logging"]["IncludeExecutionData"] is False
 
     state_machine = resources(cfn, "AWS::StepFunctions::StateMachine")["RetrainWorkflow"]["Properties"]
     role = cfn["Resources"][_ref_id(state_machine["RoleArn"])]
@@ -465,6 +467,21 @@ def granted(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
     ]
 
 
+def test_every_grant_on_training_jobs_is_scoped_to_this_stage(cfn: dict[str, Any]) -> None:
+    """Two stacks in one account: a role of one stage never reaches the other stage's jobs."""
+    scoped = []
+    for where, document in policy_documents(cfn):
+        for stmt in statements(document):
+            for resource in as_list(stmt.get("Resource", [])):
+                text = json.dumps(resource)
+                if "training-job" in text:
+                    assert text.endswith(':training-job/seam-${Stage}-*"}'), (where, text)
+                    scoped.append(where.split("/")[0])
+    assert {"LaunchTrainingFunctionRole", "TrainingCallbackFunctionRole", "FinalizeFunctionRole"} <= set(
+        scoped
+    )
+
+
 def test_finalize_and_the_reconciler_may_stop_seams_training_jobs_and_nothing_else_may(
     cfn: dict[str, Any],
 ) -> None:
@@ -475,7 +492,7 @@ def test_finalize_and_the_reconciler_may_stop_seams_training_jobs_and_nothing_el
             if "sagemaker:StopTrainingJob" in as_list(stmt.get("Action", [])):
                 stoppers[where.split("/")[0]] = stmt["Resource"]["Fn::Sub"]
     assert set(stoppers) == {"FinalizeFunctionRole", "ReconcilerFunctionRole"}
-    assert all(arn.endswith(":training-job/seam-*") for arn in stoppers.values()), stoppers
+    assert all(arn.endswith(":training-job/seam-${Stage}-*") for arn in stoppers.values()), stoppers
     reads_tokens = [
         stmt
         for stmt in granted(cfn, "FinalizeFunctionRole")
@@ -572,7 +589,9 @@ def test_rule_patterns(cfn: dict[str, Any]) -> None:
     assert drift["detail"]["state"]["value"] == ["ALARM"]
     training = rules["TrainingStateChangeRule"]["Properties"]["EventPattern"]
     assert training["detail-type"] == ["SageMaker Training Job State Change"]
-    assert training["detail"]["TrainingJobName"] == [{"prefix": "seam-"}]
+    assert training["detail"]["TrainingJobName"] == [
+        {"prefix": {"Fn::Sub": "seam-${Stage}-"}}
+    ]  # this stage's jobs
 
 
 def test_every_schedule_has_retries_and_a_dlq(cfn: dict[str, Any]) -> None:
@@ -619,7 +638,14 @@ def test_every_function_and_the_state_machine_log_to_a_group_with_retention(cfn:
     groups = resources(cfn, "AWS::Logs::LogGroup")
     for lid, group in groups.items():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, lid
-    names = {g["Properties"]["LogGroupName"]["Fn::Sub"]: lid for lid, g in groups.items()}
+    names = {
+        g["Properties"]["LogGroupName"]["Fn::Sub"]: lid
+        for lid, g in groups.items()
+        if isinstance(g["Properties"]["LogGroupName"], dict)
+    }
+    # SageMaker's own, account-wide name: created by the stack (with retention) unless another stack has it.
+    assert groups["TrainingJobsLogGroup"]["Properties"]["LogGroupName"] == "/aws/sagemaker/TrainingJobs"
+    assert groups["TrainingJobsLogGroup"]["Condition"] == "CreatesTrainingLogGroup"
     for lid, fn in resources(cfn, "AWS::Lambda::Function").items():
         function_name = fn["Properties"]["FunctionName"]["Fn::Sub"]
         group = names.get(f"/aws/lambda/{function_name}")

@@ -31,7 +31,7 @@ def run(run_id: str = "seam-churn-000000000001", model: str = "churn", **fields:
 
 
 def request(intent: str, model: str = "churn") -> RunRequest:
-    return RunRequest(model=model, trigger=TriggerKind.MANUAL, intent=intent)
+    return RunRequest(stage="test", model=model, trigger=TriggerKind.MANUAL, intent=intent)
 
 
 def concurrently(count: int, action: Callable[[int], Any]) -> list[Any]:

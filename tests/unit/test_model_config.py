@@ -159,3 +159,20 @@ def test_configs_are_immutable() -> None:
     config = model_config()
     with pytest.raises(ValidationError):
         config.name = "other"  # type: ignore[misc]
+
+
+def test_training_runs_without_network_unless_the_config_says_why() -> None:
+    assert model_config().training.network_isolation is True
+
+    with pytest.raises(ValidationError, match="network_isolation: false needs network_access_reason"):
+        model_config(training={"image": IMAGE, "network_isolation": False})
+    opened = model_config(
+        training={
+            "image": IMAGE,
+            "network_isolation": False,
+            "network_access_reason": "downloads the tokenizer from the team's artifact mirror",
+        }
+    )
+    assert opened.training.network_isolation is False
+    with pytest.raises(ValidationError, match="only for network_isolation: false"):
+        model_config(training={"image": IMAGE, "network_access_reason": "no reason to give at all"})

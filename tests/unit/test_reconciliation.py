@@ -23,7 +23,7 @@ pytestmark = pytest.mark.tables("RunsTable", "LocksTable", "TaskTokensTable")
 
 def hold(deps: Dependencies, model: str, start: bool = True) -> str:
     """`model`'s lock held by a new run, recorded, and (when `start`) its execution started."""
-    request = RunRequest(model=model, trigger=TriggerKind.MANUAL, intent=f"manual|{model}")
+    request = RunRequest(stage="test", model=model, trigger=TriggerKind.MANUAL, intent=f"manual|{model}")
     deps.locks.acquire(request)
     deps.runs.create(Run(run_id=request.run_id, model=model, trigger=request.trigger))
     if start:
@@ -46,7 +46,9 @@ def quiet(deps: Dependencies, count: int, since_minutes: int = 60) -> list[str]:
     """`count` runs in TRAINING with no news for `since_minutes` and more (oldest first)."""
     run_ids = []
     for n in range(count):
-        request = RunRequest(model=f"quiet-{n}", trigger=TriggerKind.SCHEDULE, intent=f"slot|{n}")
+        request = RunRequest(
+            stage="test", model=f"quiet-{n}", trigger=TriggerKind.SCHEDULE, intent=f"slot|{n}"
+        )
         news = utc_now() - timedelta(minutes=since_minutes + count - n)
         run = Run(
             run_id=request.run_id, model=request.model, trigger=request.trigger, status=RunStatus.TRAINING

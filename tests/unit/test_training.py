@@ -10,8 +10,12 @@ import pytest
 from seam.adapters.workflow import Workflow
 from seam.dependencies import Dependencies
 from seam.domain.training import (
+    FOREIGN_JOB_CLAIMANT,
+    JobIdentity,
     Settlement,
     TrainingSettler,
+    adopt_existing_job,
+    hardened,
     input_channels,
     result_from,
     training_job_request,
@@ -22,7 +26,7 @@ from seam.domain.training_limits import (
     START_MARGIN_SECONDS,
     limits_for,
 )
-from seam.errors import TrainingError, TransientError
+from seam.errors import ForeignTrainingJobError, TrainingError, TransientError
 from seam.models.run import (
     ChampionArtifact,
     DatasetRef,
@@ -38,9 +42,15 @@ from tests.unit.conftest import IMAGE, Faults, RecordingWorkflow, model_config
 
 pytestmark = pytest.mark.tables("RunsTable", "TaskTokensTable")
 
-RUN_ID = "seam-churn-0123456789ab"
+RUN_ID = "seam-unit-churn-0123456789ab"
+ROLE = "arn:aws:iam::123456789012:role/seam-unit-SageMakerTrainingRole"
+OUTPUT = "s3://seam-unit-data/models/churn/"
+JOB_ARN = f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{RUN_ID}"
+IDENTITY = JobIdentity(run_id=RUN_ID, stage="unit", role_arn=ROLE, image=IMAGE, output_uri=OUTPUT)
+OWN_TAGS = {"seam:model": "churn", "seam:run-id": RUN_ID, "seam:stage": "unit"}
+OTHER_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn@sha256:" + "b" * 64
 TOKEN = "token-of-launch-training"
-ARTIFACT = "s3://seam-unit-data/models/churn/seam-churn-0123456789ab/output/model.tar.gz"
+ARTIFACT = f"s3://seam-unit-data/models/churn/{RUN_ID}/output/model.tar.gz"
 DATASET = DatasetRef(
     bucket="seam-unit-data", key="datasets/churn/2026-11-22.csv", version_id="v1", etag="e", size=10
 )
@@ -188,7 +198,7 @@ def test_spot_training_waits_up_to_max_wait_and_checkpoints_per_model() -> None:
 
     assert job["EnableManagedSpotTraining"] is True
     assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}
-    assert job["CheckpointConfig"] == {"S3Uri": "s3://seam-unit-data/checkpoints/churn/"}
+    assert job["CheckpointConfig"] == {"S3Uri": "s3://seam-unit-data/checkpoints/unit/churn/"}
 
 
 # -- result_from ---------------------------------------------------------------------------------------------
@@ -197,7 +207,10 @@ def test_spot_training_waits_up_to_max_wait_and_checkpoints_per_model() -> None:
 def description(status: str = "Completed", **extra: Any) -> dict[str, Any]:
     return {
         "TrainingJobName": RUN_ID,
+        "TrainingJobArn": JOB_ARN,
         "TrainingJobStatus": status,
+        "RoleArn": ROLE,
+        "OutputDataConfig": {"S3OutputPath": OUTPUT},
         "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
         "ModelArtifacts": {"S3ModelArtifacts": ARTIFACT},
         "FinalMetricDataList": [
@@ -231,7 +244,7 @@ def test_the_result_carries_final_metrics_artifact_image_and_seconds() -> None:
 def launched(deps: Dependencies) -> Dependencies:
     """What LaunchTraining leaves behind: a TRAINING run and its stored task token."""
     deps.runs.create(Run(run_id=RUN_ID, model="churn", trigger=TriggerKind.DATA, dataset=DATASET))
-    deps.tokens.put(RUN_ID, TOKEN, RUN_ID)
+    deps.tokens.put(RUN_ID, TOKEN, RUN_ID, expected=IDENTITY.stored())
     deps.runs.update(RUN_ID, status=RunStatus.TRAINING, training_job_name=RUN_ID)
     return deps
 
@@ -242,7 +255,12 @@ def workflow() -> RecordingWorkflow:
 
 
 def settler(deps: Dependencies, workflow: Any) -> TrainingSettler:
-    return TrainingSettler(deps.tokens, deps.runs, workflow)
+    return TrainingSettler(deps.tokens, deps.runs, workflow, own_tags)
+
+
+def own_tags(arn: str) -> dict[str, str]:
+    assert arn == JOB_ARN
+    return dict(OWN_TAGS)
 
 
 def settled(deps: Dependencies) -> str | None:
@@ -279,7 +297,7 @@ def test_any_later_event_for_a_settled_job_is_already_settled_and_sends_nothing(
 def test_the_same_claimant_sends_again_only_a_settlement_that_never_reached_step_functions(
     launched: Dependencies, workflow: RecordingWorkflow
 ) -> None:
-    reconciler = TrainingSettler(launched.tokens, launched.runs, workflow, claimant="reconciler")
+    reconciler = TrainingSettler(launched.tokens, launched.runs, workflow, own_tags, claimant="reconciler")
     assert reconciler.settle(RUN_ID, lambda _: description()) is Settlement.SUCCEEDED
 
     # The next sweep finds the run still TRAINING (the workflow has not moved yet): nothing to resend.
@@ -291,7 +309,7 @@ def test_a_claim_whose_send_never_happened_is_finished_by_the_same_claimant(
     launched: Dependencies, workflow: RecordingWorkflow
 ) -> None:
     launched.tokens.claim(RUN_ID, "success", "reconciler")  # then the sweep crashed before sending
-    reconciler = TrainingSettler(launched.tokens, launched.runs, workflow, claimant="reconciler")
+    reconciler = TrainingSettler(launched.tokens, launched.runs, workflow, own_tags, claimant="reconciler")
 
     assert reconciler.settle(RUN_ID, lambda _: description()) is Settlement.SUCCEEDED
     assert len(workflow.sent) == 1
@@ -392,7 +410,7 @@ def test_a_token_step_functions_no_longer_accepts_counts_as_settled(
     real = Workflow(launched.settings.state_machine_arn)
     for number, code in enumerate(["TaskTimedOut", "InvalidToken", "TaskDoesNotExist"], start=1):
         job_name = f"{RUN_ID}-{number}"
-        launched.tokens.put(job_name, f"{TOKEN}-{number}", RUN_ID)
+        launched.tokens.put(job_name, f"{TOKEN}-{number}", RUN_ID, expected=IDENTITY.stored())
         faults.fail("sfn", operation, code, times=1)
 
         assert settler(launched, real).settle(job_name, lambda _: job) is Settlement.ALREADY_SETTLED, code
@@ -477,3 +495,148 @@ def test_the_same_image_scores_the_champion_in_the_training_job_through_two_more
 def test_another_image_gets_the_holdout_but_not_the_champion() -> None:
     other = IMAGE.split("@")[0] + "@sha256:" + "c" * 64
     assert [c["ChannelName"] for c in input_channels(paired_snapshot(other))] == ["train", "holdout"]
+
+
+# -- adopting a job: only the one the run would have created -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "tags", "named"),
+    [
+        (
+            {"AlgorithmSpecification": {"TrainingImage": OTHER_IMAGE}},
+            OWN_TAGS,
+            f"image {OTHER_IMAGE} ≠ config {IMAGE}",
+        ),
+        (
+            {"RoleArn": "arn:aws:iam::123456789012:role/someone"},
+            OWN_TAGS,
+            "role arn:aws:iam::123456789012:role/someone",
+        ),
+        (
+            {"OutputDataConfig": {"S3OutputPath": "s3://elsewhere/"}},
+            OWN_TAGS,
+            "output s3://elsewhere/ ≠ the run's",
+        ),
+        (
+            {
+                "ModelArtifacts": {
+                    "S3ModelArtifacts": f"{OUTPUT}seam-unit-churn-ffffffffffff/output/model.tar.gz"
+                }
+            },
+            OWN_TAGS,
+            f"not under the run's {OUTPUT}{RUN_ID}/",
+        ),
+        ({}, {**OWN_TAGS, "seam:stage": "prod"}, "tag seam:stage='prod' ≠ 'unit'"),
+        ({}, {}, "tag seam:run-id=None"),
+    ],
+)
+def test_a_completed_job_that_is_not_the_runs_own_fails_the_run_with_what_differs(
+    launched: Dependencies,
+    workflow: RecordingWorkflow,
+    change: dict[str, Any],
+    tags: dict[str, str],
+    named: str,
+) -> None:
+    foreign = TrainingSettler(launched.tokens, launched.runs, workflow, lambda _: dict(tags))
+
+    assert foreign.settle(RUN_ID, lambda _: description(**change)) is Settlement.FAILED
+    [(kind, token, (error, cause))] = workflow.sent
+    assert (kind, token, error) == ("failure", TOKEN, "ForeignTrainingJobError")
+    assert named in cause and cause.startswith(f"training job {RUN_ID} is not run {RUN_ID}'s: ")
+    run = launched.runs.get(RUN_ID)
+    assert run is not None and run.metrics == {}  # nothing of the foreign job is recorded
+
+
+@pytest.mark.parametrize(
+    "expected", [None, {}, {**IDENTITY.stored(), "image": ""}, {"role_arn": ROLE, "surprise": "x"}]
+)
+def test_a_token_without_a_whole_record_of_its_job_adopts_nothing(expected: dict[str, str] | None) -> None:
+    from seam.adapters.dynamodb.tokens import TokenRecord
+
+    assert JobIdentity.from_token(TokenRecord(RUN_ID, TOKEN, RUN_ID, expected=expected)) is None
+    assert JobIdentity.from_token(TokenRecord(RUN_ID, TOKEN, RUN_ID, expected=IDENTITY.stored())) == IDENTITY
+
+
+def test_a_token_that_kept_no_record_of_its_job_adopts_nothing(
+    deps: Dependencies, workflow: RecordingWorkflow
+) -> None:
+    deps.runs.create(Run(run_id=RUN_ID, model="churn", trigger=TriggerKind.DATA, dataset=DATASET))
+    deps.tokens.put(RUN_ID, TOKEN, RUN_ID)  # stored before the expected job was kept
+
+    assert settler(deps, workflow).settle(RUN_ID, lambda _: description()) is Settlement.FAILED
+    assert workflow.sent[0][2][0] == "ForeignTrainingJobError"
+
+
+class _Jobs:
+    """TrainingJobs whose name is already taken by `description` (with `tags`)."""
+
+    def __init__(self, description: dict[str, Any] | None, tags: dict[str, str]) -> None:
+        self.description, self._tags = description, tags
+
+    def describe(self, name: str) -> dict[str, Any] | None:
+        return self.description
+
+    def tags(self, arn: str) -> dict[str, str]:
+        return dict(self._tags)
+
+
+def test_a_retried_launch_adopts_its_own_job(launched: Dependencies) -> None:
+    adopt_existing_job(IDENTITY, launched.tokens, _Jobs(description("InProgress"), OWN_TAGS))  # type: ignore[arg-type]
+
+    token = launched.tokens.get(RUN_ID)
+    assert token is not None and token.settled is None
+
+
+def test_a_foreign_job_holding_the_runs_name_fails_the_launch_and_is_never_settled_or_stopped(
+    launched: Dependencies, workflow: RecordingWorkflow
+) -> None:
+    squatter = description("InProgress", AlgorithmSpecification={"TrainingImage": OTHER_IMAGE})
+    with pytest.raises(ForeignTrainingJobError, match=f"image {OTHER_IMAGE} ≠ config {IMAGE}"):
+        adopt_existing_job(IDENTITY, launched.tokens, _Jobs(squatter, {**OWN_TAGS, "seam:stage": "prod"}))  # type: ignore[arg-type]
+
+    token = launched.tokens.get(RUN_ID)
+    assert token is not None and (token.settled, token.claimed_by) == ("failure", FOREIGN_JOB_CLAIMANT)
+    # Its events later settle nothing, and the orphan sweep does not stop it (not Seam's job).
+    assert settler(launched, workflow).settle(RUN_ID, lambda _: description()) is Settlement.ALREADY_SETTLED
+    assert workflow.sent == []
+
+
+# -- hardened: what every training job carries -------------------------------------------------------------
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/0f9c6a2e-1111-2222-3333-444455556666"
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_every_job_is_isolated_encrypted_with_the_stack_key_and_encrypts_traffic_between_instances(
+    count: int,
+) -> None:
+    config = model_config(training=training(instance_count=count))
+    job = hardened(request(instance_count=count), config, KEY)
+
+    assert job["EnableNetworkIsolation"] is True
+    assert job["ResourceConfig"]["VolumeKmsKeyId"] == KEY
+    assert job["OutputDataConfig"] == {"S3OutputPath": OUTPUT, "KmsKeyId": KEY}
+    assert job["EnableInterContainerTrafficEncryption"] is True
+    assert {k: v for k, v in job.items() if k not in HARDENED} == {
+        k: v for k, v in request(instance_count=count).items() if k not in HARDENED
+    }  # everything else of the request as it was
+
+
+HARDENED = {
+    "EnableNetworkIsolation",
+    "ResourceConfig",
+    "OutputDataConfig",
+    "EnableInterContainerTrafficEncryption",
+}
+
+
+def test_a_config_that_says_why_gets_network_access() -> None:
+    why = {"network_isolation": False, "network_access_reason": "pulls features from the feature store API"}
+    config = model_config(training=training(**why))
+    assert hardened(request(), config, KEY)["EnableNetworkIsolation"] is False
+
+
+def test_without_the_stack_key_no_job_is_created() -> None:
+    with pytest.raises(TrainingError, match="no training key"):
+        hardened(request(), model_config(training=training()), "")

@@ -12,9 +12,9 @@ import pytest
 from seam.adapters.dynamodb.models import ModelStore
 from seam.dependencies import Dependencies
 from seam.domain.starting import TriggerOutcome, start_batch, start_or_coalesce
-from seam.domain.triggering import Ignored, is_due, requests_for
+from seam.domain.triggering import Ignored, is_due, requests_for, scheduled_request
 from seam.errors import BadEventError, ModelNotFoundError
-from seam.models.events import parse_trigger_body
+from seam.models.events import QueuedRequest, parse_trigger_body
 from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef, RunRequest, RunStatus, TriggerKind
 from seam.models.training_events import parse_training_body
@@ -25,6 +25,7 @@ pytestmark = pytest.mark.tables("ModelsTable", "RunsTable", "LocksTable")
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 BUCKET = "seam-unit-databucket-123456789012"
+STAGE = "unit"
 TRAINING_JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
@@ -90,7 +91,7 @@ def stored(deps: Dependencies) -> ModelStore:
 
 
 def test_an_s3_drop_asks_for_a_data_run_on_exactly_that_object(models: ModelStore) -> None:
-    requests = requests_for(s3_event(), models, BUCKET)
+    requests = requests_for(s3_event(), models, BUCKET, STAGE)
 
     assert isinstance(requests, list) and len(requests) == 1
     request = requests[0]
@@ -109,25 +110,25 @@ def test_a_redelivered_s3_event_maps_to_the_same_run(models: ModelStore) -> None
     event["detail"]["bucket"]["name"] = BUCKET
     again = {**event, "id": "another-envelope-id", "time": "2026-11-22T09:20:00Z"}
 
-    first = requests_for(parse_trigger_body(json.dumps(event)), models, BUCKET)
-    second = requests_for(parse_trigger_body(json.dumps(again)), models, BUCKET)
+    first = requests_for(parse_trigger_body(json.dumps(event)), models, BUCKET, STAGE)
+    second = requests_for(parse_trigger_body(json.dumps(again)), models, BUCKET, STAGE)
 
     assert isinstance(first, list) and isinstance(second, list)
     assert first[0].run_id == second[0].run_id
 
 
 def test_a_new_version_of_the_same_key_maps_to_a_new_run(models: ModelStore) -> None:
-    first = requests_for(s3_event(**{"version-id": "v1"}), models, BUCKET)
-    second = requests_for(s3_event(**{"version-id": "v2"}), models, BUCKET)
+    first = requests_for(s3_event(**{"version-id": "v1"}), models, BUCKET, STAGE)
+    second = requests_for(s3_event(**{"version-id": "v2"}), models, BUCKET, STAGE)
 
     assert isinstance(first, list) and isinstance(second, list)
     assert first[0].run_id != second[0].run_id
 
 
 def test_without_a_version_id_the_sequencer_identifies_the_write(models: ModelStore) -> None:
-    a = requests_for(s3_event(**{"version-id": None, "sequencer": "00A"}), models, BUCKET)
-    b = requests_for(s3_event(**{"version-id": None, "sequencer": "00B"}), models, BUCKET)
-    a_again = requests_for(s3_event(**{"version-id": None, "sequencer": "00A"}), models, BUCKET)
+    a = requests_for(s3_event(**{"version-id": None, "sequencer": "00A"}), models, BUCKET, STAGE)
+    b = requests_for(s3_event(**{"version-id": None, "sequencer": "00B"}), models, BUCKET, STAGE)
+    a_again = requests_for(s3_event(**{"version-id": None, "sequencer": "00A"}), models, BUCKET, STAGE)
 
     assert isinstance(a, list) and isinstance(b, list) and isinstance(a_again, list)
     assert a[0].run_id == a_again[0].run_id != b[0].run_id
@@ -137,17 +138,17 @@ def test_an_object_in_another_bucket_is_rejected(models: ModelStore) -> None:
     with pytest.raises(
         BadEventError, match="object created in bucket 'someone-else', not Seam's data bucket"
     ):
-        requests_for(s3_event(bucket="someone-else"), models, BUCKET)
+        requests_for(s3_event(bucket="someone-else"), models, BUCKET, STAGE)
 
 
 def test_an_object_outside_datasets_is_rejected(models: ModelStore) -> None:
     with pytest.raises(BadEventError, match="is not under datasets/<model>/"):
-        requests_for(s3_event(key="models/churn/model.tar.gz"), models, BUCKET)
+        requests_for(s3_event(key="models/churn/model.tar.gz"), models, BUCKET, STAGE)
 
 
 def test_a_drop_maps_to_its_model_without_reading_it(stored: ModelStore) -> None:
     # Whether the model is onboarded is read once per batch by start_batch (see the tests below).
-    [asked] = requests_for(s3_event(key="datasets/fraud/x.csv"), stored, BUCKET)  # type: ignore[misc]
+    [asked] = requests_for(s3_event(key="datasets/fraud/x.csv"), stored, BUCKET, STAGE)  # type: ignore[misc]
     assert asked.model == "fraud"
 
 
@@ -155,7 +156,7 @@ def test_a_drop_maps_to_its_model_without_reading_it(stored: ModelStore) -> None
 
 
 def test_an_alarm_returning_to_ok_is_ignored_with_the_reason(models: ModelStore) -> None:
-    result = requests_for(alarm_event(state="OK"), models, BUCKET)
+    result = requests_for(alarm_event(state="OK"), models, BUCKET, STAGE)
 
     assert result == Ignored("alarm 'churn-feature-drift' moved to OK, not ALARM")
 
@@ -165,7 +166,7 @@ def test_an_alarm_mapped_to_two_models_asks_for_two_drift_runs(deps: Dependencie
     deps.models.put(model_config("fraud", drift_alarms=["shared-drift", "fraud-drift"]))
     deps.models.put(model_config("upsell", drift_alarms=["upsell-drift"]))
 
-    requests = requests_for(alarm_event("shared-drift"), deps.models, BUCKET)
+    requests = requests_for(alarm_event("shared-drift"), deps.models, BUCKET, STAGE)
 
     assert isinstance(requests, list)
     assert sorted(r.model for r in requests) == ["churn", "fraud"]
@@ -178,12 +179,12 @@ def test_an_alarm_mapped_to_no_model_is_model_not_found(stored: ModelStore) -> N
     with pytest.raises(
         ModelNotFoundError, match="alarm 'unrelated' is not a drift alarm of any onboarded model"
     ):
-        requests_for(alarm_event("unrelated"), stored, BUCKET)
+        requests_for(alarm_event("unrelated"), stored, BUCKET, STAGE)
 
 
 def test_one_alarm_transition_is_one_run_and_the_next_transition_another(models: ModelStore) -> None:
     runs = [
-        requests_for(alarm_event(at=at), models, BUCKET)
+        requests_for(alarm_event(at=at), models, BUCKET, STAGE)
         for at in ("2026-11-22T08:05:40.988+0000", "2026-11-22T08:05:40.988+0000", "2026-11-22T12:00:00+0000")
     ]
 
@@ -199,7 +200,7 @@ def test_a_tick_asks_only_for_models_whose_cadence_is_due(deps: Dependencies) ->
         deps.models.put(model_config(name, retrain_every_minutes=cadence))
 
     def due_at(at: str) -> list[str]:
-        result = requests_for(tick(at), deps.models, BUCKET)
+        result = requests_for(tick(at), deps.models, BUCKET, STAGE)
         return sorted(r.model for r in result) if isinstance(result, list) else []
 
     assert due_at("2026-11-22T10:00:00Z") == ["every15", "hourly", "twohourly"]
@@ -211,16 +212,16 @@ def test_a_tick_asks_only_for_models_whose_cadence_is_due(deps: Dependencies) ->
 def test_a_tick_with_no_model_due_is_ignored(deps: Dependencies) -> None:
     deps.models.put(model_config("hourly", retrain_every_minutes=60))
 
-    result = requests_for(tick("2026-11-22T11:30:00Z"), deps.models, BUCKET)
+    result = requests_for(tick("2026-11-22T11:30:00Z"), deps.models, BUCKET, STAGE)
 
     assert result == Ignored("no model's cadence is due at 2026-11-22T11:30:00+00:00")
 
 
 def test_a_redelivered_or_late_tick_maps_to_the_same_scheduled_run(models: ModelStore) -> None:
-    on_time = requests_for(tick("2026-11-22T10:00:00Z", "a"), models, BUCKET)
-    redelivered = requests_for(tick("2026-11-22T10:00:00Z", "b"), models, BUCKET)
-    late = requests_for(tick("2026-11-22T10:14:00Z", "c"), models, BUCKET)
-    next_slot = requests_for(tick("2026-11-22T11:00:00Z", "d"), models, BUCKET)
+    on_time = requests_for(tick("2026-11-22T10:00:00Z", "a"), models, BUCKET, STAGE)
+    redelivered = requests_for(tick("2026-11-22T10:00:00Z", "b"), models, BUCKET, STAGE)
+    late = requests_for(tick("2026-11-22T10:14:00Z", "c"), models, BUCKET, STAGE)
+    next_slot = requests_for(tick("2026-11-22T11:00:00Z", "d"), models, BUCKET, STAGE)
 
     ids = [r[0].run_id for r in (on_time, redelivered, late, next_slot) if isinstance(r, list)]
     assert ids[0] == ids[1] == ids[2] != ids[3]
@@ -230,7 +231,7 @@ def test_a_redelivered_or_late_tick_maps_to_the_same_scheduled_run(models: Model
 
 
 def test_a_manual_request_asks_for_a_manual_run_with_who_and_why(models: ModelStore) -> None:
-    requests = requests_for(manual(request_id="req-7"), models, BUCKET)
+    requests = requests_for(manual(request_id="req-7"), models, BUCKET, STAGE)
 
     assert isinstance(requests, list) and len(requests) == 1
     assert requests[0].trigger == TriggerKind.MANUAL
@@ -241,13 +242,13 @@ def test_a_manual_request_asks_for_a_manual_run_with_who_and_why(models: ModelSt
 
 def test_a_manual_request_for_an_unknown_model_is_model_not_found(stored: ModelStore) -> None:
     with pytest.raises(ModelNotFoundError, match="'fraud'"):
-        requests_for(manual("fraud"), stored, BUCKET)
+        requests_for(manual("fraud"), stored, BUCKET, STAGE)
 
 
 def test_an_event_of_another_kind_is_rejected(models: ModelStore) -> None:
     training = parse_training_body((EVENTS / "sagemaker" / "training_completed.json").read_text())
     with pytest.raises(BadEventError, match="unsupported event type TrainingStateChangeEvent"):
-        requests_for(training, models, BUCKET)  # type: ignore[arg-type]
+        requests_for(training, models, BUCKET, STAGE)  # type: ignore[arg-type]
 
 
 # -- is_due ------------------------------------------------------------------------------------------------
@@ -290,20 +291,24 @@ def test_every_cadence_is_due_exactly_once_per_period_of_ticks() -> None:
 # -- run ids -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("stage", ["dev", "prod", "s" * 10])
 @pytest.mark.parametrize("model", ["ab", "a-", "churn", "z" * 40, "a" + "-" * 39])
 @pytest.mark.parametrize("trigger", list(TriggerKind))
-def test_run_ids_are_valid_training_job_and_execution_names(model: str, trigger: TriggerKind) -> None:
-    run_id = RunRequest(model=model, trigger=trigger, intent="x|" + "y" * 900).run_id
+def test_run_ids_are_valid_training_job_and_execution_names(
+    stage: str, model: str, trigger: TriggerKind
+) -> None:
+    run_id = RunRequest(stage=stage, model=model, trigger=trigger, intent="x|" + "y" * 900).run_id
 
     assert len(run_id) <= 63
     assert TRAINING_JOB_NAME.match(run_id), run_id
     assert re.fullmatch(r"[a-zA-Z0-9-]+", run_id)
-    assert run_id.startswith(f"seam-{model}-")
+    assert run_id.startswith(f"seam-{stage}-{model[:20]}")  # the model cut only when stage + model are long
 
 
-def test_run_ids_depend_only_on_model_trigger_and_intent() -> None:
-    base = RunRequest(model="churn", trigger=TriggerKind.MANUAL, intent="manual|1")
+def test_run_ids_depend_only_on_stage_model_trigger_and_intent() -> None:
+    base = RunRequest(stage="test", model="churn", trigger=TriggerKind.MANUAL, intent="manual|1")
     same = RunRequest(
+        stage="test",
         model="churn",
         trigger=TriggerKind.MANUAL,
         intent="manual|1",
@@ -311,13 +316,33 @@ def test_run_ids_depend_only_on_model_trigger_and_intent() -> None:
         requested_at=datetime(2020, 1, 1, tzinfo=UTC),
     )
     others = [
-        RunRequest(model="fraud", trigger=TriggerKind.MANUAL, intent="manual|1"),
-        RunRequest(model="churn", trigger=TriggerKind.DRIFT, intent="manual|1"),
-        RunRequest(model="churn", trigger=TriggerKind.MANUAL, intent="manual|2"),
+        RunRequest(stage="test", model="fraud", trigger=TriggerKind.MANUAL, intent="manual|1"),
+        RunRequest(stage="test", model="churn", trigger=TriggerKind.DRIFT, intent="manual|1"),
+        RunRequest(stage="test", model="churn", trigger=TriggerKind.MANUAL, intent="manual|2"),
+        RunRequest(stage="prod", model="churn", trigger=TriggerKind.MANUAL, intent="manual|1"),
     ]
 
-    assert base.run_id == same.run_id == "seam-churn-" + base.run_id.rsplit("-", 1)[1]
-    assert len({base.run_id, *(o.run_id for o in others)}) == 4
+    assert base.run_id == same.run_id == "seam-test-churn-" + base.run_id.rsplit("-", 1)[1]
+    assert len({base.run_id, *(o.run_id for o in others)}) == 5
+
+
+def test_two_stages_map_one_schedule_slot_of_one_model_to_two_run_ids() -> None:
+    config = model_config(retrain_every_minutes=60)
+    tick = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    dev, prod = (scheduled_request(config, tick, stage) for stage in ("dev", "prod"))
+
+    assert dev.intent == prod.intent  # the same slot
+    assert dev.run_id.startswith("seam-dev-churn-") and prod.run_id.startswith("seam-prod-churn-")
+    assert dev.run_id.rsplit("-", 1)[1] != prod.run_id.rsplit("-", 1)[1]  # the digest covers the stage too
+
+
+def test_a_queued_request_of_another_stage_is_refused(models: ModelStore) -> None:
+    prods = scheduled_request(
+        model_config(retrain_every_minutes=60), datetime(2026, 11, 22, tzinfo=UTC), "prod"
+    )
+    body = QueuedRequest.body(prods)
+    with pytest.raises(BadEventError, match="queued request of stage 'prod', this is stage 'unit'"):
+        requests_for(parse_trigger_body(body), models, BUCKET, STAGE)
 
 
 # -- start_or_coalesce -------------------------------------------------------------------------------------
@@ -325,6 +350,7 @@ def test_run_ids_depend_only_on_model_trigger_and_intent() -> None:
 
 def request(intent: str, model: str = "churn") -> RunRequest:
     return RunRequest(
+        stage=STAGE,
         model=model,
         trigger=TriggerKind.DATA,
         intent=intent,
@@ -596,8 +622,10 @@ def test_a_failing_request_is_reported_and_the_others_still_start(
 def test_a_queued_request_is_the_scheduled_run_it_carries_and_nothing_else(models: ModelStore) -> None:
     from seam.models.events import QueuedRequest
 
-    scheduled = RunRequest(model="churn", trigger=TriggerKind.SCHEDULE, intent="schedule|42")
-    assert requests_for(parse_trigger_body(QueuedRequest.body(scheduled)), models, BUCKET) == [scheduled]
+    scheduled = RunRequest(stage=STAGE, model="churn", trigger=TriggerKind.SCHEDULE, intent="schedule|42")
+    assert requests_for(parse_trigger_body(QueuedRequest.body(scheduled)), models, BUCKET, STAGE) == [
+        scheduled
+    ]
 
     forged = json.loads(QueuedRequest.body(scheduled))
     forged["detail"]["trigger"] = "data"  # only the trigger queues requests for itself: schedules only

@@ -19,7 +19,7 @@ EPOCH_SLOT = datetime(2026, 11, 28, tzinfo=UTC)
 def scheduled(model: str, at: datetime) -> RunRequest:
     config = model_config(model, retrain_every_minutes=15)
     assert is_due(config, at)
-    return scheduled_request(config, at)
+    return scheduled_request(config, at, "unit")
 
 
 def test_a_models_offset_is_the_same_in_every_slot() -> None:

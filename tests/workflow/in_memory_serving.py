@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seam.errors import ServingError
-from seam.models.serving import RUN_ID_ANNOTATION, DeploymentSnapshot, Release, RolloutStatus
+from seam.models.serving import (
+    RUN_ID_ANNOTATION,
+    SEAM_ANNOTATION_PREFIX,
+    SEAM_ENV_PREFIX,
+    DeploymentSnapshot,
+    Release,
+    RolloutStatus,
+)
 from seam.models.serving_target import ServingTarget
 
 FAILING_IMAGE_MARKER = "crashloop"  # an image containing this never becomes available
@@ -92,9 +99,17 @@ class InMemoryServing:
 
     def restore(self, target: ServingTarget, snapshot: DeploymentSnapshot) -> int:
         dep = self.get(target)
-        if dep.container == snapshot.container and dep.annotations == snapshot.annotations:
+        live = DeploymentSnapshot(container=dep.container, annotations=dep.annotations)
+        if live.managed() == snapshot.managed():
             return dep.generation  # already restored: retrying a rollback is harmless
-        dep.container = dict(snapshot.container)
-        dep.annotations = dict(snapshot.annotations)
+        image, env, annotations = snapshot.managed()
+        kept_env = [e for e in dep.container.get("env", []) if not e["name"].startswith(SEAM_ENV_PREFIX)]
+        dep.container = {
+            **dep.container,
+            "image": image,
+            "env": kept_env + [{"name": k, "value": v} for k, v in env.items()],
+        }
+        kept = {k: v for k, v in dep.annotations.items() if not k.startswith(SEAM_ANNOTATION_PREFIX)}
+        dep.annotations = {**kept, **annotations}
         dep.generation += 1
         return dep.generation

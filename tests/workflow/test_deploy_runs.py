@@ -28,6 +28,7 @@ DEPLOY_PATH = [
     "Done",
 ]
 ALICE = "arn:aws:iam::123456789012:user/alice"
+STAGE = "test"  # the harness stack's: deploy runs' ids carry it
 
 
 def manual(**overrides: Any) -> Any:
@@ -50,7 +51,7 @@ def register(h: Harness, auc: float) -> tuple[str, str]:
 def approved(h: Harness, version: str, *, note: str = "looks good", force: bool = False) -> str:
     """`seam approve`'s domain call, then the registry's event delivered to the trigger: the deploy
     run's id (the one `seam approve` prints)."""
-    request = approve("churn", version, note, force, ALICE, h.deps.versions, h.deps.registry, _now())
+    request = approve("churn", version, note, force, ALICE, h.deps.versions, h.deps.registry, _now(), STAGE)
     event = _package_event(h, version)
     assert h.trigger(event) == {"batchItemFailures": []}
     return request.run_id
@@ -156,7 +157,9 @@ def test_approval_after_the_champion_moved_is_refused_naming_both_versions(harne
     assert harness.wait_execution(approved(harness, third))["status"] == "SUCCEEDED"
 
     with pytest.raises(OperationRefusedError, match=f"against champion {first}, but version {third} serves"):
-        approve("churn", second, "", False, ALICE, harness.deps.versions, harness.deps.registry, _now())
+        approve(
+            "churn", second, "", False, ALICE, harness.deps.versions, harness.deps.registry, _now(), STAGE
+        )
     assert harness.approval_status("churn", second) == "PendingManualApproval"  # nothing changed
 
     # Approved in Studio instead: the deploy run refuses, under the lock, with both versions named.
@@ -195,7 +198,9 @@ def test_rejection_is_recorded_on_the_run_that_registered_the_version(harness: H
     assert (decision.action, decision.by, decision.note) == ("reject", ALICE, "leaks the label")
     assert harness.approval_status("churn", version) == "Rejected"
     with pytest.raises(OperationRefusedError, match="was rejected \\(leaks the label\\)"):
-        approve("churn", version, "", False, ALICE, harness.deps.versions, harness.deps.registry, _now())
+        approve(
+            "churn", version, "", False, ALICE, harness.deps.versions, harness.deps.registry, _now(), STAGE
+        )
 
 
 def test_bad_approvals_change_nothing(harness: Harness) -> None:
@@ -213,7 +218,7 @@ def test_bad_approvals_change_nothing(harness: Harness) -> None:
     }
     for text, message in cases.items():
         with pytest.raises(OperationRefusedError, match=message):
-            approve("churn", text, "", False, ALICE, deps.versions, deps.registry, _now())
+            approve("churn", text, "", False, ALICE, deps.versions, deps.registry, _now(), STAGE)
     with pytest.raises(OperationRefusedError, match="already serves: roll it back first"):
         reject("churn", version, "no", ALICE, deps.versions, deps.registry)
     assert harness.approval_status("churn", version) == "Approved"
@@ -225,7 +230,7 @@ def test_two_approvals_at_once_deploy_one_after_the_other(harness: Harness) -> N
     _, second = register(harness, auc=0.93)
     harness.serving.checks_until_done = 3  # the first rollout takes a while
     for version, at in ((first, _now()), (second, _now())):
-        approve("churn", version, "", False, ALICE, harness.deps.versions, harness.deps.registry, at)
+        approve("churn", version, "", False, ALICE, harness.deps.versions, harness.deps.registry, at, STAGE)
     events = [_package_event(harness, first), _package_event(harness, second)]
 
     assert harness.trigger(*events) == {"batchItemFailures": []}
@@ -259,7 +264,7 @@ def test_rollback_deploys_the_version_that_served_before(harness: Harness) -> No
     assert champion and champion.previous_version == first
 
     request = rollback_request(
-        "churn", None, "p99 latency doubled", ALICE, "r1", harness.deps.versions, _now()
+        "churn", None, "p99 latency doubled", ALICE, "r1", harness.deps.versions, _now(), STAGE
     )
     run_id = operator(harness, request)
 
@@ -278,7 +283,7 @@ def test_rollback_whose_rollout_fails_restores_what_served(harness: Harness) -> 
     harness.serving.fail_rollouts = True
 
     run_id = operator(
-        harness, rollback_request("churn", first, "try", ALICE, "r2", harness.deps.versions, _now())
+        harness, rollback_request("churn", first, "try", ALICE, "r2", harness.deps.versions, _now(), STAGE)
     )
 
     assert harness.wait_execution(run_id)["status"] == "FAILED"
@@ -292,16 +297,16 @@ def test_rollback_whose_rollout_fails_restores_what_served(harness: Harness) -> 
 def test_bad_rollbacks_change_nothing(harness: Harness) -> None:
     harness.onboard(manual())
     with pytest.raises(OperationRefusedError, match="no version of churn serves"):
-        rollback_request("churn", None, "", ALICE, "r", harness.deps.versions, _now())
+        rollback_request("churn", None, "", ALICE, "r", harness.deps.versions, _now(), STAGE)
     _, first = register(harness, auc=0.9)
     assert harness.wait_execution(approved(harness, first))["status"] == "SUCCEEDED"
     _, pending = register(harness, auc=0.95)
     with pytest.raises(OperationRefusedError, match="no version served before"):
-        rollback_request("churn", None, "", ALICE, "r", harness.deps.versions, _now())
+        rollback_request("churn", None, "", ALICE, "r", harness.deps.versions, _now(), STAGE)
     with pytest.raises(OperationRefusedError, match=f"version {pending} of churn never served"):
-        rollback_request("churn", pending, "", ALICE, "r", harness.deps.versions, _now())
+        rollback_request("churn", pending, "", ALICE, "r", harness.deps.versions, _now(), STAGE)
     with pytest.raises(OperationRefusedError, match="already serves"):
-        rollback_request("churn", first, "", ALICE, "r", harness.deps.versions, _now())
+        rollback_request("churn", first, "", ALICE, "r", harness.deps.versions, _now(), STAGE)
 
 
 def test_retry_starts_a_failed_runs_request_again_as_a_new_run(harness: Harness) -> None:
@@ -311,7 +316,7 @@ def test_retry_starts_a_failed_runs_request_again_as_a_new_run(harness: Harness)
     harness.finish_training(failed, status="Failed", failure_reason="capacity")
     assert harness.wait_execution(failed)["status"] == "FAILED"
 
-    request = retry_request(failed, harness.deps.runs, _now())
+    request = retry_request(failed, harness.deps.runs, _now(), STAGE)
     retried = operator(harness, request)
     assert retried != failed and request.intent == f"retry|{failed}|1"
     harness.finish_training(retried, auc=0.9)
@@ -321,8 +326,8 @@ def test_retry_starts_a_failed_runs_request_again_as_a_new_run(harness: Harness)
     assert (run.status, run.retry_of, run.trigger) == (RunStatus.DEPLOYED, failed, TriggerKind.DATA)
     assert run.dataset == harness.run(failed).dataset  # the very object version the failed run had
     with pytest.raises(OperationRefusedError, match="ended DEPLOYED, not FAILED"):
-        retry_request(retried, harness.deps.runs, _now())
-    assert retry_request(failed, harness.deps.runs, _now()).intent == f"retry|{failed}|2"
+        retry_request(retried, harness.deps.runs, _now(), STAGE)
+    assert retry_request(failed, harness.deps.runs, _now(), STAGE).intent == f"retry|{failed}|2"
 
 
 def test_retrying_a_running_run_is_refused(harness: Harness) -> None:
@@ -331,9 +336,9 @@ def test_retrying_a_running_run_is_refused(harness: Harness) -> None:
     running = harness.only_run_id()
     harness.wait_for_training(running)
     with pytest.raises(OperationRefusedError, match="is still running"):
-        retry_request(running, harness.deps.runs, _now())
+        retry_request(running, harness.deps.runs, _now(), STAGE)
     with pytest.raises(OperationRefusedError, match="no run 'nope'"):
-        retry_request("nope", harness.deps.runs, _now())
+        retry_request("nope", harness.deps.runs, _now(), STAGE)
 
 
 def test_an_auto_models_own_registration_starts_no_deploy_run(harness: Harness) -> None:

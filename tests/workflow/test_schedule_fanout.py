@@ -68,7 +68,7 @@ def test_the_queued_retrains_start_one_scheduled_run_per_model(harness: Harness)
 
 def test_the_spread_is_deterministic_per_model_and_within_the_window() -> None:
     requests = [
-        RunRequest(model=m, trigger=TriggerKind.SCHEDULE, intent=f"schedule|{slot}")
+        RunRequest(stage="test", model=m, trigger=TriggerKind.SCHEDULE, intent=f"schedule|{slot}")
         for m in MODELS
         for slot in range(10)
     ]

@@ -65,6 +65,12 @@ class BudgetExceededError(SeamError):
     launched, and the run ends SKIPPED with reason `budget` (seam.domain.finalization)."""
 
 
+class ForeignTrainingJobError(TrainingError):
+    """A training job holds the run's name (or settles its token) but is not the job the run would
+    have created: another role, image, output path, stage or run. The run fails; nothing it trained
+    on is registered or deployed, and the job itself is left alone (it is not Seam's to stop)."""
+
+
 class EvaluationError(SeamError):
     """The challenger cannot be compared (e.g. its metric is missing); never promotes."""
 
@@ -119,6 +125,11 @@ class DeployRefusedError(SeamError):
 
 class ServingError(SeamError):
     """A serving target is unreachable, forbidden, missing or not allowed; not retried."""
+
+
+class UnexpectedImageError(ServingError):
+    """Deploy was asked to serve an image that is not the model config's (another digest): only the
+    image that trained under the config serves."""
 
 
 class ServingTargetChangedError(ServingError):

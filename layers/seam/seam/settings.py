@@ -6,10 +6,11 @@ from functools import lru_cache
 from pydantic import BaseModel, Field, ValidationError
 
 from seam.errors import ConfigError
+from seam.models.run import STAGE_PATTERN
 
 
 class Settings(BaseModel):
-    stage: str = Field(default="dev", alias="SEAM_STAGE")
+    stage: str = Field(default="dev", pattern=STAGE_PATTERN, alias="SEAM_STAGE")
     models_table: str = Field(alias="SEAM_MODELS_TABLE")
     runs_table: str = Field(alias="SEAM_RUNS_TABLE")
     versions_table: str = Field(alias="SEAM_VERSIONS_TABLE")
@@ -19,6 +20,8 @@ class Settings(BaseModel):
     state_machine_arn: str = Field(alias="SEAM_STATE_MACHINE_ARN")
     event_bus_name: str = Field(default="default", alias="SEAM_EVENT_BUS_NAME")
     sagemaker_role_arn: str = Field(default="", alias="SEAM_SAGEMAKER_ROLE_ARN")
+    # The stack's key for training volumes and outputs (an ARN: the IAM conditions compare ARNs).
+    training_key_arn: str = Field(default="", alias="SEAM_TRAINING_KEY_ARN")
     allowed_clusters_csv: str = Field(default="", alias="SEAM_ALLOWED_CLUSTERS")
     model_package_group_prefix: str = Field(default="seam-", alias="SEAM_MODEL_PACKAGE_GROUP_PREFIX")
     training_stale_after_seconds: int = Field(default=1800, ge=60, alias="SEAM_TRAINING_STALE_AFTER_SECONDS")

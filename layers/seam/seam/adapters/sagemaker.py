@@ -45,6 +45,12 @@ class TrainingJobs:
                 return None
             raise
 
+    def tags(self, job_arn: str) -> dict[str, str]:
+        """The job's tags (ListTags: DescribeTrainingJob does not return them)."""
+        with aws_call(f"ListTags {job_arn}", TrainingError):
+            pages = self.sm.get_paginator("list_tags").paginate(ResourceArn=job_arn)
+            return {tag["Key"]: tag["Value"] for page in pages for tag in page.get("Tags", [])}
+
     def stop(self, job_name: str) -> JobStop:
         """StopTrainingJob, idempotent: a job that already ended or is stopping (ValidationException
         "... the training job is in status Stopped.") or that never existed is not an error."""

@@ -65,12 +65,13 @@ def change_stamp(at: datetime | None) -> str:
 
 
 def approval_request(
-    model: str, version: str, package_arn: str, changed_at: datetime | None, received_at: datetime
+    stage: str, model: str, version: str, package_arn: str, changed_at: datetime | None, received_at: datetime
 ) -> RunRequest:
     """The deploy run an approval change asks for; the trigger and `seam approve` (which prints its id)
     both derive it here. It is ordered by when the change happened (milliseconds), not by the event's
     envelope time, which has whole seconds only: two changes within a second keep their order."""
     return RunRequest(
+        stage=stage,
         model=model,
         trigger=TriggerKind.APPROVAL,
         intent=f"approval|{package_arn}|{change_stamp(changed_at)}",
@@ -120,6 +121,7 @@ class PackageChanges:
     locks: LockStore
     runs: RunStore
     group_prefix: str
+    stage: str  # this stack's: its deploy runs' ids carry it
 
     def requests_for(self, event: ModelPackageStateChangeEvent) -> list[RunRequest] | str:
         """The deploy run an approval asks for, or why it asks for none (a str)."""
@@ -139,7 +141,11 @@ class PackageChanges:
         lock = self.locks.get(model)
         if lock is not None and lock.holder == version.run_id:
             return f"version {label} of {model} is being deployed by the run that registered it"
-        return [approval_request(model, label, version.model_package_arn, detail.changed_at, event.time)]
+        return [
+            approval_request(
+                self.stage, model, label, version.model_package_arn, detail.changed_at, event.time
+            )
+        ]
 
     def _record_rejection(self, version: ModelVersion, package: dict[str, Any], at: datetime | None) -> str:
         decision, _ = decision_of(package, version.version)

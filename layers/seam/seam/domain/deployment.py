@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.serving_targets import ServingTargetStore
 from seam.adapters.serving.base import ServingAdapter
-from seam.errors import ServingError, ServingTargetChangedError
+from seam.errors import ServingError, ServingTargetChangedError, UnexpectedImageError
 from seam.models.run import DeploymentInfo, RunStatus, WorkflowState
 from seam.models.serving import DeploymentSnapshot, Release
 from seam.models.serving_target import ServingTarget
+
+if TYPE_CHECKING:  # only Deploy reads versions (its handler loads the store)
+    from seam.adapters.dynamodb.versions import VersionStore
 
 
 def serving_target(
@@ -27,11 +32,36 @@ def serving_target(
     return target
 
 
+def servable_image(state: WorkflowState, targets: ServingTargetStore, versions: VersionStore) -> str:
+    """The only image the run may serve: for a run that trained, the model config's (pinned by digest;
+    the job was proven to be the run's own, with that image); for a deploy run (an approval or a
+    rollback), the image Seam recorded when it registered that version, read from Seam's own version
+    record, not from the document."""
+    if state.deploy is None:
+        return targets.training_image(state.model)
+    version = versions.get_version(state.model, state.deploy.version)
+    if version is None:
+        raise ServingError(f"version {state.deploy.version} of {state.model} was never registered by Seam")
+    return version.image
+
+
 def deploy(
-    state: WorkflowState, target: ServingTarget, serving: ServingAdapter, runs: RunStore, wait_seconds: int
+    state: WorkflowState,
+    target: ServingTarget,
+    serving: ServingAdapter,
+    runs: RunStore,
+    wait_seconds: int,
+    config_image: str,
 ) -> DeploymentInfo:
+    """Patch the run's release into serving. Only `config_image` (`servable_image`: the model config's,
+    or a deploy run's registered one) is ever served: any other is refused before serving is read."""
     if state.training is None or state.registration is None:
         raise ServingError("deploy needs a trained and registered version")
+    if state.training.image != config_image:
+        raise UnexpectedImageError(
+            f"run {state.run_id} would serve image {state.training.image} ≠ config {config_image}; "
+            "not deployed"
+        )
     run = runs.get(state.run_id)
     if run and run.previous_serving:
         # A retried Deploy: keep the snapshot taken before the first patch, not our own patch.
@@ -71,8 +101,9 @@ def check_rollout(
 
 
 def rollback(state: WorkflowState, target: ServingTarget, serving: ServingAdapter, runs: RunStore) -> bool:
-    """Restore the spec recorded before Deploy's patch; False when Deploy failed before recording one
-    (then nothing was patched and there is nothing to restore).
+    """Restore what Seam manages of the spec recorded before Deploy's patch (image, SEAM_* env, seam.dev/*
+    annotations: never a whole stored container, so a tampered record cannot add a command, a volume or
+    privileges); False when Deploy failed before recording one (nothing was patched, nothing to restore).
 
     Only this run's own release is rolled back: when the live template carries another run's (or
     none), restoring would overwrite that writer's change with an older spec, so the run fails with
@@ -84,10 +115,7 @@ def rollback(state: WorkflowState, target: ServingTarget, serving: ServingAdapte
         return False
     previous = DeploymentSnapshot.model_validate(run.previous_serving)
     live = serving.snapshot(target)
-    if live.run_id != state.run_id and (live.container, live.annotations) != (
-        previous.container,
-        previous.annotations,
-    ):
+    if live.run_id != state.run_id and live.managed() != previous.managed():
         raise ServingTargetChangedError(_changed(target, live.run_id, state.run_id) + "; not rolled back")
     runs.update(state.run_id, status=RunStatus.ROLLING_BACK)
     serving.restore(target, previous)  # a no-op when Deploy's patch never landed or was undone

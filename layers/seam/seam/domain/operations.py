@@ -55,6 +55,7 @@ def approve(
     versions: VersionStore,
     registry: ModelRegistry,
     now: datetime,
+    stage: str,
 ) -> RunRequest:
     """Approve a version in the registry; returns the deploy run its approval change starts."""
     version = find_version(model, version_text, versions)
@@ -76,7 +77,7 @@ def approve(
     registry.set_approval(version.model_package_arn, "Approved", note, metadata)
     changed = registry.describe_version(version.model_package_arn)
     return approval_request(
-        model, version.version, version.model_package_arn, changed.get("LastModifiedTime"), now
+        stage, model, version.version, version.model_package_arn, changed.get("LastModifiedTime"), now
     )
 
 
@@ -108,6 +109,7 @@ def rollback_request(
     request_id: str,
     versions: VersionStore,
     now: datetime,
+    stage: str,
 ) -> RunRequest:
     """The deploy run that brings back `to` (default: the version that served before the champion)."""
     champion = versions.champion(model)
@@ -125,6 +127,7 @@ def rollback_request(
             "rolled back to (`seam approve` deploys a new one)"
         )
     return RunRequest(
+        stage=stage,
         model=model,
         trigger=TriggerKind.ROLLBACK,
         intent=f"rollback|{version.version}|{request_id}",
@@ -133,7 +136,7 @@ def rollback_request(
     )
 
 
-def retry_request(run_id: str, runs: RunStore, now: datetime) -> RunRequest:
+def retry_request(run_id: str, runs: RunStore, now: datetime, stage: str) -> RunRequest:
     """A failed run's request again, as a new run: `retry_of` the old one, its id from the old id and
     the attempt number (the first not taken), the same dataset (object version) and deploy order."""
     run = runs.get(run_id)
@@ -148,6 +151,7 @@ def retry_request(run_id: str, runs: RunStore, now: datetime) -> RunRequest:
     attempt = 1
     while True:
         request = RunRequest(
+            stage=stage,
             model=run.model,
             trigger=run.trigger,
             intent=f"retry|{run.run_id}|{attempt}",

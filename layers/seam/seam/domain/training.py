@@ -12,10 +12,16 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.dynamodb.runs import RunStore
-from seam.errors import BudgetExceededError, StaleUpdateError, TrainingError
+from seam.errors import (
+    BudgetExceededError,
+    ForeignTrainingJobError,
+    StaleUpdateError,
+    TrainingError,
+    TransientError,
+)
 from seam.models.run import RunStatus, Snapshot, TrainingResult, utc_now
 
 # Named for the signatures only: each function loads the adapters it uses, as LaunchTraining loads
@@ -35,6 +41,71 @@ class Launch:
     created: bool  # False: the job existed already (a retried launch)
 
 
+# Who claims the token of a run whose job name is held by a foreign job: nobody settles it from that
+# job, and no orphan sweep stops a job that is not Seam's.
+FOREIGN_JOB_CLAIMANT = "foreign-job"
+
+
+class JobIdentity(NamedTuple):
+    """The training job a run would have created: what it proves before it treats a job as its own.
+    (A NamedTuple, like the token it is stored with: no dataclass machinery at cold start.)"""
+
+    run_id: str
+    stage: str
+    role_arn: str
+    image: str  # the model config's, pinned by digest
+    output_uri: str  # S3OutputPath: the job writes <output_uri><job name>/output/model.tar.gz
+
+    def stored(self) -> dict[str, str]:
+        return {
+            "role_arn": self.role_arn,
+            "image": self.image,
+            "output_uri": self.output_uri,
+            "stage": self.stage,
+        }
+
+    @classmethod
+    def from_token(cls, token: TokenRecord) -> JobIdentity | None:
+        """What the token's launch stored; None when it stored nothing usable (adopt nothing then)."""
+        stored = token.expected or {}
+        fields = [stored.get(k) for k in ("stage", "role_arn", "image", "output_uri")]
+        if not all(isinstance(f, str) and f for f in fields):
+            return None
+        return cls(token.run_id, *fields)
+
+    def mismatches(self, description: dict[str, Any], tags: dict[str, str]) -> list[str]:
+        """Why the described job is not this run's own (empty: it is): role, image digest, output path,
+        artifact under the run's own prefix, Seam's stage and run tags."""
+        found: list[str] = []
+        role = description.get("RoleArn")
+        if role != self.role_arn:
+            found.append(f"role {role} ≠ Seam's {self.role_arn}")
+        image = (description.get("AlgorithmSpecification") or {}).get("TrainingImage")
+        if image != self.image:
+            found.append(f"image {image} ≠ config {self.image}")
+        output = (description.get("OutputDataConfig") or {}).get("S3OutputPath") or ""
+        if output.rstrip("/") != self.output_uri.rstrip("/"):
+            found.append(f"output {output or None} ≠ the run's {self.output_uri}")
+        artifact = (description.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+        own_prefix = f"{self.output_uri.rstrip('/')}/{self.run_id}/"
+        if artifact is not None and not artifact.startswith(own_prefix):
+            found.append(f"artifact {artifact} not under the run's {own_prefix}")
+        for key, want in (("seam:stage", self.stage), ("seam:run-id", self.run_id)):
+            if tags.get(key) != want:
+                found.append(f"tag {key}={tags.get(key)!r} ≠ {want!r}")
+        return found
+
+
+def verify_own_job(identity: JobIdentity, description: dict[str, Any], tags: dict[str, str]) -> None:
+    """ForeignTrainingJobError naming every mismatch, unless the job is the run's own."""
+    found = identity.mismatches(description, tags)
+    if found:
+        name = description.get("TrainingJobName", identity.run_id)
+        raise ForeignTrainingJobError(
+            f"training job {name} is not run {identity.run_id}'s: " + "; ".join(found)
+        )
+
+
 def launch_training(
     state: WorkflowState,
     task_token: str,
@@ -47,6 +118,7 @@ def launch_training(
     role_arn: str,
     data_bucket: str,
     stage: str,
+    key_arn: str,
 ) -> Launch:
     """The LaunchTraining state: store the task token under the job name (the run id), mark the run
     TRAINING, then CreateTrainingJob. Token first: a job that fails at once can emit its event before
@@ -67,11 +139,30 @@ def launch_training(
         check = check_budget(config, state.run_id, models, runs)
         if not check.within:
             raise BudgetExceededError(check.reason)  # the run ends SKIPPED (Finalize), nothing launched
-    tokens.put(job_name, task_token, state.run_id, attempt)
-    runs.update(state.run_id, status=RunStatus.TRAINING, training_job_name=job_name, team=config.team)
     output = model_output_uri(data_bucket, config.name)
+    identity = JobIdentity(state.run_id, stage, role_arn, config.training.image, output)
+    tokens.put(job_name, task_token, state.run_id, attempt, expected=identity.stored())
+    runs.update(state.run_id, status=RunStatus.TRAINING, training_job_name=job_name, team=config.team)
     request = training_job_request(config, state.run_id, state.snapshot, role_arn, output, stage)
-    return Launch(job_name, jobs.create(request))
+    request = hardened(request, config, key_arn)
+    if jobs.create(request):
+        return Launch(job_name, created=True)
+    adopt_existing_job(identity, tokens, jobs)  # the name is taken: ours (a retried launch), or not
+    return Launch(job_name, created=False)
+
+
+def adopt_existing_job(identity: JobIdentity, tokens: TokenStore, jobs: TrainingJobs) -> None:
+    """A job already holds the run's name: adopt it only if it is the job this run would have created.
+    A foreign one fails the run (ForeignTrainingJobError) with the run's token claimed, so no event of
+    that job settles the run and no orphan sweep stops a job that is not Seam's."""
+    description = jobs.describe(identity.run_id)
+    if description is None:  # CreateTrainingJob said the name is taken: a read that lags behind
+        raise TransientError(f"training job {identity.run_id} exists but cannot be described yet")
+    try:
+        verify_own_job(identity, description, jobs.tags(description["TrainingJobArn"]))
+    except ForeignTrainingJobError:
+        tokens.claim(identity.run_id, "failure", FOREIGN_JOB_CLAIMANT)
+        raise
 
 
 def model_output_uri(data_bucket: str, model: str) -> str:
@@ -139,7 +230,9 @@ def training_job_request(
     if spec.warm_pool_keep_alive_seconds:
         request["ResourceConfig"]["KeepAlivePeriodInSeconds"] = spec.warm_pool_keep_alive_seconds
     if spec.checkpoint_s3_uri:
-        request["CheckpointConfig"] = {"S3Uri": f"{spec.checkpoint_s3_uri.rstrip('/')}/{config.name}/"}
+        # Per stage and model: a dev and a prod stack with the same config never resume each other's.
+        checkpoints = f"{spec.checkpoint_s3_uri.rstrip('/')}/{stage}/{config.name}/"
+        request["CheckpointConfig"] = {"S3Uri": checkpoints}
     return request
 
 
@@ -148,6 +241,28 @@ def cost_allocation_tags(config: ModelConfig, run_id: str, stage: str) -> list[d
     Cost Explorer split the bill by team, model, run and stage."""
     tags = {"seam:model": config.name, "seam:team": config.team, "seam:run-id": run_id, "seam:stage": stage}
     return [{"Key": key, "Value": value} for key, value in tags.items() if value]
+
+
+def hardened(request: dict[str, Any], config: ModelConfig, key_arn: str) -> dict[str, Any]:
+    """The training job's protections, on top of what it trains: no network unless the model config
+    says why (EnableNetworkIsolation), the stack's KMS key for the ML volume and the output
+    (VolumeKmsKeyId, OutputDataConfig.KmsKeyId: ARNs, as the IAM conditions sagemaker:VolumeKmsKey and
+    sagemaker:OutputKmsKey compare them) and encrypted traffic between the instances of a
+    multi-instance job. LaunchTraining's role may only create jobs that carry these (template.yaml)."""
+    if not key_arn:
+        raise TrainingError(
+            "no training key (SEAM_TRAINING_KEY_ARN): Seam creates no unencrypted training job"
+        )
+    hardened_request = {
+        **request,
+        "EnableNetworkIsolation": config.training.network_isolation,
+        "ResourceConfig": {**request["ResourceConfig"], "VolumeKmsKeyId": key_arn},
+        "OutputDataConfig": {**request["OutputDataConfig"], "KmsKeyId": key_arn},
+    }
+    # Between the instances of a job: a one-instance job has no such traffic, so there the flag changes
+    # nothing; it is set on every job so that IAM can require it of every job Seam creates.
+    hardened_request["EnableInterContainerTrafficEncryption"] = True
+    return hardened_request
 
 
 class Settlement(StrEnum):
@@ -167,6 +282,8 @@ class TrainingSettler:
     tokens: TokenStore
     runs: RunStore
     workflow: Workflow
+    # A job's tags by its ARN (ListTags): a completed job is adopted only when it is the run's own.
+    tags_of: Callable[[str], dict[str, str]]
     # Who settles (the SQS message id of the event, "reconciler"): a claim applied by an attempt whose
     # answer was lost is this claimant's to finish (Step Functions rejects a second settlement).
     claimant: str | None = None
@@ -196,9 +313,22 @@ class TrainingSettler:
         if status not in TERMINAL_JOB_STATUSES:
             return Settlement.WAITING
         if status == "Completed":
-            return self._succeed(token, result_from(description))
+            return self._adopt(token, description)
         reason = description.get("FailureReason") or f"training job ended {status}"
         return self._fail(token, f"Training{status}", f"{job_name}: {reason}")
+
+    def _adopt(self, token: TokenRecord, description: dict[str, Any]) -> Settlement:
+        """Succeed with the job's result only when it is the job the run created (JobIdentity)."""
+        identity = JobIdentity.from_token(token)
+        if identity is None:
+            return self._fail(
+                token, "ForeignTrainingJobError", f"run {token.run_id} kept no record of the job it created"
+            )
+        found = identity.mismatches(description, self.tags_of(description["TrainingJobArn"]))
+        if found:
+            cause = f"training job {token.training_job_name} is not run {token.run_id}'s: " + "; ".join(found)
+            return self._fail(token, "ForeignTrainingJobError", cause)
+        return self._succeed(token, result_from(description))
 
     def _succeed(self, token: TokenRecord, result: TrainingResult) -> Settlement:
         if not self.tokens.claim(token.training_job_name, "success", self.claimant):

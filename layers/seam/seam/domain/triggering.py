@@ -54,22 +54,29 @@ class Fanout(list[RunRequest]):
     as a QueuedRequest and starts like any other request."""
 
 
-def requests_for(event: TriggerEvent, models: ModelStore, data_bucket: str) -> list[RunRequest] | Ignored:
-    """Map a parsed trigger event to the run requests it asks for: to start now, or (a Fanout) to queue."""
+def requests_for(
+    event: TriggerEvent, models: ModelStore, data_bucket: str, stage: str
+) -> list[RunRequest] | Ignored:
+    """Map a parsed trigger event to the run requests it asks for: to start now, or (a Fanout) to queue.
+    Every request carries this stack's `stage`, so its run id does too."""
     if isinstance(event, S3EventNotificationEventBridgeModel):
-        return [_data_request(event, models, data_bucket)]
+        return [_data_request(event, models, data_bucket, stage)]
     if isinstance(event, AlarmStateChangeEvent):
-        return _drift_requests(event, models)
+        return _drift_requests(event, models, stage)
     if isinstance(event, ScheduleTick):
-        return _scheduled_requests(event, models)
+        return _scheduled_requests(event, models, stage)
     if isinstance(event, QueuedRequest | OperatorRequest):
-        return [event.detail]  # a rollback's or retry's model: start_batch reads whether it is onboarded
+        # A queued retrain, or a rollback's or retry's request (start_batch reads whether its model is
+        # onboarded): queued by another stage's trigger or CLI, it is that stage's run, not ours.
+        if event.detail.stage != stage:
+            raise BadEventError(f"request of stage {event.detail.stage!r}, this is stage {stage!r}")
+        return [event.detail]
     if isinstance(event, ManualRequest):
-        return [_manual_request(event, models, data_bucket)]
+        return [_manual_request(event, models, data_bucket, stage)]
     raise BadEventError(f"unsupported event type {type(event).__name__}")
 
 
-def _manual_request(event: ManualRequest, models: ModelStore, bucket: str) -> RunRequest:
+def _manual_request(event: ManualRequest, models: ModelStore, bucket: str, stage: str) -> RunRequest:
     """`seam trigger MODEL [--dataset KEY] [--force]`: the newest dataset under the model's prefix, or
     the key named (Validate pins its object version); forced, it trains on data the champion saw."""
     detail = event.detail
@@ -81,6 +88,7 @@ def _manual_request(event: ManualRequest, models: ModelStore, bucket: str) -> Ru
         model_from_dataset_key(detail.dataset_key)  # a key Seam accepts from S3 too
         dataset = DatasetRef(bucket=bucket, key=detail.dataset_key)
     return RunRequest(
+        stage=stage,
         model=detail.model,
         trigger=TriggerKind.MANUAL,
         intent=f"manual|{event.id}",
@@ -91,7 +99,9 @@ def _manual_request(event: ManualRequest, models: ModelStore, bucket: str) -> Ru
     )
 
 
-def _data_request(event: S3EventNotificationEventBridgeModel, models: ModelStore, bucket: str) -> RunRequest:
+def _data_request(
+    event: S3EventNotificationEventBridgeModel, models: ModelStore, bucket: str, stage: str
+) -> RunRequest:
     detail = event.detail
     if detail.bucket.name != bucket:
         raise BadEventError(f"object created in bucket {detail.bucket.name!r}, not Seam's data bucket")
@@ -107,6 +117,7 @@ def _data_request(event: S3EventNotificationEventBridgeModel, models: ModelStore
     # The sequencer orders writes of one key: the same drop redelivered maps to the same run.
     identity = detail.object.version_id or detail.object.sequencer or detail.object.etag
     return RunRequest(
+        stage=stage,
         model=model,
         trigger=TriggerKind.DATA,
         intent=f"data|{key}|{identity}",
@@ -116,7 +127,9 @@ def _data_request(event: S3EventNotificationEventBridgeModel, models: ModelStore
     )
 
 
-def _drift_requests(event: AlarmStateChangeEvent, models: ModelStore) -> list[RunRequest] | Ignored:
+def _drift_requests(
+    event: AlarmStateChangeEvent, models: ModelStore, stage: str
+) -> list[RunRequest] | Ignored:
     alarm = event.detail.alarmName
     if event.detail.state.value != "ALARM":
         return Ignored(f"alarm {alarm!r} moved to {event.detail.state.value}, not ALARM")
@@ -127,6 +140,7 @@ def _drift_requests(event: AlarmStateChangeEvent, models: ModelStore) -> list[Ru
     stamp = event.detail.state.timestamp.isoformat()
     return [
         RunRequest(
+            stage=stage,
             model=m.name,
             trigger=TriggerKind.DRIFT,
             intent=f"drift|{alarm}|{stamp}",
@@ -137,14 +151,14 @@ def _drift_requests(event: AlarmStateChangeEvent, models: ModelStore) -> list[Ru
     ]
 
 
-def _scheduled_requests(event: ScheduleTick, models: ModelStore) -> Fanout | Ignored:
+def _scheduled_requests(event: ScheduleTick, models: ModelStore, stage: str) -> Fanout | Ignored:
     due = [m for m in models.list() if is_due(m, event.time)]
     if not due:
         return Ignored(f"no model's cadence is due at {event.time.isoformat()}")
-    return Fanout(scheduled_request(m, event.time) for m in due)
+    return Fanout(scheduled_request(m, event.time, stage) for m in due)
 
 
-def scheduled_request(config: ModelConfig, tick: datetime) -> RunRequest:
+def scheduled_request(config: ModelConfig, tick: datetime, stage: str) -> RunRequest:
     """The retrain a tick asks of a model whose cadence is due: one per cadence slot. The cadence is
     part of the intent, so after a cadence change a slot number of the old cadence is not taken for
     one of the new (it would end as ALREADY_DONE and skip the tick)."""
@@ -152,6 +166,7 @@ def scheduled_request(config: ModelConfig, tick: datetime) -> RunRequest:
     slot_seconds = config.retrain_every_minutes * 60
     slot = int(tick.timestamp() // slot_seconds)
     return RunRequest(
+        stage=stage,
         model=config.name,
         trigger=TriggerKind.SCHEDULE,
         intent=f"schedule|{config.retrain_every_minutes}m|{slot}",
@@ -209,10 +224,12 @@ def route(
     spread_seconds = settings.schedule_spread_seconds
     try:
         if isinstance(event, ModelPackageStateChangeEvent):
-            packages = PackageChanges(versions, locks, runs, settings.model_package_group_prefix)
+            packages = PackageChanges(
+                versions, locks, runs, settings.model_package_group_prefix, settings.stage
+            )
             deploys = packages.requests_for(event)
             return Ignored(deploys) if isinstance(deploys, str) else deploys
-        mapped = requests_for(event, models, settings.data_bucket)
+        mapped = requests_for(event, models, settings.data_bucket, settings.stage)
     except ModelNotFoundError as exc:
         return exc
     if isinstance(mapped, Fanout):

@@ -37,6 +37,11 @@ class TrainingSpec(_Strict):
     metric_definitions: dict[str, str] = Field(
         default_factory=dict, description="metric name -> regex with one group over the training log"
     )
+    # The training container gets no network (EnableNetworkIsolation): it reads its channels and writes
+    # its model, and can send nothing anywhere. Turning it off needs a reason, kept with the config, and
+    # a stack whose TrainingNetworkAccess parameter allows it (IAM refuses the job otherwise).
+    network_isolation: bool = True
+    network_access_reason: str | None = Field(default=None, min_length=10, max_length=500)
 
     @model_validator(mode="after")
     def _spot_rules(self) -> Self:
@@ -45,6 +50,12 @@ class TrainingSpec(_Strict):
             raise ValueError("use_spot and warm_pool_keep_alive_seconds cannot be combined")
         if self.use_spot and (self.max_wait_seconds or 0) < self.max_runtime_seconds:
             raise ValueError("use_spot needs max_wait_seconds >= max_runtime_seconds")
+        if not self.network_isolation and not self.network_access_reason:
+            raise ValueError(
+                "network_isolation: false needs network_access_reason (why training needs the network)"
+            )
+        if self.network_isolation and self.network_access_reason:
+            raise ValueError("network_access_reason is only for network_isolation: false")
         return self
 
     @field_validator("hyperparameters")

@@ -21,6 +21,32 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# A stage: the template's Stage parameter (AllowedPattern), part of every name Seam owns.
+STAGE_PATTERN = r"^[a-z][a-z0-9]{0,9}$"
+# SageMaker training job names: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}, so at most 63 characters; a Step
+# Functions execution name allows 80 (no whitespace, brackets, wildcards or `"#%\^|~`$&,;:/`).
+NAME_MAX = 63
+_DIGEST_CHARS = 12
+
+
+def run_id_for(stage: str, model: str, trigger: str, intent: str) -> str:
+    """THE run id: `seam-<stage>-<model>-<sha256(stage, model, trigger, intent)[:12]>`, the name of the
+    run's execution, training job and task token. Deterministic (a redelivered intent maps to the same
+    run) and carrying the stage, so a dev and a prod stack in one account, with the same model and
+    the same intent (a schedule slot), never share a job name. Every run id comes from here.
+
+    At most 63 characters: a model name too long for the stage's room is cut (the digest still covers
+    the whole name, so two cut names never meet)."""
+    digest = hashlib.sha256(f"{stage}|{model}|{trigger}|{intent}".encode()).hexdigest()[:_DIGEST_CHARS]
+    room = NAME_MAX - len(f"seam-{stage}--{digest}")
+    return f"seam-{stage}-{model[:room]}-{digest}"
+
+
+def stage_prefix(stage: str) -> str:
+    """What every run id (and so every training job and execution name) of `stage` starts with."""
+    return f"seam-{stage}-"
+
+
 class TriggerKind(StrEnum):
     DATA = "data"  # S3 Object Created under datasets/<model>/
     SCHEDULE = "schedule"  # EventBridge Scheduler tick, model's cadence due
@@ -153,6 +179,7 @@ class RunRequest(_Record):
     """What a trigger asks for. The run id is derived from the intent, so a redelivered event (or the
     same intent arriving twice) maps to the same run."""
 
+    stage: str = Field(pattern=STAGE_PATTERN)  # the stack's: part of the run id
     model: str
     trigger: TriggerKind
     intent: str = Field(description="what identifies the intent, e.g. bucket/key/version or tick time")
@@ -168,9 +195,7 @@ class RunRequest(_Record):
 
     @property
     def run_id(self) -> str:
-        digest = hashlib.sha256(f"{self.model}|{self.trigger}|{self.intent}".encode()).hexdigest()[:12]
-        # <= 58 chars: a valid execution name (80) and training job name (63, [a-zA-Z0-9-]).
-        return f"seam-{self.model}-{digest}"
+        return run_id_for(self.stage, self.model, self.trigger, self.intent)
 
     @property
     def order(self) -> str:

@@ -6,6 +6,26 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # The pod-template annotation that ties what serves to the run that deployed it.
 RUN_ID_ANNOTATION = "seam.dev/run-id"
+# What Seam manages on a serving Deployment, and so all a rollback may put back: the container's image,
+# its SEAM_* env and the pod template's seam.dev/* annotations. Nothing else of a recorded spec
+# (command, volumes, securityContext, other env) ever reaches the Deployment from Seam's records.
+SEAM_ENV_PREFIX = "SEAM_"
+SEAM_ANNOTATION_PREFIX = "seam.dev/"
+
+
+def seam_env(env: list[dict[str, Any]] | None) -> dict[str, str]:
+    """The SEAM_* variables of a container's env that hold a plain value (name -> value)."""
+    return {
+        e["name"]: e["value"]
+        for e in env or []
+        if isinstance(e, dict)
+        and str(e.get("name", "")).startswith(SEAM_ENV_PREFIX)
+        and isinstance(e.get("value"), str)
+    }
+
+
+def seam_annotations(annotations: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in annotations.items() if k.startswith(SEAM_ANNOTATION_PREFIX)}
 
 
 # All three built at first use (seam.models.run._Record says why), like every Seam record.
@@ -50,6 +70,15 @@ class DeploymentSnapshot(BaseModel):
     def run_id(self) -> str | None:
         """The run whose release this template carries (None: not deployed by Seam)."""
         return self.annotations.get(RUN_ID_ANNOTATION)
+
+    def managed(self) -> tuple[Any, dict[str, str], dict[str, str]]:
+        """The fields Seam manages: (image, SEAM_* env, seam.dev/* annotations)."""
+        env = self.container.get("env")
+        return (
+            self.container.get("image"),
+            seam_env(env if isinstance(env, list) else None),
+            seam_annotations(self.annotations),
+        )
 
 
 class RolloutStatus(BaseModel):

@@ -27,3 +27,13 @@ class ServingTargetStore(Table):
             return None if serving is None else ServingTarget.model_validate(serving)
         except (ValidationError, KeyError, AttributeError) as exc:
             raise ConfigError(f"stored config for {model!r} has an invalid serving target: {exc}") from exc
+
+    def training_image(self, model: str) -> str:
+        """The image the model's config pins (by digest): the only image Deploy may serve."""
+        record = self.read(model, consistent=False)
+        if record is None:
+            raise ModelNotFoundError(f"model {model!r} is not onboarded")
+        try:
+            return str(record["config"]["training"]["image"])
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"stored config for {model!r} has no training image") from exc

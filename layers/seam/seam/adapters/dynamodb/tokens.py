@@ -23,6 +23,9 @@ class TokenRecord(NamedTuple):
     settled: str | None = None  # "success" | "failure" once settled
     claimed_by: str | None = None  # who claimed it (an SQS message id, "reconciler"), if it said
     sent: bool = False  # Step Functions has the settlement (or had already moved on)
+    # The job the run asked for (role_arn, image, output_uri, stage): what settling checks a job
+    # against before it adopts the job's result. None only for tokens stored before it was kept.
+    expected: dict[str, str] | None = None
 
 
 class TokenStore(Table):
@@ -32,15 +35,19 @@ class TokenStore(Table):
 
     TTL_SECONDS = 35 * 24 * 3600
 
-    def put(self, job_name: str, token: str, run_id: str, attempt: int = 0) -> None:
-        """Store the task token of LaunchTraining's `attempt` (its retry count). A retried launch
-        replaces the token of a not-yet-settled job with the live one; an earlier attempt that was
-        still running when Step Functions retried, and writes last, does not (its token is dead)."""
+    def put(
+        self, job_name: str, token: str, run_id: str, attempt: int = 0, expected: dict[str, str] | None = None
+    ) -> None:
+        """Store the task token of LaunchTraining's `attempt` (its retry count), with the job the run
+        expects (`expected`). A retried launch replaces the token of a not-yet-settled job with the live
+        one; an earlier attempt that was still running when Step Functions retried, and writes last,
+        does not (its token is dead)."""
         record = {
             "training_job_name": job_name,
             "task_token": token,
             "run_id": run_id,
             "attempt": attempt,
+            "expected": expected,
             "created_at": utc_now(),
             "expires_at": int(time.time()) + self.TTL_SECONDS,
         }
@@ -65,6 +72,7 @@ class TokenStore(Table):
             data.get("settled"),
             data.get("claimed_by"),
             "sent_at" in data,
+            data.get("expected"),
         )
 
     def _update(self, job_name: str, **params: Any) -> None:

@@ -26,5 +26,7 @@ class ServingAdapter(Protocol):
         ...
 
     def restore(self, target: ServingTarget, snapshot: DeploymentSnapshot) -> int:
-        """Put the snapshot's container and annotations back (idempotent); return the new generation."""
+        """Put back the fields Seam manages as the snapshot had them - the container's image, its SEAM_*
+        env and the seam.dev/* annotations - and nothing else of it (idempotent); return the new
+        generation."""
         ...

@@ -107,6 +107,7 @@ class EksServing:
         return self._run(target, "read", lambda client: rollout_decision(_get(client, target), generation))
 
     def restore(self, target: ServingTarget, snapshot: DeploymentSnapshot) -> int:
+        """Put back the fields Seam manages (image, SEAM_* env, seam.dev/* annotations), nothing else."""
         if snapshot.container.get("name") != target.container:
             raise ServingError(
                 f"snapshot is of container {snapshot.container.get('name')!r}, target is {target.container!r}"
@@ -114,11 +115,13 @@ class EksServing:
 
         def attempt(client: lightkube.Client) -> int:
             deployment = _get(client, target)
-            index, live = find_container(deployment, target)
-            if live == snapshot.container and template_annotations(deployment) == snapshot.annotations:
+            index, container = find_container(deployment, target)
+            live = DeploymentSnapshot(container=container, annotations=template_annotations(deployment))
+            if live.managed() == snapshot.managed():
                 return generation_of(deployment)  # already restored: retrying a rollback writes nothing
             try:
-                return generation_of(_patch(client, target, restore_patch(index, snapshot), JSON_PATCH))
+                patch = restore_patch(index, live, snapshot)
+                return generation_of(_patch(client, target, patch, JSON_PATCH))
             except Exception as exc:
                 # 422 is also what a failed JSON-patch `test` returns: if the container moved
                 # since we read, that is a race to retry, not an invalid request.

@@ -6,7 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from seam.errors import ServingError
-from seam.models.serving import RUN_ID_ANNOTATION, DeploymentSnapshot, Release, RolloutStatus
+from seam.models.serving import (
+    RUN_ID_ANNOTATION,
+    SEAM_ANNOTATION_PREFIX,
+    SEAM_ENV_PREFIX,
+    DeploymentSnapshot,
+    Release,
+    RolloutStatus,
+)
 from seam.models.serving_target import ServingTarget
 
 TIMED_OUT_REASON = "ProgressDeadlineExceeded"  # kubectl deploymentutil.TimedOutReason
@@ -82,16 +89,30 @@ def release_patch(container: str, release: Release) -> dict[str, Any]:
     }
 
 
-def restore_patch(index: int, snapshot: DeploymentSnapshot) -> list[dict[str, Any]]:
-    """JSON patch: the container back verbatim at its index (if it is still there), annotations exactly.
+def restore_patch(index: int, live: DeploymentSnapshot, snapshot: DeploymentSnapshot) -> list[dict[str, Any]]:
+    """JSON patch that puts back only what Seam manages, as the snapshot had it: the container's image,
+    its SEAM_* env (plain values) and the seam.dev/* annotations. Everything else stays as it is live
+    (other env, command, resources, securityContext, other annotations): a snapshot read back from
+    Seam's records never writes more than Seam itself would.
 
-    `add` rather than `replace` for the annotations: it also works when the template has none left.
+    `add` rather than `replace` for env and annotations: it also works when the template has none left.
     """
+    image, env, annotations = snapshot.managed()
     containers = "/spec/template/spec/containers"
+    live_env = [
+        e for e in live.container.get("env") or [] if not str(e.get("name", "")).startswith(SEAM_ENV_PREFIX)
+    ]
+    restored_env = live_env + [{"name": k, "value": v} for k, v in env.items()]
+    live_annotations = {k: v for k, v in live.annotations.items() if not k.startswith(SEAM_ANNOTATION_PREFIX)}
     return [
         {"op": "test", "path": f"{containers}/{index}/name", "value": snapshot.container["name"]},
-        {"op": "replace", "path": f"{containers}/{index}", "value": snapshot.container},
-        {"op": "add", "path": "/spec/template/metadata/annotations", "value": snapshot.annotations},
+        {"op": "replace", "path": f"{containers}/{index}/image", "value": image},
+        {"op": "add", "path": f"{containers}/{index}/env", "value": restored_env},
+        {
+            "op": "add",
+            "path": "/spec/template/metadata/annotations",
+            "value": {**live_annotations, **annotations},
+        },
     ]
 
 
