@@ -128,7 +128,7 @@ def test_two_runs_go_all_the_way_and_are_priced_from_the_table() -> None:
     prices = overhead.prices()
     breakdown = result["cost_breakdown_usd"]  # four significant digits
     assert breakdown["step_functions"] == pytest.approx(
-        14 * prices["step_functions_standard_per_transition_usd"], rel=1e-3
+        15 * prices["step_functions_standard_per_transition_usd"], rel=1e-3
     )
     assert breakdown["lambda_requests"] == pytest.approx(
         result["lambda_invocations_per_run"] * prices["lambda_per_request_usd"], rel=1e-3

@@ -71,6 +71,7 @@ def test_the_expected_samples_exist():
         "cloudwatch/alarm_state_change_ok.json",
         "schedule/tick.json",
         "manual/retrain_requested.json",
+        "registry/model_package_approved.json",
         "sqs/trigger_s3_object_created.json",
         "sqs/trigger_alarm.json",
         "sqs/trigger_schedule_tick.json",
@@ -210,3 +211,19 @@ def test_s3_sample_describes_the_example_dataset():
     obj = load(EVENTS / "s3" / "object_created.json")["detail"]["object"]
     assert obj["size"] == len(data)
     assert obj["etag"] == hashlib.md5(data).hexdigest()
+
+
+def test_model_package_approval_maps_to_the_deploy_run_of_its_change():
+    """The registry's approval change parses (the trigger's model) and names its run by the package
+    ARN and the change's time, whatever the envelope's time says."""
+    from seam.domain.deploy_runs import approval_request, model_of_group
+    from seam.models.events import parse_trigger_body
+
+    text = (EVENTS / "registry" / "model_package_approved.json").read_text()
+    event = parse_trigger_body(text)
+    detail = event.detail  # type: ignore[union-attr]
+    assert (detail.ModelApprovalStatus, detail.ModelPackageVersion) == ("Approved", 3)
+    assert model_of_group(detail.ModelPackageGroupName, "seam-dev-") == "churn"
+    request = approval_request("churn", "000003", detail.ModelPackageArn, detail.changed_at, event.time)  # type: ignore[union-attr]
+    assert request.intent == f"approval|{detail.ModelPackageArn}|2026-11-22T10:15:02.845+00:00"
+    assert request.deploy and request.deploy.version == "000003"
