@@ -69,7 +69,8 @@ def requests_for(
         # A queued retrain, or a rollback's or retry's request (start_batch reads whether its model is
         # onboarded): queued by another stage's trigger or CLI, it is that stage's run, not ours.
         if event.detail.stage != stage:
-            raise BadEventError(f"request of stage {event.detail.stage!r}, this is stage {stage!r}")
+            kind = "queued" if isinstance(event, QueuedRequest) else "operator"
+            raise BadEventError(f"{kind} request of stage {event.detail.stage!r}, this is stage {stage!r}")
         return [event.detail]
     if isinstance(event, ManualRequest):
         return [_manual_request(event, models, data_bucket, stage)]
