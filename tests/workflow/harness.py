@@ -187,19 +187,22 @@ class Harness:
         return [float(row[label]) for row in csv.DictReader(io.StringIO(text))]
 
     def write_outputs(self, run_id: str, files: dict[str, str]) -> str:
-        """output.tar.gz beside the job's model.tar.gz, as SageMaker uploads /opt/ml/output/data."""
+        """What a completed job uploads: model.tar.gz, and output.tar.gz beside it (/opt/ml/output/data,
+        holding `files`)."""
         self.wait_for_training(run_id)
         described = self.stack.client("sagemaker").describe_training_job(TrainingJobName=run_id)
-        uri = described["ModelArtifacts"]["S3ModelArtifacts"].rsplit("/", 1)[0] + "/output.tar.gz"
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-            for name, text in files.items():
-                data = text.encode()
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                archive.addfile(info, io.BytesIO(data))
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        self.stack.client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+        model = described["ModelArtifacts"]["S3ModelArtifacts"]
+        uri = model.rsplit("/", 1)[0] + "/output.tar.gz"
+        for target, content in ((model, {"model.json": '{"kind": "test"}'}), (uri, files)):
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+                for name, text in content.items():
+                    data = text.encode()
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    archive.addfile(info, io.BytesIO(data))
+            bucket, _, key = target.removeprefix("s3://").partition("/")
+            self.stack.client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
         return uri
 
     # -- the Model Registry ------------------------------------------------------------------------------

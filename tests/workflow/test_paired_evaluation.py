@@ -300,3 +300,19 @@ def test_a_champion_whose_artifact_cannot_be_scored_ends_the_run_by_name(harness
     assert "ClientError: no model at /x" in (run.cause or "")
     assert [v.version for v in stored_versions(harness.deps.versions, "churn")] == ["000001"]  # not promoted
     assert harness.deps.versions.champion("churn").version == "000001"  # type: ignore[union-attr]
+
+
+def test_a_champion_whose_artifact_is_gone_ends_the_run_before_training(harness: Harness) -> None:
+    harness.onboard(paired_config())
+    known: set[str] = set()
+    first_version(harness, known)
+    [version] = stored_versions(harness.deps.versions, "churn")
+    bucket, _, key = version.model_artifact_uri.removeprefix("s3://").partition("/")
+    harness.stack.client("s3").delete_object(Bucket=bucket, Key=key)
+
+    second = run_of(harness, 9, known)
+    assert harness.wait_execution(second)["status"] == "FAILED"
+    run = harness.run(second)
+    assert run.error == "ChampionUnscorableError" and "is gone" in (run.cause or "")
+    assert run.training_job_name is None  # nothing was paid for
+    assert harness.deps.versions.champion("churn").version == "000001"  # type: ignore[union-attr]

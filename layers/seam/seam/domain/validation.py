@@ -136,7 +136,7 @@ def validate_run(
     config, champion = models.get(state.model), versions.champion(state.model)
     validated = validate_dataset(state, config, datasets, champion, stale_after_seconds=stale_after_seconds)
     if validated.dataset and not validated.data_unchanged:
-        scored = champion_artifact(config, champion, versions)
+        scored = champion_artifact(config, champion, versions, datasets)
         snapshot = snapshot_dataset(state.run_id, validated.dataset, config, datasets, scored)
         validated = validated.model_copy(update={"snapshot": snapshot})
     if validated.dataset:
@@ -179,10 +179,11 @@ def validate_dataset(
 
 
 def champion_artifact(
-    config: ModelConfig, champion: Champion | None, versions: VersionStore
+    config: ModelConfig, champion: Champion | None, versions: VersionStore, datasets: DatasetStore
 ) -> ChampionArtifact | None:
     """What the holdout scores the champion with: its version's artifact and image. None when nothing is
-    paired (no holdout, or no champion yet: the floor decides)."""
+    paired (no holdout, or no champion yet: the floor decides). An artifact that is gone ends the run
+    here, before a training job is paid for (SageMaker would fail the job downloading the channel)."""
     if config.evaluation.holdout_fraction is None or champion is None:
         return None
     version = versions.get_version(config.name, champion.version)
@@ -190,6 +191,13 @@ def champion_artifact(
         raise ChampionUnscorableError(
             f"champion {config.name} {champion.version} has no version record: its artifact cannot be scored"
         )
+    bucket, _, key = version.model_artifact_uri.removeprefix("s3://").partition("/")
+    try:
+        datasets.head(DatasetRef(bucket=bucket, key=key))
+    except DataValidationError as exc:
+        raise ChampionUnscorableError(
+            f"champion {config.name} {champion.version}: its artifact {version.model_artifact_uri} is gone"
+        ) from exc
     return ChampionArtifact(
         version=version.version,
         image=version.image,
