@@ -171,7 +171,11 @@ def make(machine: Machine, tmp_path: Path, *targets: str) -> subprocess.Complete
     """`make -n` with this repo's Makefile, the machine's PATH and HOME, and venvs that don't exist yet."""
     executable = shutil.which("make")
     assert executable, "make is needed"
-    venvs = {"VENV": str(tmp_path / "venv"), "SAM_VENV": str(tmp_path / "venv-sam")}
+    venvs = {
+        "VENV": str(tmp_path / "venv"),
+        "SAM_VENV": str(tmp_path / "venv-sam"),
+        "CHECKOV_VENV": str(tmp_path / "venv-checkov"),
+    }
     return subprocess.run(
         [executable, "-n", *(f"{k}={v}" for k, v in venvs.items()), *targets],
         cwd=REPO,
@@ -182,7 +186,7 @@ def make(machine: Machine, tmp_path: Path, *targets: str) -> subprocess.Complete
     )
 
 
-def test_make_setup_builds_both_venvs_with_the_python_it_found(machine: Machine, tmp_path: Path) -> None:
+def test_make_setup_builds_every_venv_with_the_python_it_found(machine: Machine, tmp_path: Path) -> None:
     machine.python(machine.bin / "python3", "3.11.7")
     chosen = machine.pyenv("3.13.0")
     result = make(machine, tmp_path, "setup")
@@ -191,6 +195,7 @@ def test_make_setup_builds_both_venvs_with_the_python_it_found(machine: Machine,
     assert venv_lines == [
         f"{chosen} -m venv {tmp_path / 'venv'}",
         f"{chosen} -m venv {tmp_path / 'venv-sam'}",
+        f"{chosen} -m venv {tmp_path / 'venv-checkov'}",
     ]
 
 

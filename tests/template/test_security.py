@@ -26,7 +26,8 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
     "TriggerFunctionRole": {
         "ModelsTable": {"GetItem", "BatchGetItem", "Scan"},
         "LocksTable": {"GetItem", "BatchGetItem", "UpdateItem"},
-        "RunsTable": {"GetItem", "BatchGetItem", "PutItem"},
+        "RunsTable": {"GetItem", "BatchGetItem", "PutItem", "UpdateItem"},  # a rejection, on its run
+        "ModelVersionsTable": {"GetItem"},  # an approval's version and the champion
     },
     "ValidateFunctionRole": {
         "ModelsTable": {"GetItem"},
@@ -36,7 +37,7 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
     "LaunchTrainingFunctionRole": {
         "ModelsTable": {"GetItem"},
         "TaskTokensTable": {"PutItem", "UpdateItem"},
-        "RunsTable": {"UpdateItem"},
+        "RunsTable": {"UpdateItem", "Query"},  # Query: the month's spend of a model with a budget
     },
     "EvaluateFunctionRole": {
         "ModelsTable": {"GetItem"},
@@ -45,13 +46,13 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
     },
     "RegisterFunctionRole": {
         "ModelsTable": {"GetItem"},
-        "ModelVersionsTable": {"PutItem"},
-        "RunsTable": {"UpdateItem"},
+        "ModelVersionsTable": {"GetItem", "PutItem"},  # GetItem: a deploy run's version, the champion
+        "RunsTable": {"GetItem", "UpdateItem"},
     },
     "FinalizeFunctionRole": {
         "RunsTable": {"GetItem", "UpdateItem", "PutItem"},
         "LocksTable": {"GetItem", "UpdateItem"},
-        "ModelVersionsTable": {"GetItem", "PutItem"},
+        "ModelVersionsTable": {"GetItem", "PutItem", "UpdateItem"},
         "TaskTokensTable": {"GetItem"},
     },
     "TrainingCallbackFunctionRole": {
@@ -63,8 +64,13 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "RunsTable": {"GetItem", "UpdateItem", "PutItem", "Query"},
         "LocksTable": {"Scan", "GetItem", "UpdateItem"},
     },
-    # Deploy, CheckRollout and Rollback: read the config, record and read the serving spec.
-    "ServingDeployerRole": {"ModelsTable": {"GetItem"}, "RunsTable": {"GetItem", "UpdateItem"}},
+    # Deploy, CheckRollout and Rollback: read the config, record and read the serving spec; a deploy
+    # run's registered image (servable_image).
+    "ServingDeployerRole": {
+        "ModelsTable": {"GetItem"},
+        "RunsTable": {"GetItem", "UpdateItem"},
+        "ModelVersionsTable": {"GetItem"},
+    },
 }
 
 

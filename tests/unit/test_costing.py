@@ -130,3 +130,11 @@ def test_lambda_tasks_are_timed_from_the_history_and_the_open_one_until_now() ->
     assert cost.parts["lambda_compute"].quantity == pytest.approx(1.25 * 512 / 1024)
     assert cost.parts["lambda_requests"].quantity == 3
     assert set(cost.parts) == {"lambda_compute", "lambda_requests", "step_functions"}
+
+
+def test_evaluate_is_priced_at_its_own_memory_and_the_other_tasks_at_finalizes() -> None:
+    history = lambda_task("Validate", 0, 1) + lambda_task("Evaluate", 2, 4)
+    usage = workflow_usage(history, now=T0 + timedelta(seconds=5))
+    assert usage.lambda_tasks == (("Validate", 1.0), ("Evaluate", 2.0))
+    cost = run_cost(None, usage, 256, price_table())
+    assert cost.parts["lambda_compute"].quantity == pytest.approx(1 * 256 / 1024 + 2 * 1769 / 1024)

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 PRICE_TABLE = Path(__file__).resolve().parents[1] / "prices.json"
 # The states a run still enters once Finalize measures: RunOutcome, then Done or RunFailed.
 STATES_AFTER_FINALIZE = 2
+# The workflow tasks whose function has its own MemorySize in template.yaml (by state name); every
+# other function has the Globals MemorySize, which Finalize runs with (tests/template checks both).
+TASK_MEMORY_MB = {"Evaluate": 1769}  # computes the paired bootstrap: one full vCPU
+
 _TASK_ENDS = frozenset(
     {"TaskSucceeded", "TaskFailed", "TaskSubmitted", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed"}
 )
@@ -109,24 +113,30 @@ def state_transitions(history: Iterable[dict[str, Any]]) -> int:
 @dataclass(frozen=True)
 class WorkflowUsage:
     transitions: int
-    lambda_seconds: tuple[float, ...]  # one per Lambda task invocation
+    lambda_tasks: tuple[tuple[str, float], ...]  # (state, seconds): one per Lambda task invocation
+
+    @property
+    def lambda_seconds(self) -> tuple[float, ...]:
+        return tuple(seconds for _, seconds in self.lambda_tasks)
 
 
 def workflow_usage(history: list[dict[str, Any]], now: datetime, states_after: int = 0) -> WorkflowUsage:
     """Transitions and Lambda task durations of an execution's history; a task still open (the caller's
     own, Finalize) lasts until `now`; `states_after` transitions are still to come."""
-    seconds: list[float] = []
-    started: datetime | None = None
+    tasks: list[tuple[str, float]] = []
+    state, started = "", None
     for event in history:
         kind = event["type"]
-        if kind == "TaskStarted" and event.get("taskStartedEventDetails", {}).get("resourceType") == "lambda":
+        if kind == "TaskStateEntered":
+            state = event.get("stateEnteredEventDetails", {}).get("name", "")
+        elif kind == "TaskStarted" and event.get("taskStartedEventDetails", {}).get("resourceType") == "lambda":
             started = event["timestamp"]
         elif kind in _TASK_ENDS and started is not None:
-            seconds.append((event["timestamp"] - started).total_seconds())
+            tasks.append((state, (event["timestamp"] - started).total_seconds()))
             started = None
     if started is not None:
-        seconds.append(max(0.0, (now - started).total_seconds()))
-    return WorkflowUsage(state_transitions(history) + states_after, tuple(seconds))
+        tasks.append((state, max(0.0, (now - started).total_seconds())))
+    return WorkflowUsage(state_transitions(history) + states_after, tuple(tasks))
 
 
 # -- what the training job used -------------------------------------------------------------------------
@@ -210,14 +220,17 @@ def training_parts(usage: TrainingUsage, prices: Prices) -> dict[PartName, CostP
 
 
 def workflow_parts(usage: WorkflowUsage, memory_mb: int, prices: Prices) -> dict[PartName, CostPart]:
-    gb_seconds = round(sum(billed_gb_seconds(s, memory_mb) for s in usage.lambda_seconds), 6)
-    invocations = len(usage.lambda_seconds)
+    gb_seconds = round(
+        sum(billed_gb_seconds(s, TASK_MEMORY_MB.get(state, memory_mb)) for state, s in usage.lambda_tasks), 6
+    )
+    invocations = len(usage.lambda_tasks)
     return {
         "lambda_compute": _priced(
             gb_seconds,
             "GB-seconds",
             prices.per_gb_second,
-            f"{invocations} workflow task invocations at {memory_mb} MB, timed by Step Functions",
+            f"{invocations} workflow task invocations at {memory_mb} MB (Evaluate at "
+            f"{TASK_MEMORY_MB['Evaluate']} MB), timed by Step Functions",
         ),
         "lambda_requests": _priced(invocations, "requests", prices.per_request, "workflow task invocations"),
         "step_functions": _priced(
@@ -265,7 +278,7 @@ class CostMeter:
 
     workflow: Workflow
     training: TrainingJobs
-    memory_mb: int  # every function of the stack has the Globals MemorySize (tests/template checks)
+    memory_mb: int  # the Globals MemorySize: every function's but TASK_MEMORY_MB's (tests/template checks)
     prices: Prices = field(default_factory=price_table)
 
     def measure(self, run: Run) -> RunCost:
