@@ -129,7 +129,9 @@ def workflow_usage(history: list[dict[str, Any]], now: datetime, states_after: i
         kind = event["type"]
         if kind == "TaskStateEntered":
             state = event.get("stateEnteredEventDetails", {}).get("name", "")
-        elif kind == "TaskStarted" and event.get("taskStartedEventDetails", {}).get("resourceType") == "lambda":
+        elif (
+            kind == "TaskStarted" and event.get("taskStartedEventDetails", {}).get("resourceType") == "lambda"
+        ):
             started = event["timestamp"]
         elif kind in _TASK_ENDS and started is not None:
             tasks.append((state, (event["timestamp"] - started).total_seconds()))
