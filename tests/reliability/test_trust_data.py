@@ -117,6 +117,7 @@ def test_a_queued_request_naming_another_models_data_trains_nothing(harness: Har
         Bucket=harness.bucket, Key="datasets/theirs/secret.csv", Body=GOOD_CSV.encode()
     )
     request = RunRequest(
+        stage=harness.deps.settings.stage,
         model="mine",
         trigger=TriggerKind.SCHEDULE,
         intent="mine|slot-1",

@@ -224,6 +224,8 @@ def test_model_package_approval_maps_to_the_deploy_run_of_its_change():
     detail = event.detail  # type: ignore[union-attr]
     assert (detail.ModelApprovalStatus, detail.ModelPackageVersion) == ("Approved", 3)
     assert model_of_group(detail.ModelPackageGroupName, "seam-dev-") == "churn"
-    request = approval_request("churn", "000003", detail.ModelPackageArn, detail.changed_at, event.time)  # type: ignore[union-attr]
+    request = approval_request(
+        "test", "churn", "000003", detail.ModelPackageArn, detail.changed_at, event.time
+    )  # type: ignore[union-attr]
     assert request.intent == f"approval|{detail.ModelPackageArn}|2026-11-22T10:15:02.845+00:00"
     assert request.deploy and request.deploy.version == "000003"
