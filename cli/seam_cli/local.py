@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-console = Console(highlight=False)
+# Off a terminal (a log, a pipe) rich would draw at 80 columns and cut the demo summary's cells.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 local_app = typer.Typer(
     help="Run Seam on this machine: emulator, local SageMaker and EKS.", no_args_is_help=True
 )
