@@ -26,7 +26,6 @@ from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
 from seam.errors import BadEventError, DeployRefusedError
 from seam.models.champion import Champion
-from seam.models.model_config import ModelConfig
 from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.run import (
     Decision,
@@ -40,8 +39,11 @@ from seam.models.run import (
 )
 from seam.models.version import ModelVersion, version_label
 
-if TYPE_CHECKING:  # the Register function resolves deploy runs without loading the event models
+# Named for the signatures only: Register resolves deploy runs without loading the event models, and
+# Finalize and the trigger, which load this module for its other parts, never load a config's classes.
+if TYPE_CHECKING:
     from seam.models.events import ModelPackageStateChangeEvent
+    from seam.models.model_config import ModelConfig
 
 DECISION_KEY = "seam:decision"  # CustomerMetadataProperties key of the decision `seam approve/reject` made
 SEAM = "seam"  # who decided, when Seam itself did (a failed rollout marks its version Rejected)
