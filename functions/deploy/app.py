@@ -3,9 +3,9 @@
 import seam.adapters.serving.eks  # noqa: F401  (every call uses the Kubernetes client: load it at init)
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from seam.adapters.dynamodb import versions  # noqa: F401  (servable_image reads a deploy run's version)
+from seam.adapters.dynamodb import versions  # noqa: F401  (deploy_target reads a deploy run's version)
 from seam.dependencies import dependencies
-from seam.domain.deployment import deploy, servable_image, serving_target
+from seam.domain.deployment import deploy, deploy_target
 from seam.models.run import WorkflowState
 from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 
@@ -16,8 +16,8 @@ from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 @event_parser(model=WorkflowState)
 def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
     deps = dependencies()
-    target = serving_target(deps.serving_targets, state.model, deps.settings.allowed_clusters)
-    image = servable_image(state, deps.serving_targets, deps.versions)  # the only image it may serve
+    allowed = deps.settings.allowed_clusters
+    target, image = deploy_target(state, deps.serving_targets, deps.versions, allowed)  # one config read
     wait = deps.settings.rollout_wait_seconds
     deployment = deploy(state, target, deps.serving, deps.runs, wait, image)
     logger.info(

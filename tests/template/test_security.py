@@ -65,7 +65,7 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "LocksTable": {"Scan", "GetItem", "UpdateItem"},
     },
     # Deploy, CheckRollout and Rollback: read the config, record and read the serving spec; a deploy
-    # run's registered image (servable_image).
+    # run's registered image (deploy_target).
     "ServingDeployerRole": {
         "ModelsTable": {"GetItem"},
         "RunsTable": {"GetItem", "UpdateItem"},

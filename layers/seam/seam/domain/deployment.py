@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.serving_targets import ServingTargetStore
 from seam.adapters.serving.base import ServingAdapter
-from seam.errors import ServingError, ServingTargetChangedError, UnexpectedImageError
+from seam.errors import ConfigError, ServingError, ServingTargetChangedError, UnexpectedImageError
 from seam.models.run import DeploymentInfo, RunStatus, WorkflowState
 from seam.models.serving import DeploymentSnapshot, Release
 from seam.models.serving_target import ServingTarget
@@ -20,7 +20,10 @@ def serving_target(
     targets: ServingTargetStore, model: str, allowed_clusters: frozenset[str]
 ) -> ServingTarget:
     """The model's target, rejected before any call when its cluster is not one Seam may touch."""
-    target = targets.get(model)
+    return _allowed(targets.get(model), model, allowed_clusters)
+
+
+def _allowed(target: ServingTarget | None, model: str, allowed_clusters: frozenset[str]) -> ServingTarget:
     if target is None:
         raise ServingError(f"model {model} has no serving target")
     if target.cluster not in allowed_clusters:
@@ -32,16 +35,29 @@ def serving_target(
     return target
 
 
-def servable_image(state: WorkflowState, targets: ServingTargetStore, versions: VersionStore) -> str:
-    """The only image the run may serve: for a run that trained, the model config's (pinned by digest;
-    the job was proven to be the run's own, with that image); for a deploy run (an approval or a
-    rollback), the image Seam recorded when it registered that version, read from Seam's own version
-    record, not from the document."""
-    if state.deploy is None:
-        return targets.training_image(state.model)
-    version = versions.get_version(state.model, state.deploy.version)
+def deploy_target(
+    state: WorkflowState,
+    targets: ServingTargetStore,
+    versions: VersionStore,
+    allowed_clusters: frozenset[str],
+) -> tuple[ServingTarget, str]:
+    """Deploy's target (as `serving_target`) and the only image the run may serve, from one read of the
+    config: for a run that trained, the config's (pinned by digest; the job was proven to be the run's
+    own, with that image); for a deploy run (an approval or a rollback), the image Seam recorded when it
+    registered that version, read from Seam's own version record, not from the document."""
+    serving = targets.serving(state.model)
+    target = _allowed(serving.target, state.model, allowed_clusters)
+    if state.deploy is not None:
+        return target, _registered_image(state.model, state.deploy.version, versions)
+    if serving.training_image is None:
+        raise ConfigError(f"stored config for {state.model!r} has no training image")
+    return target, serving.training_image
+
+
+def _registered_image(model: str, version_label: str, versions: VersionStore) -> str:
+    version = versions.get_version(model, version_label)
     if version is None:
-        raise ServingError(f"version {state.deploy.version} of {state.model} was never registered by Seam")
+        raise ServingError(f"version {version_label} of {model} was never registered by Seam")
     return version.image
 
 
@@ -53,7 +69,7 @@ def deploy(
     wait_seconds: int,
     config_image: str,
 ) -> DeploymentInfo:
-    """Patch the run's release into serving. Only `config_image` (`servable_image`: the model config's,
+    """Patch the run's release into serving. Only `config_image` (`deploy_target`: the model config's,
     or a deploy run's registered one) is ever served: any other is refused before serving is read."""
     if state.training is None or state.registration is None:
         raise ServingError("deploy needs a trained and registered version")

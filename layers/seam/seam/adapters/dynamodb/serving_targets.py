@@ -7,6 +7,8 @@ validated whole when it was put (ModelStore.put); this checks again the part the
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from pydantic import ValidationError
 
 from seam.adapters.dynamodb.table import Table
@@ -14,26 +16,28 @@ from seam.errors import ConfigError, ModelNotFoundError
 from seam.models.serving_target import ServingTarget
 
 
+class Serving(NamedTuple):
+    """What the serving functions read of a model's config, in one GetItem."""
+
+    target: ServingTarget | None  # None when the config has no serving section
+    training_image: str | None  # the image the config pins (by digest): the only one a retrain may serve
+
+
 class ServingTargetStore(Table):
     KEY = "model"
 
     def get(self, model: str) -> ServingTarget | None:
         """The model's serving target (None when its config has none)."""
+        return self.serving(model).target
+
+    def serving(self, model: str) -> Serving:
         record = self.read(model, consistent=False)
         if record is None:
             raise ModelNotFoundError(f"model {model!r} is not onboarded")
         try:
             serving = record["config"].get("serving")
-            return None if serving is None else ServingTarget.model_validate(serving)
+            target = None if serving is None else ServingTarget.model_validate(serving)
         except (ValidationError, KeyError, AttributeError) as exc:
             raise ConfigError(f"stored config for {model!r} has an invalid serving target: {exc}") from exc
-
-    def training_image(self, model: str) -> str:
-        """The image the model's config pins (by digest): the only image Deploy may serve."""
-        record = self.read(model, consistent=False)
-        if record is None:
-            raise ModelNotFoundError(f"model {model!r} is not onboarded")
-        try:
-            return str(record["config"]["training"]["image"])
-        except (KeyError, TypeError) as exc:
-            raise ConfigError(f"stored config for {model!r} has no training image") from exc
+        image = (record["config"].get("training") or {}).get("image")
+        return Serving(target, str(image) if image else None)
