@@ -8,9 +8,6 @@ from seam.domain.triggering import Ignored, Outcome, Queued, route, start_routed
 from seam.errors import ModelNotFoundError
 from seam.models.events import parse_trigger_body
 from seam.models.run import RunRequest
-
-# Every batch that starts a run writes the state machine's document: loaded at init.
-from seam.models.workflow_state import WorkflowState  # noqa: F401
 from seam.observability import count, logged_record_handler, logger, metrics, run_context, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -153,8 +153,8 @@ def start_run(request: RunRequest, runs: RunStore, workflow: Workflow) -> Trigge
             retry_of=request.retry_of,
         )
     )
-    # Loaded here, not at import: the trigger and Finalize load it at init (they start runs), the
-    # reconciler starts one only to repair a lost hand-over.
+    # Loaded here, not at import: the trigger (seam.domain.triggering) and Finalize load it at init
+    # (they start runs), the reconciler starts one only to repair a lost hand-over.
     from seam.models.workflow_state import WorkflowState
 
     document = WorkflowState(

@@ -35,6 +35,7 @@ from seam.models.events import (
     model_from_dataset_key,
 )
 from seam.models.run import DatasetRef, RunRequest, TriggerKind
+from seam.models.workflow_state import WorkflowState  # noqa: F401  (loaded at init: start_batch writes it)
 from seam.settings import Settings
 
 if TYPE_CHECKING:  # configs are parsed by ModelStore, which loads their classes at the first read
