@@ -64,6 +64,12 @@ def _phase_seconds(phases: list[str], cwd: Path) -> list[tuple[float, float]]:
             "_seconds.append((time.perf_counter() - _w, time.process_time() - _c))\n"
         )
     code += "print(_seconds)\n"
+    return _probe(code, cwd)
+
+
+def _probe(code: str, cwd: Path) -> list:
+    """Run `code` in a fresh interpreter in the Lambda environment of `cwd`; its last printed line, a
+    Python literal list."""
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=cwd,
@@ -184,16 +190,7 @@ def handler_statement(function: str) -> str:
 def loaded_modules(function: str) -> list[tuple[str, bool]]:
     """The modules the handler loads (import and first-invocation builds), in import order, each with
     whether it is third-party (its file is in site-packages)."""
-    cwd = ROOT / "functions" / function
-    out = subprocess.run(
-        [sys.executable, "-c", _MODULES_PROBE.format(statement=handler_statement(function))],
-        cwd=cwd,
-        env=lambda_environment(cwd),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return list(ast.literal_eval(out.stdout.strip().splitlines()[-1]))
+    return _probe(_MODULES_PROBE.format(statement=handler_statement(function)), ROOT / "functions" / function)
 
 
 def third_party_modules(function: str) -> list[str]:

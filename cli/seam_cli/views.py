@@ -15,14 +15,21 @@ from seam.models.run import DatasetRef, Evaluation, Run
 from seam.models.version import ModelVersion
 
 
-def model_summary(config: ModelConfig, champion: Champion | None) -> dict[str, Any]:
-    """One row of `seam models`."""
+def _model_fields(config: ModelConfig) -> dict[str, Any]:
+    """Who the model is and how it is gated: the first fields of `seam models` and `models show`."""
     return {
         "model": config.name,
         "team": config.team,
         "metric": config.evaluation.metric,
         "direction": config.evaluation.direction,
         "approval": config.approval,
+    }
+
+
+def model_summary(config: ModelConfig, champion: Champion | None) -> dict[str, Any]:
+    """One row of `seam models`."""
+    return {
+        **_model_fields(config),
         "champion": {"version": champion.version, "value": champion.value} if champion else None,
         "serving": config.serving.model_dump(mode="json") if config.serving else None,
         "retrain_every_minutes": config.retrain_every_minutes,
@@ -47,11 +54,7 @@ def model_serving_now(
             "dataset": dataset(version.dataset) if version else None,
         }
     return {
-        "model": config.name,
-        "team": config.team,
-        "metric": config.evaluation.metric,
-        "direction": config.evaluation.direction,
-        "approval": config.approval,
+        **_model_fields(config),
         "serving_target": config.serving.model_dump(mode="json") if config.serving else None,
         "champion": serving,
     }
