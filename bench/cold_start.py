@@ -145,6 +145,7 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         _CHAMPION,
     ),
     "launch_training": (f"{_CONFIG}.ModelConfig",),
+    "score_champion": (f"{_CONFIG}.ModelConfig",),  # a champion of another image: its Processing job
     "training_callback": ("seam.models.training_events.TrainingStateChangeEvent", f"{_RUN}.TrainingResult"),
     "evaluate": (f"{_CONFIG}.ModelConfig", _CHAMPION, f"{_RUN}.Evaluation"),
     "register": (f"{_CONFIG}.ModelConfig", f"{_RUN}.Registration", f"{_VERSION}.ModelVersion"),

@@ -321,7 +321,7 @@ def _part_cells(cost: dict | None) -> list[str | None]:
         return views.usd(sum(p["usd"] for p in present)) if present else None
 
     return [
-        usd_of("training"),
+        usd_of("champion_scoring", "training"),
         usd_of("warm_pool"),
         usd_of("lambda_compute", "lambda_requests"),
         usd_of("step_functions"),

@@ -89,6 +89,7 @@ def run_detail(run: Run) -> dict[str, Any]:
         "dataset": dataset(run.dataset) if run.dataset else None,
         "snapshot": run.snapshot.model_dump(mode="json", exclude_none=True) if run.snapshot else None,
         "training_job_name": run.training_job_name,
+        "champion_scoring_job_name": run.champion_scoring_job_name,
         "states": [
             {"status": status, "entered_at": _time(at), "seconds": run.state_timings.get(status)}
             for status, at in states
@@ -121,7 +122,14 @@ def decision_line(decision: dict[str, Any]) -> str:
 
 # -- cost -------------------------------------------------------------------------------------------------
 
-COST_PARTS = ("training", "warm_pool", "lambda_compute", "lambda_requests", "step_functions")
+COST_PARTS = (
+    "champion_scoring",
+    "training",
+    "warm_pool",
+    "lambda_compute",
+    "lambda_requests",
+    "step_functions",
+)
 
 
 def run_cost_row(run: Run, team: str | None) -> dict[str, Any]:
@@ -185,6 +193,7 @@ def cost_cell(cost: RunCost | None) -> str:
 LOCAL_STATE_DIR = "SEAM_LOCAL_STATE_DIR"
 WORKFLOW_FUNCTIONS = (
     "validate",
+    "score-champion",
     "launch-training",
     "evaluate",
     "register",
@@ -210,6 +219,10 @@ def run_links(run: Run, state_machine_arn: str, stage: str, local_state_dir: str
         }
         if job:
             links["training_logs"] = str(folder / "sagemaker" / "logs" / f"{job}.log")
+        if run.champion_scoring_job_name:
+            links["scoring_logs"] = str(
+                folder / "sagemaker" / "logs" / f"{run.champion_scoring_job_name}.log"
+            )
         return links
     region = state_machine_arn.split(":")[3]
     console = f"https://{region}.console.aws.amazon.com"
@@ -237,6 +250,12 @@ def run_links(run: Run, state_machine_arn: str, stage: str, local_state_dir: str
         links["training_logs"] = (
             f"{logs}#logsV2:log-groups/log-group/"
             f"$252Faws$252Fsagemaker$252FTrainingJobs$3FlogStreamNameFilter$3D{quote(job)}"
+        )
+    if scoring := run.champion_scoring_job_name:
+        links["scoring_job"] = f"{console}/sagemaker/home?region={region}#/processing-jobs/{quote(scoring)}"
+        links["scoring_logs"] = (
+            f"{logs}#logsV2:log-groups/log-group/"
+            f"$252Faws$252Fsagemaker$252FProcessingJobs$3FlogStreamNameFilter$3D{quote(scoring)}"
         )
     return links
 
@@ -295,6 +314,10 @@ def paired_lines(gate: Evaluation) -> list[str]:
             f"[{low:+.4f}, {high:+.4f}] ({paired.resamples} resamples, seed {paired.seed}); "
             f"decided on the {paired.decided_on}"
         )
+        if gate.champion_scored_by:
+            lines.append(
+                f"champion scored by its image in the {gate.champion_scored_by} {gate.champion_scoring_job}"
+            )
     else:
         lines.append(f"paired   no champion: decided on the {paired.decided_on}")
     return lines

@@ -1,8 +1,9 @@
-"""TrainingCallback: SageMaker "Training Job State Change" events, and the reconciler's checks of quiet
-trainings -> settle (or heartbeat) the run's task token.
+"""TrainingCallback: SageMaker "Training Job State Change" and "Processing Job State Change" events (a
+champion scored by its own image), and the reconciler's checks -> settle (or heartbeat) the task token.
 
-Either is a hint: DescribeTrainingJob is the truth. Settlement is exactly-once (conditional claim of the
-token record); jobs Seam did not start are ignored; a late event after a terminal status is a no-op.
+Each is a hint: DescribeTrainingJob (DescribeProcessingJob for a scoring job's token) is the truth.
+Settlement is exactly-once (conditional claim of the token record); jobs Seam did not start are
+ignored; a late event after a terminal status is a no-op.
 """
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -24,10 +25,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def handle_record(record: SQSRecord) -> None:
     deps = dependencies()
     event = parse_training_body(record.body)  # BadEventError: poison, logged by logged_record_handler
-    job_name = event.detail.TrainingJobName
+    job_name = event.job_name
     claimant = TrainingCheck.CLAIMANT if isinstance(event, TrainingCheck) else record.message_id
     settler = TrainingSettler(deps.tokens, deps.runs, deps.workflow, deps.training.tags, claimant=claimant)
-    outcome = settler.settle(job_name, deps.training.describe)
+    outcome = settler.settle(job_name, deps.training.describe, deps.training.describe_processing)
     if outcome is Settlement.NOT_OURS:
         logger.info(
             "training job not started by Seam; ignored",

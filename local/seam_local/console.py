@@ -22,6 +22,7 @@ STYLES = {
     "state": "cyan",
     "lambda": "blue",
     "training": "dim",
+    "processing": "dim",
     "sagemaker": "yellow",
     "serving": "green",
     "schedule": "magenta",

@@ -1,4 +1,4 @@
-"""Local SageMaker training: a training job runs its image's entry point on this machine.
+"""Local SageMaker: a training job, or a processing job, runs its image's entry point on this machine.
 
 moto keeps the job record (DescribeTrainingJob); `moto_hooks.install_training_runner` hands every new job
 to `LocalSageMaker.start`, which runs it on a worker thread under the SageMaker container contract, with
@@ -16,6 +16,15 @@ The command is the image's ENTRYPOINT plus `train` (`docker run IMAGE train`). s
 the job's log; the MetricDefinitions regexes read it and the last value of each metric wins.
 MaxRuntimeInSeconds kills the process (Stopped, MaxRuntimeExceeded); StopTrainingJob too (Stopped).
 A "SageMaker Training Job State Change" event goes to `on_event` for InProgress and the terminal status.
+
+Processing jobs (a champion scored by its own image: seam.domain.champion_scoring) run the same way,
+handed over by `moto_hooks.processing_runner`: the container's /opt/ml is the job's work folder (passed
+as SM_BASE_DIR, and every ContainerArguments value under /opt/ml/ is rewritten to it), each
+ProcessingInputs S3Input is downloaded to its LocalPath, the command is the image's ENTRYPOINT (or the
+job's ContainerEntrypoint) plus ContainerArguments, and on exit 0 each ProcessingOutputConfig output's
+LocalPath is uploaded under its S3Uri. A non-zero exit fails the job with /opt/ml/output/message as its
+ExitMessage; MaxRuntimeInSeconds and StopProcessingJob stop it. "SageMaker Processing Job State Change"
+goes to `on_event` for InProgress and the terminal status, with ProcessingStartTime/EndTime set.
 
 Warm pools (ResourceConfig.KeepAlivePeriodInSeconds): after a job the work folder stays "Available" for
 the keep-alive period; the next job with the same image, instance type, count and volume reuses it
@@ -45,19 +54,27 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.sagemaker.models import FakeTrainingJob
+from moto.sagemaker.models import FakeProcessingJob, FakeTrainingJob
 
 from seam_local.console import Log, silent
 from seam_local.images import ImageNotFound, ImageResolver
-from seam_local.moto_hooks import set_training_job, training_state_change_event
+from seam_local.moto_hooks import (
+    processing_state_change_event,
+    set_processing_job,
+    set_training_job,
+    training_state_change_event,
+)
 
 FAILURE_LIMIT = 1024  # characters of output/failure that SageMaker reports as FailureReason
 STOP_GRACE_SECONDS = 2.0  # SageMaker waits 120 s after SIGTERM; locally there is nothing to save for long
 
 
+CONTAINER_ROOT = "/opt/ml/"  # what SM_BASE_DIR stands for
+
+
 @dataclass
 class _Running:
-    job: FakeTrainingJob
+    job: FakeTrainingJob | FakeProcessingJob
     thread: threading.Thread
     process: subprocess.Popen[str] | None = None
     stop_reason: str | None = None  # "Stopped" (StopTrainingJob) or "MaxRuntimeExceeded"
@@ -114,6 +131,25 @@ class LocalSageMaker:
         if running is None or job.training_job_status != "InProgress":
             return  # stopping a job that ended is a no-op
         job.training_job_status, job.secondary_status = "Stopping", "Stopping"
+        self._kill(running, "Stopped")
+
+    # -- the ProcessingRunner protocol (moto_hooks.processing_runner) ------------------------------------
+
+    def start_processing(self, job: FakeProcessingJob) -> None:
+        name = job.processing_job_name
+        thread = threading.Thread(target=self._run_processing, args=(job,), name=f"processing-{name}")
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the local SageMaker is shut down")
+            self._running[name] = _Running(job, thread)
+        thread.start()
+
+    def stop_processing(self, job: FakeProcessingJob) -> None:
+        with self._lock:
+            running = self._running.get(job.processing_job_name)
+        if running is None or job.processing_job_status != "InProgress":
+            return
+        job.processing_job_status = "Stopping"
         self._kill(running, "Stopped")
 
     # -- lifecycle --------------------------------------------------------------------------------------
@@ -187,6 +223,84 @@ class LocalSageMaker:
             with self._lock:
                 self._running.pop(name, None)
 
+    def _run_processing(self, job: FakeProcessingJob) -> None:
+        name, base = job.processing_job_name, self.work_root / job.processing_job_name
+        started = datetime.now(UTC)
+        job.processing_start_time = started
+        self._emit_processing(job)
+        status, message, reason = "Failed", None, None
+        try:
+            spec = job.app_specification
+            image = self.images.resolve(spec["ImageUri"])
+            for item in job.processing_inputs or []:
+                source = item["S3Input"]
+                self._download(
+                    boto3.client("s3", region_name=self.region),
+                    source["S3Uri"],
+                    _local(base, source["LocalPath"]),
+                )
+            outputs = (job.processing_output_config or {}).get("Outputs", [])
+            for item in outputs:
+                _local(base, item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+            arguments = [
+                _local(base, a).as_posix() if a.startswith(CONTAINER_ROOT) else a
+                for a in spec.get("ContainerArguments") or []
+            ]
+            argv = image.command(arguments, entrypoint=spec.get("ContainerEntrypoint"))
+            env = {**(job.environment or {}), "PROCESSING_JOB_NAME": name}
+            limit = (job.stopping_condition or {}).get("MaxRuntimeInSeconds")
+            code, lines = self._run_container(
+                name,
+                argv,
+                image.folder,
+                base,
+                env,
+                limit,
+                lambda line: self.log("processing", f"{name} | {line}"),
+            )
+            stopped = self._running[name].stop_reason
+            if stopped is None and code == 0:
+                for item in outputs:
+                    self._upload_folder(
+                        _local(base, item["S3Output"]["LocalPath"]), item["S3Output"]["S3Uri"]
+                    )
+                status = "Completed"
+            elif stopped is not None:
+                status, reason = "Stopped", stopped
+            else:
+                message = _message(base)
+                tail = lines[-1] if lines else ""
+                reason = (
+                    f"AlgorithmError: the processing container exited with code {code}; last line: {tail}"
+                )
+                reason = reason[:FAILURE_LIMIT]
+        except ImageNotFound as exc:
+            reason = f"ClientError: {exc}"
+        except Exception as exc:  # the platform's own failure: still a terminal job, never a hung one
+            self.log("error", f"processing job {name} failed in the local runtime: {exc!r}")
+            reason = f"InternalServerError: {type(exc).__name__}: {exc}"
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+            with self._lock:
+                self._running.pop(name, None)
+        set_processing_job(
+            name,
+            status,
+            account=self.account,
+            region=self.region,
+            started=started,
+            exit_message=message,
+            failure_reason=reason,
+        )
+        self.log("sagemaker", f"processing job {name} {status} {message or reason or ''}".rstrip())
+        self._emit_processing(job)
+
+    def _emit_processing(self, job: FakeProcessingJob) -> None:
+        try:
+            self.on_event(processing_state_change_event(job, self.account, self.region))
+        except Exception as exc:  # EventBridge is best effort; the reconciler covers lost events
+            self.log("error", f"state change of {job.processing_job_name} not delivered: {exc!r}")
+
     def _prepare(self, base: Path, job: FakeTrainingJob) -> None:
         for part in ("input", "model", "output"):
             shutil.rmtree(base / part, ignore_errors=True)
@@ -227,6 +341,38 @@ class LocalSageMaker:
         self, job: FakeTrainingJob, argv: list[str], image_folder: Path, base: Path
     ) -> tuple[dict[str, float], int, list[str]]:
         name = job.training_job_name
+        definitions = [
+            (d["Name"], re.compile(d["Regex"]))
+            for d in job.algorithm_specification.get("MetricDefinitions", [])
+        ]
+        metrics: dict[str, float] = {}
+
+        def parse(line: str) -> None:
+            self.log("training", f"{name} | {line}")
+            for metric, regex in definitions:
+                match = regex.search(line)
+                if match:
+                    with contextlib.suppress(ValueError, IndexError):
+                        metrics[metric] = float(match.group(1))
+
+        env = {"TRAINING_JOB_NAME": name, "TRAINING_JOB_ARN": job.arn}
+        limit = (job.stopping_condition or {}).get("MaxRuntimeInSeconds")
+        code, lines = self._run_container(name, argv, image_folder, base, env, limit, parse)
+        return metrics, code, lines
+
+    def _run_container(
+        self,
+        name: str,
+        argv: list[str],
+        image_folder: Path,
+        base: Path,
+        extra_env: dict[str, str],
+        limit: int | None,
+        on_line: Callable[[str], None],
+    ) -> tuple[int, list[str]]:
+        """The image's process with SM_BASE_DIR in place of /opt/ml, killed at `limit` seconds; its
+        output is the job's log (`logs/<job>.log`, as CloudWatch keeps it: `seam runs show` links to it)
+        and goes line by line to `on_line`. Returns the exit code and the last 20 lines."""
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(base),
@@ -234,13 +380,8 @@ class LocalSageMaker:
             "PYTHONPATH": str(image_folder),
             "PYTHONUNBUFFERED": "1",
             "SM_BASE_DIR": str(base),
-            "TRAINING_JOB_NAME": name,
-            "TRAINING_JOB_ARN": job.arn,
+            **extra_env,
         }
-        definitions = [
-            (d["Name"], re.compile(d["Regex"]))
-            for d in job.algorithm_specification.get("MetricDefinitions", [])
-        ]
         process = subprocess.Popen(
             argv,
             cwd=image_folder,
@@ -254,14 +395,11 @@ class LocalSageMaker:
         running.process = process
         if running.stop_reason:  # stopped while the input was downloading
             self._kill(running, running.stop_reason)
-        limit = (job.stopping_condition or {}).get("MaxRuntimeInSeconds")
         timer = threading.Timer(float(limit), self._kill, (running, "MaxRuntimeExceeded")) if limit else None
         if timer:
             timer.daemon = True
             timer.start()
-        metrics: dict[str, float] = {}
         lines: list[str] = []
-        # The job's log, as CloudWatch keeps it for SageMaker (`seam runs show` links to it).
         log_file = self.work_root / "logs" / f"{name}.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -271,17 +409,12 @@ class LocalSageMaker:
                     line = line.rstrip("\n")
                     lines = [*lines[-19:], line]
                     job_log.write(line + "\n")
-                    self.log("training", f"{name} | {line}")
-                    for metric, regex in definitions:
-                        match = regex.search(line)
-                        if match:
-                            with contextlib.suppress(ValueError, IndexError):
-                                metrics[metric] = float(match.group(1))
+                    on_line(line)
             code = process.wait()
         finally:
             if timer:
                 timer.cancel()
-        return metrics, code, lines
+        return code, lines
 
     def _kill(self, running: _Running, reason: str) -> None:
         running.stop_reason = running.stop_reason or reason
@@ -295,6 +428,13 @@ class LocalSageMaker:
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+
+    def _upload_folder(self, folder: Path, uri: str) -> None:
+        """A processing output: every file under `folder` to `uri`/<its path below the folder>."""
+        bucket, prefix = _split_s3(uri.rstrip("/") + "/")
+        s3 = boto3.client("s3", region_name=self.region)
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            s3.upload_file(str(path), bucket, prefix + path.relative_to(folder).as_posix())
 
     def _upload_model(self, model_dir: Path, uri: str) -> None:
         buffer = io.BytesIO()
@@ -421,6 +561,21 @@ def _split_s3(uri: str) -> tuple[str, str]:
         raise ValueError(f"not an s3:// URI: {uri}")
     bucket, _, key = uri[5:].partition("/")
     return bucket, key
+
+
+def _local(base: Path, container_path: str) -> Path:
+    """A container path under /opt/ml/ in the job's work folder."""
+    if not container_path.startswith(CONTAINER_ROOT):
+        raise ValueError(f"{container_path}: only paths under {CONTAINER_ROOT} run locally")
+    return base / container_path[len(CONTAINER_ROOT) :]
+
+
+def _message(base: Path) -> str | None:
+    """/opt/ml/output/message: what the container said when it exited (a Processing job's ExitMessage)."""
+    message = base / "output" / "message"
+    if message.is_file():
+        return message.read_text(encoding="utf-8", errors="replace").strip()[:FAILURE_LIMIT] or None
+    return None
 
 
 def _failure_reason(base: Path, code: int, lines: list[str]) -> str:

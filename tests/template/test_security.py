@@ -39,6 +39,11 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "TaskTokensTable": {"PutItem", "UpdateItem"},
         "RunsTable": {"UpdateItem", "Query"},  # Query: the month's spend of a model with a budget
     },
+    "ScoreChampionFunctionRole": {
+        "ModelsTable": {"GetItem"},
+        "TaskTokensTable": {"PutItem", "UpdateItem"},  # UpdateItem: claims the token of a foreign job
+        "RunsTable": {"UpdateItem"},
+    },
     "EvaluateFunctionRole": {
         "ModelsTable": {"GetItem"},
         "ModelVersionsTable": {"GetItem"},
@@ -135,6 +140,34 @@ def test_create_training_job_requires_the_stack_key_encryption_isolation_and_the
     assert condition["StringEquals"] == {"aws:RequestTag/seam:stage": {"Ref": "Stage"}}
     raw_params = load_raw()["Parameters"]
     assert raw_params["TrainingNetworkAccess"]["Default"] == "denied"
+
+
+def test_create_processing_job_requires_the_stack_key_isolation_the_stage_tag_and_a_bounded_runtime(
+    cfn: dict[str, Any],  # noqa: F811
+) -> None:
+    """The champion's scoring job (seam.domain.champion_scoring): the condition keys CreateProcessingJob
+    supports (Service Authorization Reference), network isolation always (scoring needs no network)."""
+    from seam.domain.training_limits import SCORING_MAX_RUNTIME_SECONDS
+
+    (create,) = allow(cfn, "ScoreChampionFunctionRole", "sagemaker:CreateProcessingJob")
+    assert create["Action"] == "sagemaker:CreateProcessingJob"
+    assert create["Resource"]["Fn::Sub"].endswith(":processing-job/seam-${Stage}-*")
+    condition = create["Condition"]
+    key = {"Fn::GetAtt": ["DataKey", "Arn"]}
+    assert condition["ArnEquals"] == {"sagemaker:VolumeKmsKey": key, "sagemaker:OutputKmsKey": key}
+    assert condition["Bool"] == {
+        "sagemaker:InterContainerTrafficEncryption": "true",
+        "sagemaker:NetworkIsolation": "true",
+    }
+    assert condition["StringEquals"] == {"aws:RequestTag/seam:stage": {"Ref": "Stage"}}
+    assert condition["NumericLessThanEquals"] == {
+        "sagemaker:MaxRuntimeInSeconds": SCORING_MAX_RUNTIME_SECONDS
+    }
+    for role in ("TrainingCallbackFunctionRole", "ScoreChampionFunctionRole"):
+        (describe,) = allow(cfn, role, "sagemaker:DescribeProcessingJob")
+        assert describe["Resource"]["Fn::Sub"].endswith(":processing-job/seam-${Stage}-*"), role
+    for role in ("ReconcilerFunctionRole", "FinalizeFunctionRole"):
+        assert allow(cfn, role, "sagemaker:StopProcessingJob"), role
 
 
 def test_training_pulls_images_only_from_the_named_repositories(raw: dict[str, Any]) -> None:  # noqa: F811

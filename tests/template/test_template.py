@@ -33,6 +33,7 @@ FUNCTIONS = {
     "TriggerFunction": ("trigger", "trigger"),
     "ValidateFunction": ("validate", "validate"),
     "LaunchTrainingFunction": ("launch_training", "launch-training"),
+    "ScoreChampionFunction": ("score_champion", "score-champion"),
     "TrainingCallbackFunction": ("training_callback", "training-callback"),
     "ReconcilerFunction": ("reconciler", "reconciler"),
     "EvaluateFunction": ("evaluate", "evaluate"),
@@ -44,6 +45,7 @@ FUNCTIONS = {
 }
 WORKFLOW_FUNCTIONS = [
     "ValidateFunction",
+    "ScoreChampionFunction",
     "LaunchTrainingFunction",
     "EvaluateFunction",
     "RegisterFunction",
@@ -400,7 +402,7 @@ def test_resource_star_only_where_iam_has_no_resource_level_permissions(cfn: dic
                 assert not extra, f"{where}: Resource '*' for {sorted(extra)}"
 
 
-def test_state_machine_invokes_exactly_its_eight_functions(cfn: dict[str, Any], raw: dict[str, Any]) -> None:
+def test_state_machine_invokes_exactly_its_nine_functions(cfn: dict[str, Any], raw: dict[str, Any]) -> None:
     sm = raw["Resources"]["RetrainWorkflow"]["Properties"]
     assert sm["Type"] == "STANDARD"
     assert sm["Tracing"] == {"Enabled": True}

@@ -52,11 +52,15 @@ def lambda_task(name: str, start: float, end: float, end_kind: str = "TaskSuccee
 def test_the_table_is_dated_names_its_sources_and_prices_the_example_models_instance() -> None:
     table = json.loads(PRICE_TABLE.read_text())
     datetime.strptime(table["as_of"], "%Y-%m-%d")
-    assert set(table["sources"]) == {"sagemaker_training", "step_functions", "lambda"}
+    assert set(table["sources"]) == {"sagemaker_training", "sagemaker_processing", "step_functions", "lambda"}
     assert all(url.startswith("https://aws.amazon.com/") for url in table["sources"].values())
     prices = price_table()
     assert prices.training_hourly("ml.m5.large") == M5_LARGE  # examples/churn and bench/noop train on it
     assert all(v > 0 for v in prices.training_per_hour.values())
+    # Processing (a champion scored by its own image): its own table, unverified rates said so.
+    assert prices.processing_hourly("ml.m5.large") == M5_LARGE
+    assert "Processing" in table["checked"] and "NOT verified" in table["checked"]
+    assert prices.processing_hourly("ml.p3.2xlarge") is None  # a GPU rate is not assumed: cost unknown
 
 
 def test_training_is_billable_seconds_times_instances_at_the_hourly_price() -> None:

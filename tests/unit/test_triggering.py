@@ -394,6 +394,7 @@ def test_the_first_request_takes_the_lock_records_the_run_and_starts_its_executi
         "dataset": first.dataset.model_dump(mode="json", exclude_none=True),  # type: ignore[union-attr]
         "data_unchanged": False,
         "force": False,
+        "score_champion": False,
         "rolled_back": False,
     }
     lock = stores.locks.get("churn")

@@ -17,13 +17,14 @@ import tarfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from seam.dependencies import Dependencies
+from seam.domain.champion_scoring import scoring_job_name
 from seam.models.model_config import ModelConfig
 from seam.models.run import Run
-from seam_local.moto_hooks import package_event, set_training_job
+from seam_local.moto_hooks import package_event, set_processing_job, set_training_job
 from seam_local.stack import EmulatedStack
 
 from tests import model_configs
@@ -204,6 +205,51 @@ class Harness:
             bucket, _, key = target.removeprefix("s3://").partition("/")
             self.stack.client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
         return uri
+
+    # -- a champion of another image: its Processing job (seam.domain.champion_scoring) ---------------------
+    def wait_for_scoring(self, run_id: str, timeout: float = 20) -> str:
+        """Until ScoreChampion has stored the token and created the job; the job's name."""
+        name = scoring_job_name(run_id)
+        sm = self.stack.client("sagemaker")
+
+        def created() -> bool:
+            try:
+                return self.deps.tokens.get(name) is not None and bool(
+                    sm.describe_processing_job(ProcessingJobName=name)
+                )
+            except Exception:
+                return False
+
+        _poll(created, timeout, f"{run_id} never reached ScoreChampion")
+        return name
+
+    def finish_scoring(
+        self,
+        run_id: str,
+        predictions: str | None,
+        status: str = "Completed",
+        exit_message: str | None = None,
+        deliver: bool = True,
+    ) -> dict[str, Any]:
+        """What the champion's image does in its Processing job: `predictions` written to the job's
+        output (runs/<run>/champion/predictions.csv), then `status`; the event delivered to the callback."""
+        name = self.wait_for_scoring(run_id)
+        if predictions is not None:
+            key = f"runs/{run_id}/champion/predictions.csv"
+            self.stack.client("s3").put_object(Bucket=self.bucket, Key=key, Body=predictions.encode())
+        event = set_processing_job(
+            name,
+            status,
+            account="123456789012",
+            region="us-east-1",
+            started=datetime.now(UTC) - timedelta(seconds=30),
+            exit_message=exit_message,
+        )
+        if deliver:
+            assert self.stack.invoke("TrainingCallbackFunction", sqs_event(event)) == {
+                "batchItemFailures": []
+            }
+        return event
 
     # -- the Model Registry ------------------------------------------------------------------------------
     def package_arn(self, model: str, version: str) -> str:

@@ -23,7 +23,17 @@ from seam.dependencies import Dependencies
 from seam.models.run import utc_now
 
 from bench.cold_start import FIRST_INVOCATION_MODELS, loaded_modules
-from tests.workflow.harness import CRASHING_IMAGE, GOOD_CSV, Harness, model_config, sqs_event
+from tests.workflow.harness import (
+    CRASHING_IMAGE,
+    GOOD_CSV,
+    Harness,
+    model_config,
+    noisy_scores,
+    predictions_csv,
+    sqs_event,
+)
+from tests.workflow.test_champion_scoring import IMAGE_B
+from tests.workflow.test_paired_evaluation import paired_config, run_of, train
 
 # What builds a deferred model: the BaseModel methods that reach its validator or serializer, and a
 # TypeAdapter over it (Powertools' event_parser makes one).
@@ -33,6 +43,7 @@ FUNCTION_FOLDERS = {  # logical id -> functions/<folder>
     "TriggerFunction": "trigger",
     "ValidateFunction": "validate",
     "LaunchTrainingFunction": "launch_training",
+    "ScoreChampionFunction": "score_champion",
     "TrainingCallbackFunction": "training_callback",
     "ReconcilerFunction": "reconciler",
     "EvaluateFunction": "evaluate",
@@ -135,6 +146,7 @@ def test_each_handler_builds_the_deferred_models_and_loads_the_adapters_charged_
     harness.onboard(model_config())
     harness.drop("churn")
     first = harness.only_run_id()
+    harness.write_outputs(first, {})  # its model.tar.gz: the champion the last scenario scores
     harness.finish_training(first, auc=0.9)
     assert harness.wait_execution(first)["status"] == "SUCCEEDED"
     # A worse one rejected: validate and evaluate against a champion.
@@ -169,6 +181,22 @@ def test_each_handler_builds_the_deferred_models_and_loads_the_adapters_charged_
     assert harness.wait_execution(lost)["status"] == "SUCCEEDED"
 
     used = {handler: sorted(models) for handler, models in use.by_handler.items()}
+
+    # A champion of another image digest: ScoreChampion's first invocation (what the other handlers
+    # build for such a rare run is not charged to their cold start).
+    use.by_handler.clear()
+    paired = paired_config()
+    harness.deps.models.put(
+        paired.model_copy(update={"training": paired.training.model_copy(update={"image": IMAGE_B})})
+    )
+    scored = run_of(harness, 7, {r.run_id for r in harness.deps.runs.list_for_model("churn")})
+    harness.wait_for_scoring(scored)
+    labels = harness.holdout_labels(scored)
+    harness.finish_scoring(scored, predictions_csv(labels, noisy_scores(labels, 0.5, "old")))
+    train(harness, scored, challenger=1.5, champion=None)
+    assert harness.wait_execution(scored)["status"] == "SUCCEEDED"
+    used["score_champion"] = sorted(use.by_handler["score_champion"])
+
     charged = {handler: sorted(models) for handler, models in FIRST_INVOCATION_MODELS.items() if models}
     assert used == charged
 

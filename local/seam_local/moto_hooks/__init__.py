@@ -5,15 +5,17 @@ same way (`patching.Hook`), only for the duration of a `with` block:
 - `install_lambda_runtime`: Lambda tasks run Seam's handlers in-process (`lambda_runtime`), and
   SendTaskFailure keeps its cause (`task_failure`).
 - `install_training_runner`: training jobs run (InProgress, handed to a runner) instead of completing
-  at once, names are unique, StopTrainingJob exists (`training_runner`); `install_training_stop`:
-  StopTrainingJob alone, for tests without a runner.
+  at once, names are unique, StopTrainingJob exists (`training_runner`); processing jobs (a champion
+  scored by its own image) likewise (`processing_runner`); `install_training_stop`: StopTrainingJob
+  alone, and processing jobs that keep their request, for tests without a runner.
 - `install_event_sources`: events reach EventBridge targets in the shape and envelope AWS uses
   (`event_input`, `s3_events`, `alarm_events`, `model_package_events`: UpdateModelPackage emits
   SageMaker's approval change).
 - `install_transaction_backups`: a TransactWriteItems backs each table up once (`transactions`).
 
-Two modules set what no API action can: a training job's status and metrics (`training_status`) and an
-EKS cluster's endpoint (`eks_clusters`). moto is pinned (PINNED_MOTO_VERSION); `check_moto_compatibility`
+Three modules set what no API action can: a training job's status and metrics (`training_status`), a
+processing job's status (`processing_runner.set_processing_job`) and an EKS cluster's endpoint
+(`eks_clusters`). moto is pinned (PINNED_MOTO_VERSION); `check_moto_compatibility`
 runs every module's check, and tests/workflow/test_moto_hooks.py fails loudly when moto changes.
 """
 
@@ -28,6 +30,7 @@ from seam_local.moto_hooks import (
     event_input,
     lambda_runtime,
     model_package_events,
+    processing_runner,
     s3_events,
     task_failure,
     training_runner,
@@ -39,6 +42,7 @@ from seam_local.moto_hooks.eks_clusters import set_cluster_endpoint
 from seam_local.moto_hooks.lambda_runtime import Invocation, LambdaContext, LambdaRuntime
 from seam_local.moto_hooks.model_package_events import package_event
 from seam_local.moto_hooks.patching import PINNED_MOTO_VERSION, check_moto_version
+from seam_local.moto_hooks.processing_runner import processing_state_change_event, set_processing_job
 from seam_local.moto_hooks.training_runner import TrainingRunner
 from seam_local.moto_hooks.training_status import set_training_job, training_state_change_event
 
@@ -47,6 +51,7 @@ MODULES = (
     task_failure,
     training_runner,
     training_status,
+    processing_runner,
     event_input,
     s3_events,
     alarm_events,
@@ -70,7 +75,9 @@ __all__ = [
     "install_training_stop",
     "install_transaction_backups",
     "package_event",
+    "processing_state_change_event",
     "set_cluster_endpoint",
+    "set_processing_job",
     "set_training_job",
     "training_state_change_event",
 ]
@@ -93,16 +100,22 @@ def install_lambda_runtime(runtime: LambdaRuntime) -> Iterator[LambdaRuntime]:
 @contextmanager
 def install_training_runner(runner: TrainingRunner) -> Iterator[TrainingRunner]:
     """CreateTrainingJob leaves the job InProgress and calls `runner.start(job)`; StopTrainingJob calls
-    `runner.stop(job)`."""
-    with training_runner.HOOK.installed(runner), training_runner.STOP_HOOK.installed(None):
+    `runner.stop(job)`; CreateProcessingJob and StopProcessingJob likewise (`start_processing`,
+    `stop_processing`)."""
+    with (
+        training_runner.HOOK.installed(runner),
+        training_runner.STOP_HOOK.installed(None),
+        processing_runner.HOOK.installed(runner),
+    ):
         yield runner
 
 
 @contextmanager
 def install_training_stop() -> Iterator[None]:
     """StopTrainingJob, which moto lacks, without a runner: a running job is Stopped at once; one that
-    is not InProgress is refused (ValidationException), as SageMaker does."""
-    with training_runner.STOP_HOOK.installed(None):
+    is not InProgress is refused (ValidationException), as SageMaker does. Processing jobs keep their
+    request's ProcessingResources and refuse a duplicate name (`processing_runner`)."""
+    with training_runner.STOP_HOOK.installed(None), processing_runner.HOOK.installed(None):
         yield
 
 

@@ -1,4 +1,5 @@
-"""SageMaker: training jobs and the Model Registry."""
+"""SageMaker: training jobs, the Processing jobs that score a champion of another image, and the Model
+Registry."""
 
 from __future__ import annotations
 
@@ -58,6 +59,41 @@ class TrainingJobs:
             with aws_call(f"StopTrainingJob {job_name}", TrainingError):
                 self.sm.stop_training_job(TrainingJobName=job_name)
             return JobStop(job_name, stopping=True, reason="StopTrainingJob accepted")
+        except SeamError as exc:
+            if cause_code(exc) in ("ValidationException", "ResourceNotFound"):
+                return JobStop(job_name, stopping=False, reason=str(exc.__cause__))
+            raise
+
+    # -- Processing jobs (seam.domain.champion_scoring) ----------------------------------------------------
+
+    def create_processing(self, request: dict[str, Any]) -> bool:
+        """CreateProcessingJob; False when a job of that name already exists (the launch was retried)."""
+        try:
+            with aws_call(f"CreateProcessingJob {request['ProcessingJobName']}", TrainingError):
+                self.sm.create_processing_job(**request)
+            return True
+        except SeamError as exc:
+            if cause_code(exc) == "ResourceInUse" or "already exists" in str(exc):
+                return False
+            if cause_code(exc) == "ResourceLimitExceeded":
+                raise TrainingCapacityError(str(exc)) from exc
+            raise
+
+    def describe_processing(self, job_name: str) -> dict[str, Any] | None:
+        try:
+            with aws_call(f"DescribeProcessingJob {job_name}", TrainingError):
+                return self.sm.describe_processing_job(ProcessingJobName=job_name)
+        except SeamError as exc:
+            if cause_code(exc) in ("ResourceNotFound", "ValidationException") and "not" in str(exc).lower():
+                return None
+            raise
+
+    def stop_processing(self, job_name: str) -> JobStop:
+        """StopProcessingJob, idempotent as `stop`: a job that ended or never existed is not an error."""
+        try:
+            with aws_call(f"StopProcessingJob {job_name}", TrainingError):
+                self.sm.stop_processing_job(ProcessingJobName=job_name)
+            return JobStop(job_name, stopping=True, reason="StopProcessingJob accepted")
         except SeamError as exc:
             if cause_code(exc) in ("ValidationException", "ResourceNotFound"):
                 return JobStop(job_name, stopping=False, reason=str(exc.__cause__))

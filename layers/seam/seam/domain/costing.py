@@ -9,6 +9,10 @@ The parts of a run's bill:
 * warm_pool: WarmPoolStatus.ResourceRetainedBillableTimeInSeconds x InstanceCount at the same price;
   while the pool is still up when the run ends (the usual case) its KeepAlivePeriodInSeconds, an upper
   bound (a reuse by the model's next run ends it sooner).
+* champion_scoring: a champion of another image digest scored by a Processing job of its image
+  (seam.domain.champion_scoring): DescribeProcessingJob's ProcessingStartTime -> ProcessingEndTime
+  (it reports no BillableTimeInSeconds) x InstanceCount x the table's processing rate (its entry says
+  how far that rate is checked).
 * lambda_compute / lambda_requests: the workflow's Lambda tasks, from the execution history (each from
   TaskStarted to the task's end as Step Functions saw it, so including the invoke's round trip: an
   upper bound of the billed duration), Finalize's own up to the moment it measures. The trigger and the
@@ -59,6 +63,7 @@ class Prices:
     per_gb_second: float
     per_request: float
     training_per_hour: dict[str, float]
+    processing_per_hour: dict[str, float]
 
     @classmethod
     def load(cls, path: Path = PRICE_TABLE) -> Prices:
@@ -70,14 +75,18 @@ class Prices:
             per_gb_second=table["lambda_arm64_per_gb_second_usd"],
             per_request=table["lambda_per_request_usd"],
             training_per_hour=table["sagemaker_training_per_instance_hour_usd"],
+            processing_per_hour=table.get("sagemaker_processing_per_instance_hour_usd", {}),
         )
 
     def training_hourly(self, instance_type: str) -> float | None:
         return self.training_per_hour.get(instance_type)
 
-    def missing(self, instance_type: str) -> str:
+    def processing_hourly(self, instance_type: str) -> float | None:
+        return self.processing_per_hour.get(instance_type)
+
+    def missing(self, instance_type: str, kind: str = "training") -> str:
         return (
-            f"instance type {instance_type} is not in the price table "
+            f"{kind} instance type {instance_type} is not in the price table "
             f"(seam/prices.json, {self.region}, as of {self.as_of})"
         )
 
@@ -221,6 +230,44 @@ def training_parts(usage: TrainingUsage, prices: Prices) -> dict[PartName, CostP
     return parts
 
 
+@dataclass(frozen=True)
+class ScoringUsage:
+    """What a champion's scoring (Processing) job used, from DescribeProcessingJob."""
+
+    job_name: str
+    instance_type: str
+    instance_count: int
+    status: str
+    seconds: int | None  # ProcessingStartTime -> ProcessingEndTime
+
+
+def scoring_usage(description: dict[str, Any]) -> ScoringUsage:
+    from seam.domain.champion_scoring import processing_seconds
+
+    cluster = description["ProcessingResources"]["ClusterConfig"]
+    return ScoringUsage(
+        job_name=description["ProcessingJobName"],
+        instance_type=cluster["InstanceType"],
+        instance_count=int(cluster.get("InstanceCount", 1)),
+        status=description["ProcessingJobStatus"],
+        seconds=processing_seconds(description),
+    )
+
+
+def scoring_part(usage: ScoringUsage, prices: Prices) -> CostPart:
+    hourly = prices.processing_hourly(usage.instance_type)
+    per_second = hourly / 3600 if hourly is not None else None
+    reason = None if hourly is not None else prices.missing(usage.instance_type, "processing")
+    if usage.seconds is None:
+        reason = reason or f"processing job {usage.job_name} is {usage.status}: its run time is not final"
+    seconds = usage.seconds or 0
+    basis = (
+        f"ProcessingStartTime -> ProcessingEndTime {seconds} s x InstanceCount {usage.instance_count} "
+        f"({usage.instance_type}, processing job {usage.job_name})"
+    )
+    return _priced(seconds * usage.instance_count, "instance-seconds", per_second, basis, reason)
+
+
 def workflow_parts(usage: WorkflowUsage, memory_mb: int, prices: Prices) -> dict[PartName, CostPart]:
     gb_seconds = round(
         sum(billed_gb_seconds(s, TASK_MEMORY_MB.get(state, memory_mb)) for state, s in usage.lambda_tasks), 6
@@ -248,9 +295,12 @@ def run_cost(
     prices: Prices,
     team: str | None = None,
     unknown: str | None = None,
+    scoring: ScoringUsage | None = None,
 ) -> RunCost:
     """The run's bill from its usage; `unknown`: why some usage could not be measured."""
     parts: dict[PartName, CostPart] = {}
+    if scoring is not None:
+        parts["champion_scoring"] = scoring_part(scoring, prices)
     if training is not None:
         parts.update(training_parts(training, prices))
     if workflow is not None:
@@ -284,9 +334,12 @@ class CostMeter:
     prices: Prices = field(default_factory=price_table)
 
     def measure(self, run: Run) -> RunCost:
-        training = workflow = None
+        training = workflow = scoring = None
         unknown = None
         try:
+            if run.champion_scoring_job_name:
+                scored = self.training.describe_processing(run.champion_scoring_job_name)
+                scoring = scoring_usage(scored) if scored else None
             if run.training_job_name:
                 description = self.training.describe(run.training_job_name)
                 training = training_usage(description) if description else None
@@ -296,4 +349,4 @@ class CostMeter:
             unknown = f"usage could not be read: {type(exc).__name__}: {exc}"
         # The team LaunchTraining recorded on the run (a run that never launched has none: `seam cost`
         # then counts it with its model's team).
-        return run_cost(training, workflow, self.memory_mb, self.prices, run.team, unknown)
+        return run_cost(training, workflow, self.memory_mb, self.prices, run.team, unknown, scoring)

@@ -3,7 +3,9 @@
 Two ways, by the model's config:
 - *paired* (`evaluation.holdout_fraction` set, a metric Seam computes): both models' per-row predictions
   on the run's holdout, which the training job wrote beside the model (output.tar.gz: challenger.csv,
-  and champion.csv when the champion was given as a channel), decided by
+  and champion.csv when the champion was given as a channel), or, for a champion of another image
+  digest, which a Processing job of the champion's own image wrote (seam.domain.champion_scoring: the
+  ScoreChampion state's result, `runs/<run>/champion/predictions.csv`), decided by
   `seam.domain.paired_evaluation.decide_paired` (seeded by the run id: the same run decides the same);
 - *logged*: the training job's metric (a metric-definition regex over its log) against the champion's
   stored value, as before; a paired config whose metric Seam cannot compute falls back to this, and the
@@ -31,7 +33,15 @@ from seam.errors import (
 from seam.models.champion import Champion
 from seam.models.model_config import EvaluationSpec
 from seam.models.predictions import Predictions, positional_ids
-from seam.models.run import Evaluation, Holdout, RunStatus, TrainingResult, WorkflowState
+from seam.models.run import (
+    ChampionArtifact,
+    ChampionScoring,
+    Evaluation,
+    Holdout,
+    RunStatus,
+    TrainingResult,
+    WorkflowState,
+)
 
 CHALLENGER_FILE, CHAMPION_FILE, CHAMPION_ERROR_FILE = "challenger.csv", "champion.csv", "champion.error"
 MAX_OUTPUT_MEMBER_BYTES = 256 * 1024 * 1024
@@ -54,7 +64,15 @@ def evaluate_run(
     if holdout is None:
         result = evaluate(config.evaluation, state.training.metrics, champion)
     else:
-        result = evaluate_paired(state.run_id, config.evaluation, holdout, state.training, champion, datasets)
+        result = evaluate_paired(
+            state.run_id,
+            config.evaluation,
+            holdout,
+            state.training,
+            champion,
+            datasets,
+            scoring=state.champion_scoring,
+        )
     runs.update(
         state.run_id,
         status=RunStatus.EVALUATING,
@@ -120,8 +138,11 @@ def evaluate_paired(
     training: TrainingResult,
     champion: Champion | None,
     datasets: DatasetStore,
+    *,
+    scoring: ChampionScoring | None = None,
 ) -> Evaluation:
-    """Decide on both models' predictions on the run's holdout (see the module's docstring)."""
+    """Decide on both models' predictions on the run's holdout (see the module's docstring). `scoring`:
+    the Processing job that scored a champion of another image digest."""
     if find_metric(spec.metric) is None:
         logged = evaluate(spec, training.metrics, champion)
         warning = (
@@ -130,12 +151,7 @@ def evaluate_paired(
         )
         return logged.model_copy(update={"warning": warning, "holdout": holdout.uri})
     scored = holdout.champion
-    if scored is not None and not scored.scored_in_training:
-        raise ChampionImageChangedError(
-            f"champion {scored.version} was trained by {scored.image}, the challenger by {training.image}: "
-            "scoring the champion needs its own image (a Processing job), which Seam does not start yet; "
-            "unset evaluation.holdout_fraction for this run to compare the logged metric instead"
-        )
+    processing = _processing_scoring(scored, scoring, training)
     files = prediction_files(datasets, output_uri(training.model_artifact_uri))
     if CHALLENGER_FILE not in files:
         raise PredictionsError(
@@ -143,8 +159,11 @@ def evaluate_paired(
             f"the training job wrote no {CHALLENGER_FILE} (found: {', '.join(sorted(files)) or 'none'})",
         )
     challenger = Predictions.from_csv(files[CHALLENGER_FILE], source="challenger predictions")
-    current = None
-    if scored is not None:
+    current, scored_by, scoring_job = None, None, None
+    if processing is not None:
+        current = processing_predictions(datasets, processing)
+        scored_by, scoring_job = "processing job", processing.job_name
+    elif scored is not None:
         if CHAMPION_ERROR_FILE in files:
             reason = files[CHAMPION_ERROR_FILE].decode("utf-8", errors="replace").strip()[:1024]
             raise ChampionUnscorableError(
@@ -155,6 +174,7 @@ def evaluate_paired(
                 f"champion {scored.version} was given to the training job but it wrote no {CHAMPION_FILE}"
             )
         current = Predictions.from_csv(files[CHAMPION_FILE], source="champion predictions")
+        scored_by, scoring_job = "training job", training.job_name
     paired = decide_paired(
         spec, challenger, current, positional_ids(holdout.rows), seed=run_id, confidence=spec.confidence
     )
@@ -169,7 +189,35 @@ def evaluate_paired(
         reason=paired.reason,
         paired=paired,
         holdout=holdout.uri,
+        champion_scored_by=scored_by,
+        champion_scoring_job=scoring_job,
     )
+
+
+def _processing_scoring(
+    scored: ChampionArtifact | None, scoring: ChampionScoring | None, training: TrainingResult
+) -> ChampionScoring | None:
+    """The Processing job that scored a champion of another image digest (None: the champion is scored
+    in the training job, or there is none). Its result must come from the champion's own image."""
+    if scored is None or scored.scored_in_training:
+        return None
+    if scoring is None or scoring.image != scored.image:
+        ran = f" (the scoring job ran {scoring.image})" if scoring is not None else ""
+        raise ChampionImageChangedError(
+            f"champion {scored.version} was trained by {scored.image}, the challenger by {training.image}, "
+            f"and no Processing job of the champion's image scored it on the holdout{ran}"
+        )
+    return scoring
+
+
+def processing_predictions(datasets: DatasetStore, scoring: ChampionScoring) -> Predictions:
+    """The champion's per-row predictions its own image's Processing job wrote."""
+    content = datasets.read(scoring.predictions_uri)
+    if content is None:
+        raise ChampionUnscorableError(
+            f"processing job {scoring.job_name} completed but wrote no {scoring.predictions_uri}"
+        )
+    return Predictions.from_csv(content, source="champion predictions")
 
 
 def output_uri(model_artifact_uri: str) -> str:

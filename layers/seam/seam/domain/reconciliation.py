@@ -1,12 +1,13 @@
 """The reconciler's sweep: have quiet trainings checked, and free locks of dead runs.
 
-Runs in TRAINING that nothing has been heard of for `stale_after_seconds` (no status change, no
-heartbeat) are sent to the training callback's queue, one small check message each, 10 per
-SendMessageBatch: the callback settles or heartbeats them (DescribeTrainingJob -> success / failure /
-heartbeat), five invocations at a time, with SQS redelivery for a check that fails. A heartbeat is news,
-so a checked run leaves the stale set for `stale_after_seconds`, and the stale runs are read oldest news
-first: each sweep reaches the trainings whose heartbeat window closes first, and a sweep that cannot send
-them all leaves the rest for the next, at the front.
+Runs in TRAINING (or SCORING: a champion's Processing job) that nothing has been heard of for
+`stale_after_seconds` (no status change, no heartbeat) are sent to the training callback's queue, one
+small check message each, 10 per SendMessageBatch: the callback settles or heartbeats them
+(DescribeTrainingJob -> success / failure / heartbeat), five invocations at a time, with SQS
+redelivery for a check that fails. A heartbeat is news, so a checked run leaves the stale set for
+`stale_after_seconds`, and the stale runs are read oldest news first: each sweep reaches the trainings
+whose heartbeat window closes first, and a sweep that cannot send them all leaves the rest for the
+next, at the front.
 
 A lock whose holder never started is started; a lock whose holder's execution ended without Finalize
 (e.g. Finalize exhausted its retries, or the execution was aborted) is released, the run marked FAILED,
@@ -43,6 +44,13 @@ REPAIR_SHARE = 0.5
 
 def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+def _waiting_for(run: Run) -> str:
+    """The job a quiet run waits for: its champion's scoring job while SCORING, else its training job."""
+    if run.status is RunStatus.SCORING and run.champion_scoring_job_name:
+        return run.champion_scoring_job_name
+    return run.training_job_name or run.run_id
 
 
 @dataclass
@@ -85,11 +93,13 @@ class Reconciler:
         self, stale_after_seconds: int, time_left: Callable[[], float], report: SweepReport
     ) -> None:
         cutoff = utc_now() - timedelta(seconds=stale_after_seconds)
-        try:
-            quiet = self.runs.list_by_status(RunStatus.TRAINING, updated_before=cutoff)  # oldest news first
-        except Exception as exc:
-            report.failed["runs in TRAINING"] = _reason(exc)
-            return
+        quiet: list[Run] = []
+        for status in (RunStatus.TRAINING, RunStatus.SCORING):  # SCORING: a champion's Processing job
+            try:
+                quiet += self.runs.list_by_status(status, updated_before=cutoff)  # oldest news first
+            except Exception as exc:
+                report.failed[f"runs in {status.value}"] = _reason(exc)
+        quiet.sort(key=lambda run: run.updated_at)
         for start in range(0, len(quiet), SEND_BATCH_MAX):
             if time_left() <= 0:
                 report.deferred += len(quiet) - start
@@ -98,9 +108,7 @@ class Reconciler:
 
     def _send_check_batch(self, runs: list[Run], report: SweepReport) -> None:
         try:
-            refused = self.checks.send_batch(
-                [(TrainingCheck.body(r.training_job_name or r.run_id), 0) for r in runs]
-            )
+            refused = self.checks.send_batch([(TrainingCheck.body(_waiting_for(r)), 0) for r in runs])
         except Exception as exc:  # the next sweep sends them again: they are still quiet
             refused = dict.fromkeys(range(len(runs)), _reason(exc))
         for n, run in enumerate(runs):

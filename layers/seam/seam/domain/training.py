@@ -288,10 +288,16 @@ class TrainingSettler:
     # answer was lost is this claimant's to finish (Step Functions rejects a second settlement).
     claimant: str | None = None
 
-    def settle(self, job_name: str, describe: Callable[[str], dict[str, Any] | None]) -> Settlement:
-        """Settle `job_name`'s token from DescribeTrainingJob (the truth; events are only hints).
-        The job is described only when Seam holds an unsettled token for it: duplicates, late events and
-        jobs Seam did not start cost one read."""
+    def settle(
+        self,
+        job_name: str,
+        describe: Callable[[str], dict[str, Any] | None],
+        describe_scoring: Callable[[str], dict[str, Any] | None] | None = None,
+    ) -> Settlement:
+        """Settle `job_name`'s token from DescribeTrainingJob (the truth; events are only hints), or from
+        DescribeProcessingJob (`describe_scoring`) when the token is a champion scoring job's
+        (seam.domain.champion_scoring). The job is described only when Seam holds an unsettled token for
+        it: duplicates, late events and jobs Seam did not start cost one read."""
         token = self.tokens.get(job_name)
         if token is None:
             return Settlement.NOT_OURS
@@ -299,17 +305,53 @@ class TrainingSettler:
         # never completed (a lost response, a crash) is ours to finish.
         if token.settled and (token.sent or not (self.claimant and token.claimed_by == self.claimant)):
             return Settlement.ALREADY_SETTLED
+        if is_scoring(token):
+            if describe_scoring is None:
+                raise TrainingError(
+                    f"{job_name} is a processing job: settling it needs DescribeProcessingJob"
+                )
+            return self._act_scoring(token, job_name, describe_scoring(job_name))
         return self._act(token, job_name, describe(job_name))
+
+    def _act_scoring(
+        self, token: TokenRecord, job_name: str, description: dict[str, Any] | None
+    ) -> Settlement:
+        """A champion scoring job: the same statuses as a training job's; a completed job is adopted
+        only when it is the run's own, a failed one ends the run as ChampionUnscorableError."""
+        from seam.domain.champion_scoring import ScoringIdentity, scoring_result
+
+        if description is None:
+            return self._fail(token, "ChampionUnscorableError", f"processing job {job_name} does not exist")
+        status = description["ProcessingJobStatus"]
+        if status not in TERMINAL_JOB_STATUSES:
+            return self._heartbeat(token) if status == "InProgress" else Settlement.WAITING
+        if status != "Completed":
+            why = description.get("ExitMessage") or description.get("FailureReason") or f"ended {status}"
+            error = "ChampionUnscorableError" if status == "Failed" else "ChampionScoringStopped"
+            return self._fail(token, error, f"processing job {job_name} scoring the champion: {why}")
+        identity = ScoringIdentity.from_token(token)
+        if identity is None:
+            return self._fail(
+                token, "ForeignTrainingJobError", f"run {token.run_id} kept no record of the job it created"
+            )
+        found = identity.mismatches(description, self.tags_of(description["ProcessingJobArn"]))
+        if found:
+            cause = f"processing job {job_name} is not run {token.run_id}'s: " + "; ".join(found)
+            return self._fail(token, "ForeignTrainingJobError", cause)
+        return self._send_success(token, scoring_result(description).model_dump(mode="json"), {})
+
+    def _heartbeat(self, token: TokenRecord) -> Settlement:
+        if self.workflow.heartbeat(token.task_token):
+            # News of the run: the reconciler checks it again only after `stale_after` more.
+            self._record(token.run_id, heartbeat_at=utc_now())
+        return Settlement.HEARTBEAT
 
     def _act(self, token: TokenRecord, job_name: str, description: dict[str, Any] | None) -> Settlement:
         if description is None:
             return self._fail(token, "TrainingJobNotFound", f"training job {job_name} does not exist")
         status = description["TrainingJobStatus"]
         if status == "InProgress":
-            if self.workflow.heartbeat(token.task_token):
-                # News of the run: the reconciler checks it again only after `stale_after` more.
-                self._record(token.run_id, heartbeat_at=utc_now())
-            return Settlement.HEARTBEAT
+            return self._heartbeat(token)
         if status not in TERMINAL_JOB_STATUSES:
             return Settlement.WAITING
         if status == "Completed":
@@ -331,13 +373,15 @@ class TrainingSettler:
         return self._succeed(token, result_from(description))
 
     def _succeed(self, token: TokenRecord, result: TrainingResult) -> Settlement:
+        return self._send_success(token, result.model_dump(mode="json"), {"metrics": result.metrics})
+
+    def _send_success(self, token: TokenRecord, output: dict[str, Any], record: dict[str, Any]) -> Settlement:
         if not self.tokens.claim(token.training_job_name, "success", self.claimant):
             return Settlement.ALREADY_SETTLED
-        self._record(token.run_id, metrics=result.metrics)
+        if record:
+            self._record(token.run_id, **record)
         return self._send(
-            token,
-            lambda: self.workflow.succeed(token.task_token, result.model_dump(mode="json")),
-            Settlement.SUCCEEDED,
+            token, lambda: self.workflow.succeed(token.task_token, output), Settlement.SUCCEEDED
         )
 
     def _fail(self, token: TokenRecord, error: str, cause: str) -> Settlement:
@@ -374,13 +418,24 @@ class OrphanedJobs:
     training: TrainingJobs
 
     def stop(self, run_id: str) -> JobStop | None:
-        """Stop `run_id`'s job if its token is unsettled (the job name is the run id). None when there
-        is nothing to stop: no token (the run never launched one) or a settled token (the job ended and
-        its result was delivered: tokens are claimed only for ended jobs)."""
+        """Stop `run_id`'s job if its token is unsettled: its training job (named by the run id), else
+        the Processing job scoring its champion (which runs before training: a run waits on one job at a
+        time). None when there is nothing to stop: no token (the run never launched one) or a settled
+        token (the job ended and its result was delivered: tokens are claimed only for ended jobs)."""
         token = self.tokens.get(run_id)
-        if token is None or token.settled:
+        if token is not None and not token.settled:
+            return self.training.stop(token.training_job_name)
+        from seam.domain.champion_scoring import scoring_job_name
+
+        scoring = self.tokens.get(scoring_job_name(run_id))
+        if scoring is None or scoring.settled or not is_scoring(scoring):
             return None
-        return self.training.stop(token.training_job_name)
+        return self.training.stop_processing(scoring.training_job_name)
+
+
+def is_scoring(token: TokenRecord) -> bool:
+    """The token waits for a champion scoring (Processing) job, not a training job."""
+    return (token.expected or {}).get("kind") == "processing"
 
 
 def result_from(description: dict[str, Any]) -> TrainingResult:

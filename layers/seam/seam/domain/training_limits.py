@@ -40,3 +40,19 @@ def limits_for(config: ModelConfig, stale_after_seconds: int) -> TrainingLimits:
     floor = stale_after_seconds + HEARTBEAT_SLACK_SWEEPS * RECONCILER_PERIOD_SECONDS
     heartbeat = min(timeout - 1, max(floor, runtime // 4))
     return TrainingLimits(timeout_seconds=timeout, heartbeat_seconds=heartbeat)
+
+
+# An upper bound for scoring one holdout with the champion's image (a Processing job,
+# seam.domain.champion_scoring); the IAM condition on CreateProcessingJob (template.yaml) allows no more.
+SCORING_MAX_RUNTIME_SECONDS = 3600
+
+
+def with_scoring(limits: TrainingLimits, stale_after_seconds: int) -> TrainingLimits:
+    """`limits` plus the ScoreChampion state's TimeoutSeconds/HeartbeatSeconds, by the same rules as
+    training's (`limits_for`) for a job of at most SCORING_MAX_RUNTIME_SECONDS."""
+    timeout = SCORING_MAX_RUNTIME_SECONDS + START_MARGIN_SECONDS
+    floor = stale_after_seconds + HEARTBEAT_SLACK_SWEEPS * RECONCILER_PERIOD_SECONDS
+    heartbeat = min(timeout - 1, max(floor, SCORING_MAX_RUNTIME_SECONDS // 4))
+    return limits.model_copy(
+        update={"scoring_timeout_seconds": timeout, "scoring_heartbeat_seconds": heartbeat}
+    )

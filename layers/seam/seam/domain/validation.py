@@ -24,7 +24,7 @@ from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.domain.holdout import golden_rows, rule, same_header, split_lines
-from seam.domain.training_limits import limits_for
+from seam.domain.training_limits import limits_for, with_scoring
 from seam.errors import (
     ChampionUnscorableError,
     DataValidationError,
@@ -139,6 +139,10 @@ def validate_run(
         scored = champion_artifact(config, champion, versions, datasets)
         snapshot = snapshot_dataset(state.run_id, validated.dataset, config, datasets, scored)
         validated = validated.model_copy(update={"snapshot": snapshot})
+        if scored is not None and not scored.scored_in_training and validated.limits is not None:
+            # Another image digest: its own image scores the champion, in a Processing job (ScoreChampion).
+            limits = with_scoring(validated.limits, stale_after_seconds)
+            validated = validated.model_copy(update={"score_champion": True, "limits": limits})
     if validated.dataset:
         fields = {"dataset": validated.dataset.model_dump(mode="json")}
         if validated.snapshot:

@@ -5,7 +5,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PartName = Literal["training", "warm_pool", "lambda_compute", "lambda_requests", "step_functions"]
+PartName = Literal[
+    "champion_scoring", "training", "warm_pool", "lambda_compute", "lambda_requests", "step_functions"
+]
 
 
 class CostPart(BaseModel):

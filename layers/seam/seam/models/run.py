@@ -59,6 +59,9 @@ class TriggerKind(StrEnum):
 class RunStatus(StrEnum):
     STARTED = "STARTED"
     VALIDATING = "VALIDATING"
+    # The champion, trained by another image digest, scored on the run's holdout by a Processing job of
+    # that image before training starts (seam.domain.champion_scoring).
+    SCORING = "SCORING"
     TRAINING = "TRAINING"
     EVALUATING = "EVALUATING"
     REGISTERING = "REGISTERING"
@@ -209,6 +212,9 @@ class RunRequest(_Record):
 class TrainingLimits(_Record):
     timeout_seconds: int
     heartbeat_seconds: int
+    # The ScoreChampion state's (a run whose champion has another image digest): its Processing job's.
+    scoring_timeout_seconds: int | None = None
+    scoring_heartbeat_seconds: int | None = None
 
 
 class TrainingResult(_Record):
@@ -221,6 +227,16 @@ class TrainingResult(_Record):
     image: str
     billable_seconds: int | None = None
     training_seconds: int | None = None
+
+
+class ChampionScoring(_Record):
+    """What the callback sends with SendTaskSuccess when the champion's Processing job completed (from
+    DescribeProcessingJob): where its per-row predictions on the run's holdout are."""
+
+    job_name: str
+    image: str  # the champion's own image, by digest
+    predictions_uri: str  # s3://<bucket>/runs/<run>/champion/predictions.csv
+    billable_seconds: int | None = None  # ProcessingStartTime -> ProcessingEndTime
 
 
 class Evaluation(_Record):
@@ -237,6 +253,10 @@ class Evaluation(_Record):
     paired: PairedEvaluation | None = None
     holdout: str | None = None
     warning: str | None = None
+    # Which mechanism scored the champion on the holdout: its predictions came from the challenger's own
+    # training job (same image digest) or from a Processing job of the champion's image (`_job`).
+    champion_scored_by: Literal["training job", "processing job"] | None = None
+    champion_scoring_job: str | None = None
 
 
 class Registration(_Record):
@@ -292,6 +312,7 @@ class Run(_Record):
     dataset: DatasetRef | None = None
     snapshot: Snapshot | None = None
     training_job_name: str | None = None
+    champion_scoring_job_name: str | None = None  # the Processing job that scored the champion, if any
     metrics: dict[str, float] = Field(default_factory=dict)
     evaluation: Evaluation | None = None
     model_version: str | None = None

@@ -38,6 +38,11 @@ class TrainingCheck(BaseModel):
     def hint(self) -> str:
         return "check"
 
+    @property
+    def job_name(self) -> str:
+        """The job whose token the check settles: a training job, or a champion scoring job."""
+        return self.detail.TrainingJobName
+
     @classmethod
     def body(cls, job_name: str) -> str:
         detail = TrainingCheckDetail(TrainingJobName=job_name)

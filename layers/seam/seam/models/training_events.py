@@ -1,5 +1,6 @@
-"""What the training callback receives (through SQS): SageMaker "Training Job State Change" events and
-the reconciler's checks of quiet trainings.
+"""What the training callback receives (through SQS): SageMaker "Training Job State Change" events,
+"Processing Job State Change" events (a champion scored by its own image, seam.domain.champion_scoring)
+and the reconciler's checks of quiet trainings and scorings.
 
 Powertools' EventBridge envelope, with the detail fields Seam reads. The event is only a hint: the
 callback asks DescribeTrainingJob for the truth (metrics are not in the event).
@@ -37,8 +38,38 @@ class TrainingStateChangeEvent(EventBridgeModel):
     def hint(self) -> str:
         return self.detail.TrainingJobStatus
 
+    @property
+    def job_name(self) -> str:
+        return self.detail.TrainingJobName
 
-TrainingMessage = TrainingStateChangeEvent | TrainingCheck
+
+class ProcessingJobDetail(BaseModel):
+    """The fields Seam reads from "SageMaker Processing Job State Change" (the detail carries the job's
+    DescribeProcessingJob fields; the callback describes the job again for the truth)."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    ProcessingJobName: str = Field(min_length=1, max_length=63)
+    ProcessingJobStatus: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
+
+
+class ProcessingStateChangeEvent(EventBridgeModel):
+    model_config = ConfigDict(defer_build=True)
+
+    source: Literal["aws.sagemaker"]
+    detail_type: Literal["SageMaker Processing Job State Change"] = Field(alias="detail-type")
+    detail: ProcessingJobDetail
+
+    @property
+    def hint(self) -> str:
+        return self.detail.ProcessingJobStatus
+
+    @property
+    def job_name(self) -> str:
+        return self.detail.ProcessingJobName
+
+
+TrainingMessage = TrainingStateChangeEvent | ProcessingStateChangeEvent | TrainingCheck
 
 
 def parse_training_body(body: str) -> TrainingMessage:
@@ -48,6 +79,11 @@ def parse_training_body(body: str) -> TrainingMessage:
             return TrainingCheck.model_validate(payload)
         except ValidationError as exc:
             raise BadEventError(f"invalid training check: {validation_reason(exc)}") from exc
+    if payload.get("detail-type") == "SageMaker Processing Job State Change":
+        try:
+            return ProcessingStateChangeEvent.model_validate(payload)
+        except ValidationError as exc:
+            raise BadEventError(f"invalid processing state change: {validation_reason(exc)}") from exc
     try:
         return TrainingStateChangeEvent.model_validate(payload)
     except ValidationError as exc:

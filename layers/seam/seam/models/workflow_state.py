@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ConfigDict
 
 from seam.models.run import (
+    ChampionScoring,
     DatasetRef,
     DeploymentInfo,
     DeployOrder,
@@ -36,7 +37,11 @@ class WorkflowState(_Record):
     data_unchanged: bool = False
     force: bool = False  # train even on unchanged data (`seam trigger --force`)
     snapshot: Snapshot | None = None
+    # The champion has another image digest than the challenger: ScoreChampion runs a Processing job of
+    # its image on the holdout before training (always present, False otherwise: DataChanged chooses on it).
+    score_champion: bool = False
     limits: TrainingLimits | None = None
+    champion_scoring: ChampionScoring | None = None
     training: TrainingResult | None = None
     evaluation: Evaluation | None = None
     registration: Registration | None = None

@@ -1,0 +1,54 @@
+"""ScoreChampion: store the task token under the scoring job's name, then CreateProcessingJob running the
+champion's own image's `evaluate` entry point on the run's holdout (its image digest differs from the
+challenger's, so the training job cannot score it).
+
+Invoked with .waitForTaskToken: its return value is ignored; the training callback (or the reconciler)
+settles the token when the job ends.
+"""
+
+from dataclasses import asdict
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
+
+# The adapters the launch uses, which seam.domain.champion_scoring only names: loaded here, at init.
+from seam.adapters import sagemaker  # noqa: F401
+from seam.adapters.dynamodb import models, tokens  # noqa: F401
+from seam.dependencies import dependencies
+from seam.domain.champion_scoring import launch_scoring
+from seam.models.run import WorkflowState
+from seam.observability import logger, metrics, tracer
+
+
+class ScoringInput(BaseModel):
+    state: WorkflowState
+    task_token: str
+    attempt: int = Field(default=0, ge=0)  # $$.State.RetryCount: a later attempt's token is the live one
+
+
+@logger.inject_lambda_context(correlation_id_path="state.run_id")
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@event_parser(model=ScoringInput)
+def lambda_handler(event: ScoringInput, context: LambdaContext) -> dict:
+    deps = dependencies()
+    settings = deps.settings
+    launch = launch_scoring(
+        event.state,
+        event.task_token,
+        event.attempt,
+        deps.models,
+        deps.tokens,
+        deps.runs,
+        deps.training,
+        role_arn=settings.sagemaker_role_arn,
+        data_bucket=settings.data_bucket,
+        stage=settings.stage,
+        key_arn=settings.training_key_arn,
+    )
+    logger.info(
+        "champion scoring job launched" if launch.created else "champion scoring job already exists",
+        extra={"job": launch.training_job_name},
+    )
+    return asdict(launch)
