@@ -61,7 +61,14 @@ its sources) that Seam prices every run's cost from (seam.domain.costing, whose 
   price + GB-seconds x the arm64 GB-second price, each quantity the maximum over the runs (so an upper
   bound of every run's cost); `cost_breakdown_usd` has the three terms. Free tiers are ignored.
 
-`python -m bench.overhead [--runs N]` prints the figures as JSON.
+Paired evaluation on (`run(paired=True)`, `make bench`'s `*_paired` figures): the same runs with
+bench/noop/model_paired.yaml: Validate splits a holdout off each dataset (a fifth of its rows), the
+training job writes both models' per-row predictions on it (the no-op image scores its own model and the
+champion's artifact from the `champion` channel), and Evaluate computes MAE for both and a paired
+bootstrap interval (1,000 resamples), deciding on its lower bound. The same states are entered; what
+changes is Validate (the split), the training job (two more channels, two files) and Evaluate.
+
+`python -m bench.overhead [--runs N] [--paired]` prints the figures as JSON.
 """
 
 from __future__ import annotations
@@ -84,6 +91,9 @@ from seam_local.runtime import wait_for
 BENCH = Path(__file__).resolve().parent
 NOOP = BENCH / "noop"
 MODEL_CONFIG = NOOP / "model.yaml"
+# Paired evaluation on (`run(paired=True)`): a holdout per run, both models' per-row predictions written
+# by the training job, Evaluate computing MAE for both with a paired bootstrap interval.
+PAIRED_MODEL_CONFIG = NOOP / "model_paired.yaml"
 PRICES = PRICE_TABLE  # layers/seam/seam/prices.json
 MODEL = "noop"
 IMAGE_REPOSITORY = "seam-noop"  # the model's image -> bench/noop/image/
@@ -128,6 +138,8 @@ class RunSample:
     callback_s: float | None
     invocations: list[tuple[str, float]]  # (function name, handler seconds)
     gb_seconds: float
+    decided_on: str | None = None  # the paired gate's basis (`run(paired=True)`), None when unpaired
+    holdout_rows: int | None = None
 
     @property
     def between_states_s(self) -> float:
@@ -146,8 +158,9 @@ def prices(path: Path = PRICES) -> dict[str, Any]:
 __all__ = ["billed_gb_seconds"]  # seam.domain.costing's, re-exported for the bench's tests
 
 
-def run(runs: int = 20, *, warmup: int = 1) -> dict[str, Any]:
-    """Measure `runs` sequential end-to-end runs (after `warmup` unmeasured ones); the figures."""
+def run(runs: int = 20, *, warmup: int = 1, paired: bool = False) -> dict[str, Any]:
+    """Measure `runs` sequential end-to-end runs (after `warmup` unmeasured ones); the figures. `paired`:
+    the model evaluates paired (bench/noop/model_paired.yaml) instead of on its logged metric."""
     if runs < 1:
         raise ValueError("runs must be at least 1")
     import boto3
@@ -168,11 +181,17 @@ def run(runs: int = 20, *, warmup: int = 1) -> dict[str, Any]:
         with runtime:
             assert runtime.stack is not None
             windows = runtime.sqs_batching_windows
-            runtime.onboard(MODEL_CONFIG)
+            runtime.onboard(PAIRED_MODEL_CONFIG if paired else MODEL_CONFIG)
             bench = _Bench(runtime, boto3)
             samples = [bench.one(number) for number in range(warmup + runs)]
     wall = time.monotonic() - started
-    return _figures(samples[warmup:], samples[:warmup], prices(), windows, wall)
+    figures = _figures(samples[warmup:], samples[:warmup], prices(), windows, wall)
+    if paired:
+        decided = {s.decided_on for s in samples[warmup:]}
+        if decided != {"interval lower bound"}:  # the figures would not be paired evaluation's
+            raise RuntimeError(f"paired bench runs were decided on {decided}, not paired")
+        figures["paired_holdout_rows"] = max(s.holdout_rows or 0 for s in samples[warmup:])
+    return figures
 
 
 class _Bench:
@@ -264,7 +283,10 @@ class _Bench:
         transitions = job.get("SecondaryStatusTransitions", [])
         process = next((t for t in transitions if t["Status"] == "Training"), {})  # the entry point
         gb_seconds = sum(billed_gb_seconds(seconds, self.memory[name]) for name, seconds in invocations)
+        gate = run.evaluation if run else None
         return RunSample(
+            decided_on=gate.paired.decided_on if gate and gate.paired else None,
+            holdout_rows=gate.paired.rows if gate and gate.paired else None,
             run_id=run_id,
             status=run.status.value if run else "UNKNOWN",
             execution_status=execution["status"],
@@ -363,8 +385,9 @@ def _figures(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=20, help="measured runs (after one warm-up run)")
+    parser.add_argument("--paired", action="store_true", help="with paired evaluation on")
     args = parser.parse_args()
-    print(json.dumps(run(args.runs), indent=2))
+    print(json.dumps(run(args.runs, paired=args.paired), indent=2))
     return 0
 
 

@@ -33,6 +33,22 @@ TARGETS = {  # key -> (limit, "max" | "min")
 HANDLER_LIMITS = {"deploy": 1.6, "check_rollout": 1.6}  # these two carry the Kubernetes client
 
 
+# The overhead figures measured again with paired evaluation on (bench/noop/model_paired.yaml), kept
+# under the same names with `_paired` appended.
+PAIRED_FIGURES = (
+    "overhead_median_s",
+    "overhead_p90_s",
+    "overhead_per_state_s",
+    "training_median_s",
+    "transitions_per_run",
+    "states_entered",
+    "lambda_invocations_per_run",
+    "lambda_gb_seconds_per_run",
+    "cost_per_run_usd",
+    "paired_holdout_rows",
+)
+
+
 def verdict(key: str, value: float) -> str:
     limit, kind = TARGETS[key]
     ok = value <= limit if kind == "max" else value >= limit
@@ -58,6 +74,9 @@ def main() -> int:
         results.update(package_size.run())
     console.print(f"orchestration overhead: {args.runs} local end-to-end runs …")
     results.update(overhead.run(args.runs))
+    console.print(f"orchestration overhead, paired evaluation on: {args.runs} local end-to-end runs …")
+    paired_on = overhead.run(args.runs, paired=True)
+    results.update({f"{key}_paired": paired_on[key] for key in PAIRED_FIGURES})
     console.print(f"event storm: {args.storm_events:,} S3 events for 100 models through the trigger …")
     results.update(storm.run(events=args.storm_events))
     console.print("warm pools: a day of 15-minute ticks for 1,000 models (simulated) …")
@@ -89,6 +108,18 @@ def main() -> int:
     for key in ("overhead_median_s", "transitions_per_run", "cost_per_run_usd"):
         table.add_row(key, f"{results[key]:g}", verdict(key, results[key]))
     table.add_row("lambda_invocations_per_run", f"{results['lambda_invocations_per_run']}", "")
+    for state in ("Validate", "LaunchTraining", "Evaluate"):
+        seconds = results["overhead_per_state_s_paired"][state]
+        table.add_row(f"  paired evaluation on: overhead in {state} (s, median)", f"{seconds:.3f}", "")
+    for key in ("overhead_median_s", "transitions_per_run", "lambda_invocations_per_run", "cost_per_run_usd"):
+        table.add_row(
+            f"{key}, paired evaluation on",
+            f"{results[key + '_paired']:g}",
+            verdict(key, results[key + "_paired"]),
+        )
+    table.add_row(
+        "  paired evaluation on: holdout rows per run", f"{results['paired_holdout_rows_paired']}", ""
+    )
     for key in ("storm_runs_started", "storm_pending", "storm_events_per_s"):
         table.add_row(key, f"{results[key]:,}", verdict(key, results[key]))
     for key in ("storm_events_per_s_seam_only", "storm_aws_calls_per_event"):

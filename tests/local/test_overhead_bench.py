@@ -140,3 +140,47 @@ def test_two_runs_go_all_the_way_and_are_priced_from_the_table() -> None:
     assert result["cost_per_run_usd"] == pytest.approx(sum(breakdown.values()), rel=1e-3)
     assert result["cost_per_run_usd"] > 0
     assert result["prices_as_of"] == prices["as_of"]
+
+
+def test_noop_image_writes_both_models_predictions_for_paired_evaluation(tmp_path: Path) -> None:
+    """With a holdout channel (and a champion's model.tar.gz), the no-op model writes the per-row
+    predictions Seam scores: a model of quality q predicts feature + 1/q, so the better one has the
+    lower MAE on the same rows."""
+    import io
+    import tarfile
+
+    from seam.models.predictions import Predictions
+
+    data = tmp_path / "input" / "data"
+    for channel, number in (("train", 4), ("holdout", 4)):
+        (data / channel).mkdir(parents=True)
+        (data / channel / "drop.csv").write_bytes(overhead.dataset(number, rows=5))
+    (data / "champion").mkdir()
+    champion = json.dumps({"kind": "noop", "validation:score": 2.0}).encode()
+    with tarfile.open(data / "champion" / "model.tar.gz", "w:gz") as archive:
+        info = tarfile.TarInfo("model.json")
+        info.size = len(champion)
+        archive.addfile(info, io.BytesIO(champion))
+
+    trained = _noop(tmp_path, "train")
+    assert trained.returncode == 0, trained.stderr
+    assert "validation:mae=0.250000" in trained.stdout
+    files = {
+        name: Predictions.from_csv((tmp_path / "output" / "data" / f"{name}.csv").read_bytes())
+        for name in ("challenger", "champion")
+    }
+    for name, quality in (("challenger", 4.0), ("champion", 2.0)):
+        predictions = files[name]
+        assert predictions.row_ids == ("0", "1", "2", "3", "4")
+        assert predictions.labels == (0.0, 1.0, 2.0, 3.0, 4.0)  # the `feature` column
+        assert predictions.scores == tuple(f + 1 / quality for f in predictions.labels)
+
+
+def test_paired_runs_go_all_the_way_through_the_same_states_and_decide_on_the_interval() -> None:
+    result = overhead.run(runs=1, paired=True)
+
+    assert result["runs"] == result["runs_succeeded"] == 1
+    assert result["states_entered"] == list(overhead.HAPPY_PATH)  # the same states: no extra transition
+    assert result["transitions_per_run"] == 15
+    assert result["paired_holdout_rows"] > 0
+    assert result["overhead_per_state_s"]["Evaluate"] > 0
