@@ -315,3 +315,25 @@ def test_a_confidence_outside_one_half_to_one_is_refused() -> None:
     for confidence in (0.5, 1.0, 0.3):
         with pytest.raises(ValueError, match="confidence"):
             decide_paired(spec(), challenger, champion, ids, seed=RUN, confidence=confidence)
+
+
+def test_labels_that_are_not_the_holdout_files_are_refused_naming_the_first_row() -> None:
+    from seam.domain.holdout import holdout_labels
+    from seam.domain.paired_evaluation import pair_rows
+    from seam.errors import HoldoutMismatchError
+    from seam.models.predictions import Predictions, positional_ids
+
+    truth = holdout_labels(b"x,churned\n1,0\n\n2,1\n3,1.0\n", "churned")
+    assert truth == (0.0, 1.0, 1.0)  # blank lines are not rows; "1.0" is 1
+    ids = positional_ids(3)
+    right = Predictions(row_ids=("2", "0", "1"), labels=(1.0, 0.0, 1.0), scores=(0.9, 0.1, 0.8))
+    assert pair_rows(ids, right, None, truth).labels == truth  # any order, matched by row id
+    wrong = Predictions(row_ids=("0", "1", "2"), labels=(0.0, 0.0, 1.0), scores=(0.1, 0.8, 0.9))
+    with pytest.raises(
+        HoldoutMismatchError, match=r"^labels: .* 1 of 3 row\(s\) .*e\.g\. row 1: 0, the holdout's 1$"
+    ):
+        pair_rows(ids, wrong, None, truth)
+    with pytest.raises(HoldoutMismatchError, match="has no label column 'label'"):
+        holdout_labels(b"x,churned\n1,0\n", "label")
+    with pytest.raises(HoldoutMismatchError, match="line 3 has label 'yes', not a number"):
+        holdout_labels(b"x,churned\n1,0\n2,yes\n", "churned")

@@ -7,6 +7,7 @@ by the test, from the holdout Validate froze.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -247,8 +248,14 @@ def drop_and_train(h: Harness, config: Any, files: dict[str, str] | None = None,
             "non-finite",
         ),
         (lambda labels: "row_id,label\n0,1\n", "PredictionsError", "header"),
+        # Every row, every score well formed, but the labels are not the holdout file's `churned`.
+        (
+            lambda labels: predictions_csv([1 - y for y in labels], [0.5] * len(labels)),
+            "HoldoutMismatchError",
+            "labels",
+        ),
     ],
-    ids=["row-count", "nan", "header"],
+    ids=["row-count", "nan", "header", "labels"],
 )
 def test_bad_predictions_fail_the_run_at_evaluation_and_register_nothing(
     harness: Harness, make: Any, error: str, rule: str
@@ -265,10 +272,35 @@ def test_missing_predictions_fail_the_run_naming_the_file(harness: Harness) -> N
 
 
 def test_a_single_class_holdout_fails_auc_with_its_name(harness: Harness) -> None:
-    one_class = lambda labels: predictions_csv([1.0] * len(labels), [0.7] * len(labels))  # noqa: E731
-    run = drop_and_train(harness, paired_config(), files={"challenger.csv": one_class})
+    harness.onboard(paired_config())
+    ones = HEADER + "".join(f"{i},{i * 1.5},1\n" for i in range(400))  # every customer churned
+    harness.drop("churn", body=ones, name="ones")
+    run_id = harness.only_run_id()
+    harness.wait_for_training(run_id)
+    labels = harness.holdout_labels(run_id)
+    harness.write_outputs(run_id, {"challenger.csv": predictions_csv(labels, [0.7] * len(labels))})
+    harness.finish_training(run_id)
+    assert harness.wait_execution(run_id)["status"] == "FAILED"
+    run = harness.run(run_id)
     assert run.error == "SingleClassError"
     assert "auc needs both classes" in (run.cause or "")
+    assert stored_versions(harness.deps.versions, "churn") == []
+
+
+def test_predictions_whose_labels_are_not_the_holdouts_fail_naming_the_row(harness: Harness) -> None:
+    """The labels in the predictions are checked against the holdout file's label column (the config's
+    validation.label_column): predictions written in another order fail, though every id is there."""
+
+    def shifted(labels: list[float]) -> str:  # each row carries the next row's label
+        rows = "".join(f"{i},{labels[(i + 1) % len(labels)]:g},0.5\n" for i in range(len(labels)))
+        return "row_id,label,score\n" + rows
+
+    run = drop_and_train(harness, paired_config(), files={"challenger.csv": shifted})
+    assert run.error == "HoldoutMismatchError"
+    assert (run.cause or "").startswith("HoldoutMismatchError: labels: the predictions give ")
+    assert re.search(
+        r"another label than the holdout file, e\.g\. row \d+: [01], the holdout's [01]$", run.cause or ""
+    )
 
 
 def test_a_golden_set_that_breaks_the_rules_fails_the_run_before_training(harness: Harness) -> None:

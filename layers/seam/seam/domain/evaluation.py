@@ -22,6 +22,7 @@ from seam.adapters.datasets import DatasetStore
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
+from seam.domain.holdout import holdout_labels
 from seam.domain.metrics import find_metric
 from seam.domain.paired_evaluation import decide_paired
 from seam.errors import (
@@ -72,6 +73,7 @@ def evaluate_run(
             champion,
             datasets,
             scoring=state.champion_scoring,
+            label_column=config.validation.label_column,
         )
     runs.update(
         state.run_id,
@@ -140,9 +142,12 @@ def evaluate_paired(
     datasets: DatasetStore,
     *,
     scoring: ChampionScoring | None = None,
+    label_column: str | None = None,
 ) -> Evaluation:
     """Decide on both models' predictions on the run's holdout (see the module's docstring). `scoring`:
-    the Processing job that scored a champion of another image digest."""
+    the Processing job that scored a champion of another image digest. `label_column` (the config's
+    validation.label_column): the predictions' labels must be the holdout file's (a mismatch is a
+    HoldoutMismatchError naming the first row); without one, they are checked against each other only."""
     if find_metric(spec.metric) is None:
         logged = evaluate(spec, training.metrics, champion)
         warning = (
@@ -175,8 +180,22 @@ def evaluate_paired(
             )
         current = Predictions.from_csv(files[CHAMPION_FILE], source="champion predictions")
         scored_by, scoring_job = "training job", training.job_name
+    truth = None
+    if label_column is not None:
+        content = datasets.read(holdout.uri)
+        if content is None:
+            raise PredictionsError(
+                "missing", f"the run's holdout {holdout.uri} is gone: its labels cannot be checked"
+            )
+        truth = holdout_labels(content, label_column)
     paired = decide_paired(
-        spec, challenger, current, positional_ids(holdout.rows), seed=run_id, confidence=spec.confidence
+        spec,
+        challenger,
+        current,
+        positional_ids(holdout.rows),
+        seed=run_id,
+        confidence=spec.confidence,
+        holdout_labels=truth,
     )
     return Evaluation(
         decision=paired.decision,

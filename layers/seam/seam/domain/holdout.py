@@ -10,7 +10,9 @@ header plus them (and then every row of the golden set, when the model has one).
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -85,3 +87,28 @@ def _columns(header: bytes) -> list[str]:
 
 def _ended(line: bytes) -> bytes:
     return line if line.endswith(b"\n") else line + b"\n"
+
+
+def holdout_labels(content: bytes, label_column: str) -> tuple[float, ...]:
+    """The label of every data row of a holdout file, in row order (row i is the holdout's row id "i":
+    blank lines are not rows, as `split_lines` counts them). What Evaluate checks the labels in the
+    per-row predictions against."""
+    from seam.errors import HoldoutMismatchError
+
+    reader = csv.reader(io.StringIO(content.decode("utf-8-sig", errors="replace"), newline=""))
+    header = [cell.strip() for cell in next(reader, [])]
+    if label_column not in header:
+        raise HoldoutMismatchError("labels", f"the holdout file has no label column {label_column!r}")
+    position = header.index(label_column)
+    labels: list[float] = []
+    for line, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        try:
+            labels.append(float(row[position]))
+        except (IndexError, ValueError):
+            cell = row[position] if position < len(row) else ""
+            raise HoldoutMismatchError(
+                "labels", f"the holdout file's line {line} has label {cell[:40]!r}, not a number"
+            ) from None
+    return tuple(labels)

@@ -55,11 +55,20 @@ class PairedRows:
     champion: tuple[float, ...] | None
 
 
+# Labels are compared as numbers, within a relative 1e-6: an image that writes 3.0 for the file's "3",
+# or a float32 round trip of a regression label, still agrees; a label of another row never does.
+LABEL_TOLERANCE = 1e-6
+
+
 def pair_rows(
-    holdout_ids: Sequence[str], challenger: Predictions, champion: Predictions | None
+    holdout_ids: Sequence[str],
+    challenger: Predictions,
+    champion: Predictions | None,
+    holdout_labels: Sequence[float] | None = None,
 ) -> PairedRows:
     """Both models' predictions on exactly the holdout's rows, in the holdout's order. Refuses a file
-    with more, fewer or other rows than the holdout, and two files that disagree on a row's label."""
+    with more, fewer or other rows than the holdout, two files that disagree on a row's label, and (given
+    the holdout file's own labels, in the holdout's order) labels that are not the holdout's."""
     expected = tuple(holdout_ids)
     if len(set(expected)) != len(expected):
         raise HoldoutMismatchError("holdout", "the holdout's row ids are not unique")
@@ -85,6 +94,8 @@ def pair_rows(
             tuple(predictions.scores[i] for i in order),
         )
     labels, challenger_scores = ordered["challenger"]
+    if holdout_labels is not None:
+        _check_labels(expected, labels, tuple(holdout_labels))
     champion_scores = None
     if "champion" in ordered:
         champion_labels, champion_scores = ordered["champion"]
@@ -99,6 +110,27 @@ def pair_rows(
                 f"challenger and champion disagree on the label of {len(differ)} row(s), e.g. {differ[0]}",
             )
     return PairedRows(expected, labels, challenger_scores, champion_scores)
+
+
+def _check_labels(ids: tuple[str, ...], labels: tuple[float, ...], truth: tuple[float, ...]) -> None:
+    """The predictions' labels must be the holdout file's: a file written for other rows, in another
+    order, or from another column would otherwise be scored as if it were right."""
+    if len(truth) != len(ids):
+        raise HoldoutMismatchError(
+            "labels", f"the holdout file has {len(truth)} rows with a label, the run's holdout {len(ids)}"
+        )
+    differ = [
+        (ids[i], got, want)
+        for i, (got, want) in enumerate(zip(labels, truth, strict=True))
+        if not math.isclose(got, want, rel_tol=LABEL_TOLERANCE, abs_tol=LABEL_TOLERANCE)
+    ]
+    if differ:
+        row, got, want = differ[0]
+        raise HoldoutMismatchError(
+            "labels",
+            f"the predictions give {len(differ)} of {len(ids)} row(s) another label than the holdout file, "
+            f"e.g. row {row}: {got:g}, the holdout's {want:g}",
+        )
 
 
 def bootstrap_differences(
@@ -151,11 +183,13 @@ def decide_paired(
     seed: str,
     confidence: float | None = None,
     resamples: int = RESAMPLES,
+    holdout_labels: Sequence[float] | None = None,
 ) -> PairedEvaluation:
     """Promote or reject the challenger by Seam's own metric on the holdout, paired with the champion.
-    `seed` is the run id. Raises a named `EvaluationError` for predictions that do not match the holdout
-    (`HoldoutMismatchError`), rows the metric cannot use (`MetricInputError`, `SingleClassError`) and a
-    metric Seam does not know (`UnknownMetricError`); nothing is decided then."""
+    `seed` is the run id; `holdout_labels`, the holdout file's own labels (checked against the
+    predictions'). Raises a named `EvaluationError` for predictions that do not match the holdout
+    (`HoldoutMismatchError`: rows, ids or labels), rows the metric cannot use (`MetricInputError`,
+    `SingleClassError`) and a metric Seam does not know (`UnknownMetricError`); nothing is decided then."""
     if confidence is not None and not 0.5 < confidence < 1.0:
         raise ValueError(f"confidence must be within (0.5, 1), got {confidence}")
     if resamples < 1:
@@ -166,7 +200,7 @@ def decide_paired(
             f"{spec.metric!r} is {metric.name}, which is to {metric.direction}; "
             f"the config says {spec.direction}"
         )
-    rows = pair_rows(holdout_ids, challenger, champion)
+    rows = pair_rows(holdout_ids, challenger, champion, holdout_labels)
     metric.check(rows.labels, rows.challenger, source="challenger predictions")
     if rows.champion is not None:
         metric.check(rows.labels, rows.champion, source="champion predictions")
