@@ -248,3 +248,21 @@ def test_the_sweep_reports_the_oldest_held_lock_for_the_lock_age_alarm(
 
     assert (report.oldest_lock_model, report.oldest_lock_run_id) == ("stuck", old)
     assert 5 * 3600 <= report.oldest_lock_age_seconds < 6 * 3600
+
+
+def test_a_quiet_champion_scoring_is_checked_by_its_processing_jobs_name_oldest_news_first(
+    deps: Dependencies, state_machine: str, callback_queue: str
+) -> None:
+    from seam.domain.champion_scoring import scoring_job_name
+
+    training = quiet(deps, 2, since_minutes=60)
+    request = RunRequest(stage="test", model="scored", trigger=TriggerKind.DATA, intent="data|x")
+    scoring = Run(run_id=request.run_id, model="scored", trigger=request.trigger, status=RunStatus.SCORING)
+    name = scoring_job_name(request.run_id)
+    news = utc_now() - timedelta(minutes=120)  # older news than both trainings
+    deps.runs.create(scoring.model_copy(update={"updated_at": news, "champion_scoring_job_name": name}))
+
+    report = reconciler(deps).sweep(stale_after_seconds=1800)
+
+    assert report.checks_sent == [request.run_id, *training]
+    assert checks_queued(deps) == [name, *training]  # the check names the job the run waits for
