@@ -14,8 +14,8 @@ was not made (an unpriced type never stops a run). Without a budget nothing is r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
@@ -24,8 +24,7 @@ from seam.models.model_config import ModelConfig
 from seam.models.run import Run, utc_now
 
 
-@dataclass(frozen=True)
-class BudgetCheck:
+class BudgetCheck(NamedTuple):
     within: bool
     reason: str  # for a refusal, the notification's one line (starts with "budget:")
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -115,15 +114,19 @@ def registry_identity(package: dict[str, Any]) -> str:
     return str(iam.get("Arn") or who.get("UserProfileName") or "unknown (the registry names nobody)")
 
 
-@dataclass
 class PackageChanges:
     """The trigger's side: which registry changes start a deploy run, and the rejections it records."""
 
-    versions: VersionStore
-    locks: LockStore
-    runs: RunStore
-    group_prefix: str
-    stage: str  # this stack's: its deploy runs' ids carry it
+    def __init__(
+        self,
+        versions: VersionStore,
+        locks: LockStore,
+        runs: RunStore,
+        group_prefix: str,
+        stage: str,  # this stack's: its deploy runs' ids carry it
+    ) -> None:
+        self.versions, self.locks, self.runs = versions, locks, runs
+        self.group_prefix, self.stage = group_prefix, stage
 
     def requests_for(self, event: ModelPackageStateChangeEvent) -> list[RunRequest] | str:
         """The deploy run an approval asks for, or why it asks for none (a str)."""

@@ -9,9 +9,8 @@ reconciler).
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.runs import RunStore
@@ -31,8 +30,7 @@ if TYPE_CHECKING:  # the handler builds the meter: a Finalizer without one loads
     from seam.models.cost import RunCost
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     status: RunStatus
     event: str  # the domain event published on Seam's bus
     reason: str
@@ -77,16 +75,20 @@ def state_timings(timeline: dict[str, datetime], finished_at: datetime) -> dict[
     }
 
 
-@dataclass
 class Finalizer:
-    runs: RunStore
-    versions: VersionStore
-    locks: LockStore
-    workflow: Workflow
-    outcomes: OutcomePublisher
-    jobs: OrphanedJobs
-    registry: ModelRegistry | None = None  # marks a version whose rollout failed Rejected
-    meter: CostMeter | None = None  # None: the run's cost is not measured
+    def __init__(
+        self,
+        runs: RunStore,
+        versions: VersionStore,
+        locks: LockStore,
+        workflow: Workflow,
+        outcomes: OutcomePublisher,
+        jobs: OrphanedJobs,
+        registry: ModelRegistry | None = None,  # marks a version whose rollout failed Rejected
+        meter: CostMeter | None = None,  # None: the run's cost is not measured
+    ) -> None:
+        self.runs, self.versions, self.locks, self.workflow = runs, versions, locks, workflow
+        self.outcomes, self.jobs, self.registry, self.meter = outcomes, jobs, registry, meter
 
     def finalize(self, state: WorkflowState) -> dict[str, Any]:
         outcome = outcome_of(state)
@@ -124,7 +126,7 @@ class Finalizer:
             "status": outcome.status.value,
             "reason": outcome.reason,
             "next_run_id": resumed,
-            "training_job_stop": asdict(stopped) if stopped else None,
+            "training_job_stop": stopped._asdict() if stopped else None,
             "state_timings": timings,
             "cost": cost_summary(cost),
         }

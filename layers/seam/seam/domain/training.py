@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -35,8 +34,7 @@ if TYPE_CHECKING:
     from seam.models.workflow_state import WorkflowState
 
 
-@dataclass(frozen=True)
-class Launch:
+class Launch(NamedTuple):
     training_job_name: str
     created: bool  # False: the job existed already (a retried launch)
 
@@ -277,16 +275,20 @@ class Settlement(StrEnum):
 TERMINAL_JOB_STATUSES = {"Completed", "Failed", "Stopped"}
 
 
-@dataclass
 class TrainingSettler:
-    tokens: TokenStore
-    runs: RunStore
-    workflow: Workflow
-    # A job's tags by its ARN (ListTags): a completed job is adopted only when it is the run's own.
-    tags_of: Callable[[str], dict[str, str]]
-    # Who settles (the SQS message id of the event, "reconciler"): a claim applied by an attempt whose
-    # answer was lost is this claimant's to finish (Step Functions rejects a second settlement).
-    claimant: str | None = None
+    def __init__(
+        self,
+        tokens: TokenStore,
+        runs: RunStore,
+        workflow: Workflow,
+        # A job's tags by its ARN (ListTags): a completed job is adopted only when it is the run's own.
+        tags_of: Callable[[str], dict[str, str]],
+        # Who settles (the SQS message id of the event, "reconciler"): a claim applied by an attempt
+        # whose answer was lost is this claimant's to finish (Step Functions rejects a second settlement).
+        claimant: str | None = None,
+    ) -> None:
+        self.tokens, self.runs, self.workflow = tokens, runs, workflow
+        self.tags_of, self.claimant = tags_of, claimant
 
     def settle(self, job_name: str, describe: Callable[[str], dict[str, Any] | None]) -> Settlement:
         """Settle `job_name`'s token from DescribeTrainingJob (the truth; events are only hints).
@@ -364,14 +366,13 @@ class TrainingSettler:
             self.runs.update(run_id, **fields)
 
 
-@dataclass
 class OrphanedJobs:
     """Training jobs nobody waits for any more. A run that ends with its task token unsettled (it timed
     out, a state after CreateTrainingJob failed, its execution was aborted or ended without Finalize)
     leaves its job running to its max runtime, while the model's next run starts a second job."""
 
-    tokens: TokenStore
-    training: TrainingJobs
+    def __init__(self, tokens: TokenStore, training: TrainingJobs) -> None:
+        self.tokens, self.training = tokens, training
 
     def stop(self, run_id: str) -> JobStop | None:
         """Stop `run_id`'s job if its token is unsettled (the job name is the run id). None when there
