@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.errors import SeamError
 from seam.models.cost import CostPart, PartName, RunCost
-from seam.models.run import Run, utc_now
+from seam.models.run import utc_now
+from seam.models.run_record import Run
 
 if TYPE_CHECKING:
     from seam.adapters.sagemaker import TrainingJobs

@@ -34,7 +34,8 @@ from seam.adapters.sagemaker import JobStop
 from seam.adapters.workflow import Workflow
 from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.training import OrphanedJobs
-from seam.models.run import Run, RunStatus, utc_now
+from seam.models.run import RunStatus, utc_now
+from seam.models.run_record import Run
 from seam.models.training_check import TrainingCheck
 
 # Share of a sweep's time kept for lock repair: checks of quiet trainings never take more than the rest.
