@@ -147,7 +147,8 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     ),
     "launch_training": (f"{_CONFIG}.ModelConfig",),
     "training_callback": ("seam.models.training_events.TrainingStateChangeEvent", f"{_RUN}.TrainingResult"),
-    "evaluate": (f"{_CONFIG}.ModelConfig", _CHAMPION, f"{_RUN}.Evaluation"),
+    # Evaluate reads only the config's gate (ModelStore.evaluation).
+    "evaluate": ("seam.models.evaluation_spec.EvaluationSpec", _CHAMPION, f"{_RUN}.Evaluation"),
     "register": (f"{_CONFIG}.ModelConfig", f"{_RUN}.Registration", f"{_VERSION}.ModelVersion"),
     # The serving functions read only the config's serving target (ServingTargetStore).
     "deploy": (

@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 from seam.domain.metrics import Metric, metric_named
 from seam.errors import EvaluationError, HoldoutMismatchError, MetricInputError
-from seam.models.model_config import EvaluationSpec
+from seam.models.evaluation_spec import EvaluationSpec
 from seam.models.paired_evaluation import PairedEvaluation
 from seam.models.predictions import Predictions
 
