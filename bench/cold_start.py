@@ -149,7 +149,12 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     "training_callback": ("seam.models.training_events.TrainingStateChangeEvent", f"{_RUN}.TrainingResult"),
     # Evaluate reads only the config's gate (ModelStore.evaluation).
     "evaluate": ("seam.models.evaluation_spec.EvaluationSpec", _CHAMPION, f"{_RUN}.Evaluation"),
-    "register": (f"{_CONFIG}.ModelConfig", f"{_RUN}.Registration", f"{_VERSION}.ModelVersion"),
+    # Register reads only the config's identity (ModelStore.identity).
+    "register": (
+        "seam.models.model_identity.ModelIdentity",
+        f"{_RUN}.Registration",
+        f"{_VERSION}.ModelVersion",
+    ),
     # The serving functions read only the config's serving target (ServingTargetStore).
     "deploy": (
         _TARGET,

@@ -42,7 +42,7 @@ from seam.models.version import ModelVersion, version_label
 # Finalize and the trigger, which load this module for its other parts, never load a config's classes.
 if TYPE_CHECKING:
     from seam.models.events import ModelPackageStateChangeEvent
-    from seam.models.model_config import ModelConfig
+    from seam.models.model_identity import ModelIdentity
 
 DECISION_KEY = "seam:decision"  # CustomerMetadataProperties key of the decision `seam approve/reject` made
 SEAM = "seam"  # who decided, when Seam itself did (a failed rollout marks its version Rejected)
@@ -160,7 +160,7 @@ class PackageChanges:
 
 def resolve_deploy(
     state: WorkflowState,
-    config: ModelConfig,
+    config: ModelIdentity,
     versions: VersionStore,
     runs: RunStore,
     registry: ModelRegistry,

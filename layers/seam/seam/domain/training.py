@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from seam.adapters.sagemaker import JobStop, TrainingJobs
     from seam.adapters.workflow import Workflow
     from seam.models.model_config import ModelConfig
+    from seam.models.model_identity import ModelIdentity
     from seam.models.workflow_state import WorkflowState
 
 
@@ -234,7 +235,7 @@ def training_job_request(
     return request
 
 
-def cost_allocation_tags(config: ModelConfig, run_id: str, stage: str) -> list[dict[str, str]]:
+def cost_allocation_tags(config: ModelIdentity, run_id: str, stage: str) -> list[dict[str, str]]:
     """The tags on a run's training job and model package: activated as cost allocation tags, they let
     Cost Explorer split the bill by team, model, run and stage."""
     tags = {"seam:model": config.name, "seam:team": config.team, "seam:run-id": run_id, "seam:stage": stage}

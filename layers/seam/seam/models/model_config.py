@@ -8,8 +8,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from seam.models.evaluation_spec import EvaluationSpec
-from seam.models.names import MODEL_NAME_PATTERN
-from seam.models.serving_target import ServingTarget
+from seam.models.model_identity import ModelIdentity
 
 # An ECR image pinned by digest: the image that trains is the image that serves (same digest).
 # ASCII classes, not \w and \d: ECR names are ASCII, and pydantic-core's Unicode \w costs about 3 ms
@@ -105,15 +104,16 @@ class Budget(_Strict):
     )
 
 
-class ModelConfig(_Strict):
-    name: str = Field(pattern=MODEL_NAME_PATTERN)
-    team: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@-]+$")
+class ModelConfig(ModelIdentity):
+    """A model's whole config: its identity (name, team, approval, serving: ModelIdentity) and how it
+    trains, validates, is evaluated, is scheduled and what it may spend."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
     training: TrainingSpec
     data_prefix: str | None = Field(default=None, description="defaults to datasets/<name>/")
     validation: ValidationRules = Field(default_factory=ValidationRules)
     evaluation: EvaluationSpec
-    approval: Literal["auto", "manual"] = "auto"
-    serving: ServingTarget | None = None
     retrain_every_minutes: int | None = Field(default=None, ge=15, le=7 * 24 * 60)
     drift_alarms: list[str] = Field(default_factory=list, max_length=20)
     budget: Budget | None = None
