@@ -155,20 +155,16 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         f"{_RUN}.Registration",
         f"{_VERSION}.ModelVersion",
     ),
-    # The serving functions read only the config's serving target (ServingTargetStore).
+    # The serving functions read only the config's serving target (ServingTargetStore) and of the run only
+    # the snapshot Deploy recorded (RunStore.previous_serving).
     "deploy": (
         _TARGET,
         f"{_SERVING}.DeploymentSnapshot",
         f"{_SERVING}.Release",
-        _RUN_RECORD,
         f"{_RUN}.DeploymentInfo",
     ),
     "check_rollout": (_TARGET, f"{_SERVING}.RolloutStatus"),
-    "rollback": (
-        _TARGET,
-        f"{_SERVING}.DeploymentSnapshot",
-        _RUN_RECORD,
-    ),
+    "rollback": (_TARGET, f"{_SERVING}.DeploymentSnapshot"),
     # Finalize and the reconciler read the model's lock, whose holder and pending are RunRequests;
     # Finalize also prices the run (seam.models.cost).
     "finalize": (

@@ -43,6 +43,12 @@ class RunStore(Table):
         record = self.read(run_id)
         return _run(record) if record else None
 
+    def previous_serving(self, run_id: str) -> tuple[bool, dict[str, Any] | None]:
+        """Whether the run exists, and the serving snapshot Deploy recorded before its patch (None: none
+        yet). Deploy and Rollback read only this: they never load the run record's classes."""
+        record = self.read(run_id, fields=("previous_serving",))
+        return record is not None, (record or {}).get("previous_serving")
+
     def update(self, run_id: str, **fields: Any) -> None:
         """Set fields on a run that has not ended; a terminal status is never overwritten.
         A status change is also stamped on the run's timeline."""
