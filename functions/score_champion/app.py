@@ -6,8 +6,6 @@ Invoked with .waitForTaskToken: its return value is ignored; the training callba
 settles the token when the job ends.
 """
 
-from dataclasses import asdict
-
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
@@ -51,4 +49,4 @@ def lambda_handler(event: ScoringInput, context: LambdaContext) -> dict:
         "champion scoring job launched" if launch.created else "champion scoring job already exists",
         extra={"job": launch.training_job_name},
     )
-    return asdict(launch)
+    return launch._asdict()

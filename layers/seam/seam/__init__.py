@@ -3,8 +3,10 @@
 
 def reset() -> None:
     """Forget every process-wide cache: AWS clients and the hooks added to them, settings, adapters,
-    EKS cluster endpoints and tokens. For tests and the local runtime, which change the environment
-    between uses; a handler never calls it. It imports what it clears, so `import seam` stays free."""
+    EKS cluster endpoints and tokens; and read the metrics namespace again. For tests and the local
+    runtime, which change the environment between uses; a handler never calls it. It imports what it
+    clears, so `import seam` stays free."""
+    from seam import observability
     from seam.adapters import aws
     from seam.adapters.serving import eks
     from seam.dependencies import reset_dependencies
@@ -12,3 +14,4 @@ def reset() -> None:
     aws.reset_clients()
     reset_dependencies()
     eks.reset_caches()
+    observability.reread_environment()

@@ -32,7 +32,7 @@ from seam.errors import (
     PredictionsError,
 )
 from seam.models.champion import Champion
-from seam.models.model_config import EvaluationSpec
+from seam.models.evaluation_spec import EvaluationSpec
 from seam.models.predictions import Predictions, positional_ids
 from seam.models.run import (
     ChampionArtifact,
@@ -59,21 +59,14 @@ def evaluate_run(
     the decision and the training metrics are recorded on the run (EVALUATING)."""
     if state.training is None:
         raise EvaluationError("no training result to evaluate")
-    config = models.get(state.model)
+    spec = models.evaluation(state.model)
     champion = versions.champion(state.model)
     holdout = state.snapshot.holdout if state.snapshot else None
     if holdout is None:
-        result = evaluate(config.evaluation, state.training.metrics, champion)
+        result = evaluate(spec, state.training.metrics, champion)
     else:
         result = evaluate_paired(
-            state.run_id,
-            config.evaluation,
-            holdout,
-            state.training,
-            champion,
-            datasets,
-            scoring=state.champion_scoring,
-            label_column=config.validation.label_column,
+            state.run_id, spec, holdout, state.training, champion, datasets, scoring=state.champion_scoring
         )
     runs.update(
         state.run_id,
@@ -142,12 +135,12 @@ def evaluate_paired(
     datasets: DatasetStore,
     *,
     scoring: ChampionScoring | None = None,
-    label_column: str | None = None,
 ) -> Evaluation:
     """Decide on both models' predictions on the run's holdout (see the module's docstring). `scoring`:
-    the Processing job that scored a champion of another image digest. `label_column` (the config's
-    validation.label_column): the predictions' labels must be the holdout file's (a mismatch is a
-    HoldoutMismatchError naming the first row); without one, they are checked against each other only."""
+    the Processing job that scored a champion of another image digest. With the holdout's label column
+    (the config's validation.label_column, recorded at Validate) the predictions' labels must be the
+    holdout file's (a mismatch is a HoldoutMismatchError naming the first row); without one, they are
+    checked against each other only."""
     if find_metric(spec.metric) is None:
         logged = evaluate(spec, training.metrics, champion)
         warning = (
@@ -181,13 +174,13 @@ def evaluate_paired(
         current = Predictions.from_csv(files[CHAMPION_FILE], source="champion predictions")
         scored_by, scoring_job = "training job", training.job_name
     truth = None
-    if label_column is not None:
+    if holdout.label_column is not None:
         content = datasets.read(holdout.uri)
         if content is None:
             raise PredictionsError(
                 "missing", f"the run's holdout {holdout.uri} is gone: its labels cannot be checked"
             )
-        truth = holdout_labels(content, label_column)
+        truth = holdout_labels(content, holdout.label_column)
     paired = decide_paired(
         spec,
         challenger,

@@ -250,6 +250,7 @@ def snapshot_dataset(
         rule=rule(spec.holdout_fraction, spec.holdout_max_rows),
         golden=golden,
         champion=champion,
+        label_column=config.validation.label_column,
     )
     return Snapshot(source=ref, train_uri=train_uri, train_rows=split.train_rows, holdout=holdout)
 
