@@ -6,7 +6,8 @@ def reset() -> None:
     EKS cluster endpoints and tokens; and read the metrics namespace again. For tests and the local
     runtime, which change the environment between uses; a handler never calls it. It imports what it
     clears, so `import seam` stays free."""
-    from seam import observability
+    import sys
+
     from seam.adapters import aws
     from seam.adapters.serving import eks
     from seam.dependencies import reset_dependencies
@@ -14,4 +15,7 @@ def reset() -> None:
     aws.reset_clients()
     reset_dependencies()
     eks.reset_caches()
-    observability.reread_environment()
+    # Not imported here when it was not yet: its Logger keeps the stream it sees when it is first imported.
+    observability = sys.modules.get("seam.observability")
+    if observability is not None:
+        observability.reread_environment()
