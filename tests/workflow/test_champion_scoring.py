@@ -5,12 +5,15 @@ champion's image writes is written by the test (tests/local/test_champion_scorin
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 from seam.domain.champion_scoring import scoring_job_name
-from seam.models.run import RunStatus
+from seam.models.run import RunStatus, utc_now
 from seam_cli.main import app
 from typer.testing import CliRunner
 
-from tests.workflow.harness import Harness, noisy_scores, predictions_csv
+from tests.workflow.harness import Harness, noisy_scores, predictions_csv, sqs_event
 from tests.workflow.test_paired_evaluation import first_version, paired_config, run_of, train
 
 IMAGE_B = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn@sha256:" + "b" * 64
@@ -117,3 +120,32 @@ def test_a_completed_scoring_job_that_wrote_no_predictions_fails_at_evaluation_b
     run = harness.run(run_id)
     assert (run.error, run.model_version) == ("ChampionUnscorableError", None)
     assert f"runs/{run_id}/champion/predictions.csv" in (run.cause or "")
+
+
+def test_a_lost_scoring_event_is_settled_by_the_reconcilers_check(harness: Harness) -> None:
+    """SageMaker's events are best effort: the reconciler has a quiet SCORING run checked, and the
+    callback settles the scoring job's token from DescribeProcessingJob, as it does a training's."""
+    harness.onboard(paired_config())
+    known: set[str] = set()
+    run_id, _ = image_changed(harness, known)
+    harness.wait_for_scoring(run_id)
+    labels = harness.holdout_labels(run_id)
+    harness.finish_scoring(run_id, predictions_csv(labels, noisy_scores(labels, 0.6, "old")), deliver=False)
+    harness.stack.client("dynamodb").update_item(  # nothing heard of it for an hour
+        TableName=harness.deps.settings.runs_table,
+        Key={"run_id": {"S": run_id}},
+        UpdateExpression="SET updated_at = :t",
+        ExpressionAttributeValues={":t": {"S": (utc_now() - timedelta(hours=1)).isoformat()}},
+    )
+
+    assert harness.stack.invoke("ReconcilerFunction", {})["checks_sent"] == [run_id]
+    queue = harness.deps.callback_queue
+    [check] = queue.sqs.receive_message(QueueUrl=queue.queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert json.loads(check["Body"])["detail"] == {"TrainingJobName": scoring_job_name(run_id)}
+    assert harness.stack.invoke("TrainingCallbackFunction", sqs_event(check["Body"])) == {
+        "batchItemFailures": []
+    }
+
+    train(harness, run_id, challenger=1.5, champion=None)  # the workflow moved on to LaunchTraining
+    assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
+    assert harness.run(run_id).evaluation.champion_scored_by == "processing job"  # type: ignore[union-attr]
