@@ -143,9 +143,6 @@ def main() -> int:
         table.add_row(
             f"paired decision {key} (s)", f"{seconds:.2f}", f"{ratio:g}x parsing, {per_row:g} ns/row·resample"
         )
-    RESULTS.write_text(
-        json.dumps(results, indent=2, sort_keys=True) + "\n"
-    )  # first: a table fault loses nothing
     console.print(table)
     console.print(
         f"written to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}"
