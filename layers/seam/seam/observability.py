@@ -80,7 +80,9 @@ def reread_environment() -> None:
     """Take the metrics namespace from the environment again (Powertools reads it once, when `metrics` is
     made at import): for tests and the local runtime, which set the stack's environment after Seam was
     first imported (seam.reset)."""
-    metrics.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
+    if namespace:  # an environment without one keeps the namespace Seam had
+        metrics.namespace = namespace
 
 
 # Where the run id lives in each workflow state's input: the correlation id of every log line.
