@@ -204,7 +204,7 @@ def what_if_larger_batches(events: int = 10_000, models: int = 100) -> dict[str,
 def _run(events: int, models: int, batch_size: int, seed: int) -> dict[str, Any]:
     from seam.adapters.aws import add_client_hook, reset_clients
     from seam.dependencies import dependencies, reset_dependencies
-    from seam.observability import logger, reread_environment
+    from seam.observability import logger
     from seam_local.moto_hooks import install_lambda_runtime, install_transaction_backups
     from seam_local.stack import EmulatedStack
     from seam_local.template import StackTemplate
@@ -219,9 +219,6 @@ def _run(events: int, models: int, batch_size: int, seed: int) -> dict[str, Any]
         ):
             reset_clients()
             reset_dependencies()
-            # The metrics namespace too: when an earlier bench (a local runtime) imported Seam first, the
-            # Metrics object kept what the environment said then (none), and every flush would fail.
-            reread_environment()
             stack.deploy()
             deps = dependencies()
             calls: Counter[str] = Counter()  # Seam's own AWS calls (the trigger's), by operation
