@@ -149,3 +149,27 @@ def test_a_lost_scoring_event_is_settled_by_the_reconcilers_check(harness: Harne
     train(harness, run_id, challenger=1.5, champion=None)  # the workflow moved on to LaunchTraining
     assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
     assert harness.run(run_id).evaluation.champion_scored_by == "processing job"  # type: ignore[union-attr]
+
+
+def test_a_run_over_budget_scores_no_champion_and_is_skipped(harness: Harness) -> None:
+    """The budget is checked before a run's first paid job: for a run whose champion needs scoring that is
+    the Processing job, so an over-budget run ends SKIPPED with neither job started."""
+    from seam.models.model_config import Budget
+
+    harness.onboard(paired_config())
+    known: set[str] = set()
+    first_version(harness, known)
+    config = harness.deps.models.get("churn")
+    training = config.training.model_copy(update={"image": IMAGE_B})
+    # One run's worst case (ml.m5.large for its max runtime) is about $0.02: far over $0.001.
+    harness.deps.models.put(
+        config.model_copy(update={"training": training, "budget": Budget(monthly_usd=0.001)})
+    )
+    run_id = run_of(harness, 2, known)
+
+    assert harness.wait_execution(run_id)["status"] == "SUCCEEDED"
+    run = harness.run(run_id)
+    assert run.status is RunStatus.SKIPPED and (run.cause or "").startswith("budget:"), run.cause
+    assert "ScoreChampion" in harness.states_entered(run_id)
+    assert harness.stack.client("sagemaker").list_processing_jobs()["ProcessingJobSummaries"] == []
+    assert not harness._job_exists(run_id)

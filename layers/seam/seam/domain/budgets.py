@@ -54,8 +54,8 @@ def spent(runs: list[Run], run_id: str, worst_case: float) -> float:
             continue
         if run.cost is not None:
             total += run.cost.total_usd if run.cost.total_usd is not None else run.cost.known_usd
-        elif not run.status.terminal and run.training_job_name:  # training, or past it: not costed yet
-            total += worst_case
+        elif not run.status.terminal and (run.training_job_name or run.champion_scoring_job_name):
+            total += worst_case  # a job launched (scoring its champion, training or past it): not costed yet
     return total
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.dynamodb.runs import RunStore
-from seam.domain.training import FOREIGN_JOB_CLAIMANT, Launch, cost_allocation_tags
+from seam.domain.training import FOREIGN_JOB_CLAIMANT, Launch, cost_allocation_tags, refuse_over_budget
 from seam.domain.training_limits import SCORING_MAX_RUNTIME_SECONDS
 from seam.errors import ForeignTrainingJobError, TrainingError, TransientError
 from seam.models.run import NAME_MAX, ChampionScoring, Holdout, RunStatus
@@ -206,6 +206,8 @@ def launch_scoring(
     config = models.get(state.model)
     identity = identity_for(state.run_id, stage, role_arn, holdout, holdout.champion, data_bucket)
     name = scoring_job_name(state.run_id)
+    # The run's budget is checked before its first paid job, this one: over budget, nothing is scored.
+    refuse_over_budget(config, state.run_id, name, models, tokens, runs)
     tokens.put(name, task_token, state.run_id, attempt, expected=identity.stored())
     runs.update(state.run_id, status=RunStatus.SCORING, champion_scoring_job_name=name, team=config.team)
     if jobs.create_processing(processing_job_request(config, identity, key_arn)):

@@ -130,14 +130,7 @@ def launch_training(
             "before LaunchTraining"
         )
     job_name = state.run_id
-    # Budgets (seam.domain.budgets): checked once, before anything is stored or created; a retried
-    # launch whose earlier attempt got past it (its token is stored) must not orphan that attempt's job.
-    if config.budget is not None and tokens.get(job_name) is None:
-        from seam.domain.budgets import check_budget  # only models with a budget pay for its imports
-
-        check = check_budget(config, state.run_id, models, runs)
-        if not check.within:
-            raise BudgetExceededError(check.reason)  # the run ends SKIPPED (Finalize), nothing launched
+    refuse_over_budget(config, state.run_id, job_name, models, tokens, runs)
     output = model_output_uri(data_bucket, config.name)
     identity = JobIdentity(state.run_id, stage, role_arn, config.training.image, output)
     tokens.put(job_name, task_token, state.run_id, attempt, expected=identity.stored())
@@ -233,6 +226,22 @@ def training_job_request(
         checkpoints = f"{spec.checkpoint_s3_uri.rstrip('/')}/{stage}/{config.name}/"
         request["CheckpointConfig"] = {"S3Uri": checkpoints}
     return request
+
+
+def refuse_over_budget(
+    config: ModelConfig, run_id: str, job_name: str, models: ModelStore, tokens: TokenStore, runs: RunStore
+) -> None:
+    """Budgets (seam.domain.budgets), before a job of the run is stored or created (its training job,
+    or the Processing job that scores its champion first): BudgetExceededError ends the run SKIPPED
+    (Finalize) with nothing launched. Checked once per job: a retried launch whose earlier attempt got
+    past it (its token is stored) must not orphan that attempt's job."""
+    if config.budget is None or tokens.get(job_name) is not None:
+        return
+    from seam.domain.budgets import check_budget  # only models with a budget pay for its imports
+
+    check = check_budget(config, run_id, models, runs)
+    if not check.within:
+        raise BudgetExceededError(check.reason)
 
 
 def cost_allocation_tags(config: ModelIdentity, run_id: str, stage: str) -> list[dict[str, str]]:
