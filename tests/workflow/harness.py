@@ -110,7 +110,7 @@ class Harness:
             "state": {
                 "value": state,
                 "reason": "Threshold Crossed",
-                "timestamp": datetime.now(UTC).isoformat(),
+                "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),  # as CloudWatch's
             },
             "previousState": {"value": "OK", "reason": "ok", "timestamp": "2026-11-22T00:00:00+00:00"},
             "configuration": {"metrics": []},
@@ -282,9 +282,9 @@ def _event(source: str, detail_type: str, resource: str, detail: dict[str, Any])
         "detail-type": detail_type,
         "source": source,
         "account": "123456789012",
-        # Milliseconds, where EventBridge's envelope has whole seconds: requests of different kinds
-        # (a drop, an approval) that a test makes within one second keep the order they were made in.
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        # Whole seconds, as EventBridge's envelope has them (an S3 event's only time): requests of
+        # different kinds within one second are ordered by RunRequest.order's tie rank, as on AWS.
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": "us-east-1",
         "resources": [resource],
         "detail": detail,

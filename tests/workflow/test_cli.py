@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -335,7 +336,11 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
 
 def test_trigger_a_named_dataset_and_force_a_retrain_on_the_data_the_champion_saw(harness: Harness) -> None:
     harness.onboard(model_config())
-    harness.drop("churn", name="first")
+    # A minute ago: a `seam trigger` in the very second of a drop would be older than the drop (a drop
+    # is the last thing in its second: RunRequest.order) and superseded by it.
+    drop = harness.object_created_event("datasets/churn/first.csv", GOOD_CSV)
+    drop["time"] = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert harness.trigger(drop) == {"batchItemFailures": []}
     first = harness.only_run_id()
     harness.finish_training(first, auc=0.9)
     assert harness.wait_execution(first)["status"] == "SUCCEEDED"

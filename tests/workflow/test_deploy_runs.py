@@ -238,9 +238,10 @@ def test_two_approvals_at_once_deploy_one_after_the_other(harness: Harness) -> N
     deploys = [r for r in harness.deps.runs.list_for_model("churn") if r.trigger is TriggerKind.APPROVAL]
     assert len(deploys) == 1  # one runs; the other waits as the model's pending request
     lock = harness.deps.locks.get("churn")
-    assert lock is not None and lock.holder == deploys[0].run_id and lock.pending is not None
-    assert lock.pending.deploy and lock.pending.deploy.version != deploys[0].model_version
-    waiting = lock.pending.run_id
+    assert lock is not None and lock.holder == deploys[0].run_id and lock.pending_deploy is not None
+    assert lock.pending is None  # the deploy slot, not the retrain one
+    assert lock.pending_deploy.deploy and lock.pending_deploy.deploy.version != deploys[0].model_version
+    waiting = lock.pending_deploy.run_id
     assert harness.wait_execution(deploys[0].run_id)["status"] == "SUCCEEDED"
     assert harness.wait_execution(waiting)["status"] == "SUCCEEDED"
     # Both were evaluated against no champion; by the time the second ran, the first served.

@@ -4,8 +4,10 @@ Apart from trigger events (seam.domain.triggering) so that Finalize and the reco
 model's pending run, do not load the event models at cold start.
 
 Invariants (tests/workflow prove them):
-- per model at most one run holds the lock and at most one request waits: the newest by the
-  events' own order (`RunRequest.order`), whatever order they arrive in;
+- per model at most one run holds the lock and at most one request of each kind waits (a retrain, a
+  deploy run: `RunRequest.lock_slot`): the newest of its kind by the events' own order
+  (`RunRequest.order`), whatever order they arrive in; a deploy request and a retrain never supersede
+  each other;
 - every step is idempotent, so a redelivered request starts nothing new.
 """
 
@@ -29,11 +31,13 @@ class TriggerOutcome(StrEnum):
     STARTED = "started"
     ALREADY_STARTED = "already_started"  # duplicate of a run that is running
     ALREADY_DONE = "already_done"  # duplicate of a run that has ended
-    COALESCED = "coalesced"  # another run holds the model: kept as its one pending retrain
-    SUPERSEDED = "superseded"  # a newer request for the model holds, held or waits for its lock
+    COALESCED = "coalesced"  # another run holds the model: kept as its one pending request of its kind
+    SUPERSEDED = "superseded"  # a newer request of its kind for the model holds, held or waits for its lock
 
 
 BatchOutcome = TriggerOutcome | Exception
+# A free lock goes to a deploy request first, as at a hand-over (LockStore.release).
+_HAND_OVER_RANK = {"deploy": 0, "retrain": 1}
 
 
 def start_batch(
@@ -42,12 +46,13 @@ def start_batch(
     """Start or coalesce a batch of requests with one read and one write for the common cases.
 
     One BatchGetItem reads every model, run and lock the batch names. Then, per request: a run that
-    already ended -> ALREADY_DONE; already the model's pending retrain -> COALESCED, nothing written;
-    older than what holds or waits for the lock -> SUPERSEDED, nothing written; a run that exists or
-    holds the lock (a redelivery) -> `start_or_coalesce`, whose steps are idempotent. Of the new
-    requests for a model, in the events' order, the oldest takes a free lock and starts; the newest
-    of the rest becomes the pending retrain, all in one TransactWriteItems; those in between are
-    SUPERSEDED. The end state is the one processing them one by one would leave, in far fewer calls;
+    already ended -> ALREADY_DONE; already the model's pending request -> COALESCED, nothing written;
+    older than what holds or waits for the lock (of its kind) -> SUPERSEDED, nothing written; a run
+    that exists or holds the lock (a redelivery) -> `start_or_coalesce`, whose steps are idempotent.
+    Of the new requests for a model and kind, in the events' order, the oldest takes a free lock and
+    starts (a deploy request before a retrain, as at a hand-over); the newest of the rest becomes the
+    pending request of its kind, all in one TransactWriteItems; those in between are SUPERSEDED.
+    The end state is the one processing them one by one would leave, in far fewer calls;
     every write is conditional on the order, so a lock that changed since the read is never
     overwritten by an older request. Outcomes are keyed by run id; an exception is that request's
     failure.
@@ -71,7 +76,7 @@ def start_batch(
         return {r.run_id: outcomes[r.run_id] for r in requests}
 
     outcomes: dict[str, BatchOutcome] = {}
-    new_by_model: dict[str, list[RunRequest]] = {}
+    new_by_model: dict[tuple[str, str], list[RunRequest]] = {}
     singles: list[RunRequest] = []
     for request in unique:
         lock = view.locks.get(request.model)
@@ -80,20 +85,26 @@ def start_batch(
             outcomes[request.run_id] = ModelNotFoundError(f"model {request.model!r} is not onboarded")
         elif status is not None and status.terminal:
             outcomes[request.run_id] = TriggerOutcome.ALREADY_DONE
-        elif lock is not None and lock.pending_run_id == request.run_id:
+        elif (
+            lock is not None
+            and (waiting := lock.waiting(request.lock_slot))
+            and waiting.run_id == request.run_id
+        ):
             outcomes[request.run_id] = TriggerOutcome.COALESCED
         elif status is not None or (lock is not None and lock.holder == request.run_id):
             singles.append(request)  # a redelivery: start_or_coalesce finishes what was begun
         elif lock is not None and lock.supersedes(request):
             outcomes[request.run_id] = TriggerOutcome.SUPERSEDED
         else:
-            new_by_model.setdefault(request.model, []).append(request)
+            new_by_model.setdefault((request.model, request.lock_slot), []).append(request)
 
     to_coalesce: list[RunRequest] = []
-    for model, arrived in new_by_model.items():
+    taken: set[str] = set()  # models whose free lock a request of this batch takes
+    for (model, _), arrived in sorted(new_by_model.items(), key=lambda kv: _HAND_OVER_RANK[kv[0][1]]):
         new = sorted(arrived, key=lambda r: r.order)
-        if model not in view.locks:
-            singles.append(new.pop(0))  # the oldest takes the free lock
+        if model not in view.locks and model not in taken:
+            singles.append(new.pop(0))  # the oldest takes the free lock (a deploy's first, if any)
+            taken.add(model)
         if new:
             *older, newest = new
             outcomes.update({r.run_id: TriggerOutcome.SUPERSEDED for r in older})
@@ -108,11 +119,16 @@ def start_batch(
         retry = {r.run_id for r in to_coalesce}  # the transaction failed: one by one, isolated
     outcomes.update({r.run_id: TriggerOutcome.COALESCED for r in to_coalesce if r.run_id not in retry})
     outcomes.update({r.run_id: one_by_one(r) for r in to_coalesce if r.run_id in retry})
-    # A single that found the lock taken meanwhile waited as the pending retrain, until the batch's
-    # newer request for its model took that place: report what it is now.
-    waiting = {r.model: r.order for r in to_coalesce if outcomes[r.run_id] is TriggerOutcome.COALESCED}
+    # A single that found the lock taken meanwhile waited as the pending request, until the batch's
+    # newer request of its model and kind took that place: report what it is now.
+    waiting = {
+        (r.model, r.lock_slot): r.order for r in to_coalesce if outcomes[r.run_id] is TriggerOutcome.COALESCED
+    }
     for r in singles:
-        if outcomes[r.run_id] is TriggerOutcome.COALESCED and waiting.get(r.model, "") > r.order:
+        if (
+            outcomes[r.run_id] is TriggerOutcome.COALESCED
+            and waiting.get((r.model, r.lock_slot), "") > r.order
+        ):
             outcomes[r.run_id] = TriggerOutcome.SUPERSEDED
     return {r.run_id: outcomes[r.run_id] for r in requests}
 
