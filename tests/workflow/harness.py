@@ -84,7 +84,11 @@ class Harness:
         return config
 
     # -- events ------------------------------------------------------------------------------------
-    def object_created_event(self, key: str, body: str) -> dict[str, Any]:
+    def object_created_event(self, key: str, body: str, at: datetime | None = None) -> dict[str, Any]:
+        """S3's "Object Created" for a new object at `key`, stamped `at` (default: now) in whole seconds
+        as EventBridge stamps it. A drop is the last thing in its second (RunRequest.order): a test that
+        makes another kind of request for the model right after it and wants that one to be the newer
+        stamps the drop earlier."""
         put = self.stack.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body.encode())
         obj = {
             "key": key,
@@ -102,7 +106,7 @@ class Harness:
             "source-ip-address": "10.0.0.1",
             "reason": "PutObject",
         }
-        return _event("aws.s3", "Object Created", f"arn:aws:s3:::{self.bucket}", detail)
+        return _event("aws.s3", "Object Created", f"arn:aws:s3:::{self.bucket}", detail, at)
 
     def alarm_event(self, alarm: str, state: str = "ALARM") -> dict[str, Any]:
         detail = {
@@ -121,8 +125,10 @@ class Harness:
     def trigger(self, *bodies: dict[str, Any] | str) -> dict[str, Any]:
         return self.stack.invoke("TriggerFunction", sqs_event(*bodies))
 
-    def drop(self, model: str, body: str = GOOD_CSV, name: str | None = None) -> dict[str, Any]:
-        event = self.object_created_event(f"datasets/{model}/{name or uuid.uuid4().hex[:8]}.csv", body)
+    def drop(
+        self, model: str, body: str = GOOD_CSV, name: str | None = None, at: datetime | None = None
+    ) -> dict[str, Any]:
+        event = self.object_created_event(f"datasets/{model}/{name or uuid.uuid4().hex[:8]}.csv", body, at)
         assert self.trigger(event) == {"batchItemFailures": []}
         return event
 
@@ -274,7 +280,9 @@ class Harness:
 _SEQUENCER = itertools.count(0x6A2000000000000000)
 
 
-def _event(source: str, detail_type: str, resource: str, detail: dict[str, Any]) -> dict[str, Any]:
+def _event(
+    source: str, detail_type: str, resource: str, detail: dict[str, Any], at: datetime | None = None
+) -> dict[str, Any]:
     """An AWS service's event as EventBridge delivers it (account 123456789012, us-east-1)."""
     return {
         "version": "0",
@@ -284,7 +292,7 @@ def _event(source: str, detail_type: str, resource: str, detail: dict[str, Any])
         "account": "123456789012",
         # Whole seconds, as EventBridge's envelope has them (an S3 event's only time): requests of
         # different kinds within one second are ordered by RunRequest.order's tie rank, as on AWS.
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": "us-east-1",
         "resources": [resource],
         "detail": detail,

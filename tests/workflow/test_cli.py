@@ -219,6 +219,39 @@ def test_runs_and_runs_show_as_json(harness: Harness) -> None:
     assert detail["states"][-1]["status"] == "FAILED"
 
 
+def test_a_superseded_request_shows_in_runs_and_runs_show_and_not_in_cost(harness: Harness) -> None:
+    harness.onboard(model_config())
+    harness.drop("churn", name="holder")  # trains: holds the lock until its job ends
+    [holder_run] = [r.run_id for r in harness.deps.runs.list_for_model("churn")]
+    harness.wait_for_training(holder_run)
+    older, newer = (harness.object_created_event(f"datasets/churn/{n}.csv", GOOD_CSV) for n in ("b", "c"))
+    assert harness.trigger(older) == {"batchItemFailures": []}  # waits as the pending retrain
+    assert harness.trigger(newer) == {"batchItemFailures": []}  # takes its place
+    lock = harness.deps.locks.get("churn")
+    assert lock is not None and lock.pending is not None
+    superseded = next(r for r in harness.deps.runs.list_for_model("churn") if r.status == "SUPERSEDED")
+
+    table = runner.invoke(app, ["runs"])
+    listed = runner.invoke(app, ["runs", "-o", "json"])
+    shown = runner.invoke(app, ["runs", "show", superseded.run_id])
+    shown_json = runner.invoke(app, ["runs", "show", superseded.run_id, "-o", "json"])
+    cost = runner.invoke(app, ["cost", "-o", "json"])
+
+    [row] = [line for line in table.stdout.splitlines() if "SUPERSEDED" in line]  # `seam runs | grep`
+    assert row.startswith(superseded.run_id + " ") and f"superseded by {lock.pending.run_id}" in row
+    [summary] = [r for r in json.loads(listed.stdout) if r["status"] == "SUPERSEDED"]
+    assert (summary["run_id"], summary["trigger"], summary["superseded_by"]) == (
+        superseded.run_id,
+        "data",
+        lock.pending.run_id,
+    )
+    assert f"superseded by {lock.pending.run_id}" in shown.stdout and "datasets/churn/b.csv" in shown.stdout
+    detail = json.loads(shown_json.stdout)
+    assert detail["dataset"]["key"] == "datasets/churn/b.csv" and "execution" not in detail["links"]
+    assert superseded.run_id not in {r["run_id"] for r in json.loads(cost.stdout)["runs"]}
+    assert harness.deps.locks.get("churn").holder == holder_run  # type: ignore[union-attr]
+
+
 def deployed_champion(harness: Harness) -> str:
     harness.onboard(model_config())  # the gate: validation:auc
     harness.drop("churn")

@@ -71,7 +71,7 @@ class Dependencies:
     def locks(self) -> LockStore:
         from seam.adapters.dynamodb.locks import LockStore
 
-        return LockStore(self.settings.locks_table)
+        return LockStore(self.settings.locks_table, self.settings.runs_table)
 
     @cached_property
     def datasets(self) -> DatasetStore:

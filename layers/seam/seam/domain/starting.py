@@ -17,11 +17,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from seam.adapters.dynamodb.batch import read_batch
-from seam.adapters.dynamodb.locks import LockOutcome, LockStore
+from seam.adapters.dynamodb.locks import LockOutcome, LockStore, Wait
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
 from seam.errors import ModelNotFoundError
-from seam.models.run import Run, RunRequest
+from seam.models.run import Run, RunRequest, run_id_of_order
 
 if TYPE_CHECKING:  # only the trigger's batches read configs (it loads them): not Finalize, the reconciler
     from seam.adapters.dynamodb.models import ModelStore
@@ -47,11 +47,12 @@ def start_batch(
 
     One BatchGetItem reads every model, run and lock the batch names. Then, per request: a run that
     already ended -> ALREADY_DONE; already the model's pending request -> COALESCED, nothing written;
-    older than what holds or waits for the lock (of its kind) -> SUPERSEDED, nothing written; a run
+    older than what holds or waits for the lock (of its kind) -> SUPERSEDED (recorded so); a run
     that exists or holds the lock (a redelivery) -> `start_or_coalesce`, whose steps are idempotent.
     Of the new requests for a model and kind, in the events' order, the oldest takes a free lock and
     starts (a deploy request before a retrain, as at a hand-over); the newest of the rest becomes the
-    pending request of its kind, all in one TransactWriteItems; those in between are SUPERSEDED.
+    pending request of its kind in place of the one the read found there; those in between, and the
+    replaced one, are recorded SUPERSEDED: all in one TransactWriteItems (`LockStore.coalesce_all`).
     The end state is the one processing them one by one would leave, in far fewer calls;
     every write is conditional on the order, so a lock that changed since the read is never
     overwritten by an older request. Outcomes are keyed by run id; an exception is that request's
@@ -78,6 +79,11 @@ def start_batch(
     outcomes: dict[str, BatchOutcome] = {}
     new_by_model: dict[tuple[str, str], list[RunRequest]] = {}
     singles: list[RunRequest] = []
+    waits: dict[tuple[str, str], Wait] = {}  # per model and kind: what the batch writes in one go
+
+    def wait_of(request: RunRequest) -> Wait:
+        return waits.setdefault((request.model, request.lock_slot), Wait(request.model))
+
     for request in unique:
         lock = view.locks.get(request.model)
         status = view.run_status.get(request.run_id)
@@ -95,39 +101,46 @@ def start_batch(
             singles.append(request)  # a redelivery: start_or_coalesce finishes what was begun
         elif lock is not None and lock.supersedes(request):
             outcomes[request.run_id] = TriggerOutcome.SUPERSEDED
+            newest = run_id_of_order(lock.newest_order(request.lock_slot))
+            wait_of(request).superseded.append((request, newest))
         else:
             new_by_model.setdefault((request.model, request.lock_slot), []).append(request)
 
-    to_coalesce: list[RunRequest] = []
     taken: set[str] = set()  # models whose free lock a request of this batch takes
-    for (model, _), arrived in sorted(new_by_model.items(), key=lambda kv: _HAND_OVER_RANK[kv[0][1]]):
+    for (model, kind), arrived in sorted(new_by_model.items(), key=lambda kv: _HAND_OVER_RANK[kv[0][1]]):
         new = sorted(arrived, key=lambda r: r.order)
-        if model not in view.locks and model not in taken:
+        lock = view.locks.get(model)
+        if lock is None and model not in taken:
             singles.append(new.pop(0))  # the oldest takes the free lock (a deploy's first, if any)
             taken.add(model)
         if new:
             *older, newest = new
+            wait = wait_of(newest)
+            wait.request, wait.replaced = newest, lock.waiting(kind) if lock is not None else None
+            wait.superseded += [(r, newest.run_id) for r in older]
             outcomes.update({r.run_id: TriggerOutcome.SUPERSEDED for r in older})
-            to_coalesce.append(newest)
-    # The starts first, then the pending retrains: a model whose lock this batch takes has a holder
+    # The starts first, then the pending requests: a model whose lock this batch takes has a holder
     # by the time the transaction checks for one (the other way round, one such model cancelled the
-    # whole transaction and sent every pending retrain of the batch one by one).
+    # whole transaction and sent every pending request of the batch one by one).
     outcomes.update({r.run_id: one_by_one(r) for r in singles})
     try:
-        retry = {r.run_id for r in locks.coalesce_all(to_coalesce)}  # cancelled: a lock changed
+        cancelled = locks.coalesce_all(waits.values())  # a lock changed since the read
     except Exception:
-        retry = {r.run_id for r in to_coalesce}  # the transaction failed: one by one, isolated
-    outcomes.update({r.run_id: TriggerOutcome.COALESCED for r in to_coalesce if r.run_id not in retry})
-    outcomes.update({r.run_id: one_by_one(r) for r in to_coalesce if r.run_id in retry})
-    # A single that found the lock taken meanwhile waited as the pending request, until the batch's
-    # newer request of its model and kind took that place: report what it is now.
-    waiting = {
-        (r.model, r.lock_slot): r.order for r in to_coalesce if outcomes[r.run_id] is TriggerOutcome.COALESCED
-    }
-    for r in singles:
+        cancelled = list(waits.values())  # the transaction failed: one by one, isolated
+    outcomes.update({w.request.run_id: TriggerOutcome.COALESCED for w in waits.values() if w.request})
+    for wait in cancelled:  # in the events' order, as one by one processing would meet them
+        outcomes.update({r.run_id: one_by_one(r) for r in sorted(wait.requests, key=lambda r: r.order)})
+    # A request that waited until a newer one of its model and kind took its place (a single that
+    # found the lock taken meanwhile, or one handled one by one): report what it is now.
+    newest_waiting: dict[tuple[str, str], str] = {}
+    for r in unique:
+        if outcomes.get(r.run_id) is TriggerOutcome.COALESCED:
+            key = (r.model, r.lock_slot)
+            newest_waiting[key] = max(newest_waiting.get(key, ""), r.order)
+    for r in unique:
         if (
-            outcomes[r.run_id] is TriggerOutcome.COALESCED
-            and waiting.get((r.model, r.lock_slot), "") > r.order
+            outcomes.get(r.run_id) is TriggerOutcome.COALESCED
+            and r.order < newest_waiting[(r.model, r.lock_slot)]
         ):
             outcomes[r.run_id] = TriggerOutcome.SUPERSEDED
     return {r.run_id: outcomes[r.run_id] for r in requests}

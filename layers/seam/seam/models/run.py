@@ -70,6 +70,9 @@ class RunStatus(StrEnum):
     SKIPPED = "SKIPPED"  # data unchanged since the champion was trained
     REFUSED = "REFUSED"  # a deploy run that may not deploy what it was asked to (the reason says why)
     FAILED = "FAILED"
+    # A request a newer one of its kind took the place of (RunRequest.order): it never started, cost
+    # nothing, and names the run that took its place (`superseded_by`).
+    SUPERSEDED = "SUPERSEDED"
 
     @property
     def terminal(self) -> bool:
@@ -84,6 +87,7 @@ TERMINAL_STATUSES = frozenset(
         RunStatus.SKIPPED,
         RunStatus.REFUSED,
         RunStatus.FAILED,
+        RunStatus.SUPERSEDED,
     }
 )
 
@@ -245,6 +249,11 @@ class RunRequest(_Record):
         return f"{at:%Y-%m-%dT%H:%M:%SZ}|{group}|{fraction}|{sequencer}|{self.run_id}"
 
 
+def run_id_of_order(order: str) -> str:
+    """The run id a `RunRequest.order` ends with (the lock keeps orders, not requests, of past holders)."""
+    return order.rsplit("|", 1)[-1]
+
+
 class TrainingLimits(_Record):
     timeout_seconds: int
     heartbeat_seconds: int
@@ -348,9 +357,34 @@ class Run(_Record):
     timeline: dict[str, datetime] = Field(default_factory=dict)  # status -> when the run entered it
     state_timings: dict[str, float] = Field(default_factory=dict)  # status -> seconds spent in it
     cost: RunCost | None = None  # what the run used, priced (Finalize measures it, seam.domain.costing)
+    superseded_by: str | None = None  # SUPERSEDED: the run whose newer request took this one's place
 
     def model_post_init(self, _context: Any) -> None:
         self.timeline.setdefault(self.status.value, self.started_at)
+
+    @classmethod
+    def superseded(cls, request: RunRequest, by: str) -> "Run":
+        """The record of a request that never starts because a newer one of its kind took its place:
+        when it was asked for (`started_at`, so `seam runs` lists it where it happened), what it
+        asked for, and the run that took its place. Written where the lock decides it."""
+        now = utc_now()
+        return cls(
+            run_id=request.run_id,
+            model=request.model,
+            trigger=request.trigger,
+            status=RunStatus.SUPERSEDED,
+            started_at=request.requested_at,
+            updated_at=now,
+            finished_at=now,
+            dataset=request.dataset,
+            intent=request.intent,
+            deploy=request.deploy,
+            model_version=request.deploy.version if request.deploy else None,
+            retry_of=request.retry_of,
+            superseded_by=by,
+            cause=f"superseded by {by}: a newer {request.lock_slot} request of {request.model}",
+            timeline={RunStatus.SUPERSEDED.value: now},
+        )
 
 
 def __getattr__(name: str) -> Any:

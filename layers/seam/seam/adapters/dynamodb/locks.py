@@ -25,16 +25,18 @@ deploy run ends, so it is evaluated against the version the person chose to serv
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 from seam.adapters.aws import aws_call
-from seam.adapters.dynamodb.codec import from_item
+from seam.adapters.dynamodb.codec import from_item, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
-from seam.models.run import RunRequest, utc_now
+from seam.models.run import Run, RunRequest, run_id_of_order, utc_now
 
 TRANSACT_MAX_ITEMS = 100  # TransactWriteItems' limit per call
 
@@ -126,94 +128,166 @@ class LockRecord(NamedTuple):
         )
 
 
+@dataclass
+class Wait:
+    """One model's and kind's part of a batch (`LockStore.coalesce_all`): `request` waits in place of
+    `replaced` (what the batch read in the slot; None: nothing) unless it is None, and `superseded`
+    are recorded SUPERSEDED by the runs named with them. A Wait's writes go in one transaction."""
+
+    model: str
+    request: RunRequest | None = None
+    replaced: RunRequest | None = None
+    superseded: list[tuple[RunRequest, str]] = field(default_factory=list)  # (request, superseded by)
+
+    def items(self, store: LockStore) -> list[dict[str, Any]]:
+        waits = store._wait_items(self.request, self.replaced) if self.request is not None else []
+        return waits + [store._superseded_put(r, by) for r, by in self.superseded]
+
+    @property
+    def requests(self) -> list[RunRequest]:
+        """Every request the Wait decides, the one waiting last."""
+        return [r for r, _ in self.superseded] + ([self.request] if self.request is not None else [])
+
+
 class LockStore(Table):
-    """One item per model: the running run's id and request, and at most one pending request per kind."""
+    """One item per model: the running run's id and request, and at most one pending request per kind.
+    A request that loses its place is recorded in the runs table as SUPERSEDED, in the same write."""
 
     KEY = "model"
 
+    def __init__(self, table_name: str, runs_table: str) -> None:
+        super().__init__(table_name)
+        self.runs_table = runs_table
+
     def acquire(self, request: RunRequest) -> LockOutcome:
-        """Take the model's lock, or wait in its kind's pending slot, unless a newer request of its kind
-        got there first."""
-        run_id, order, slot = request.run_id, request.order, slot_of(request)
-        key = f"lock {self.table}/{request.model}"
+        """Take the model's lock, or wait in its kind's pending slot (in place of the request waiting
+        there, which is recorded SUPERSEDED in the same transaction), unless a newer request of its
+        kind got there first (then this one is recorded SUPERSEDED)."""
         for _ in range(5):  # the lock can change hands between the conditional writes
             try:
-                with aws_call(key):
-                    self.ddb.update_item(
-                        TableName=self.table,
-                        Key=self.key(request.model),
-                        UpdateExpression="SET holder = :r, holder_request = :q, acquired_at = :t, "
-                        f"{slot.last} = :o",
-                        # Free, and no newer request of its kind has held it (an older one arriving
-                        # late after a newer run finished must not retrain older data) - or ours already.
-                        ConditionExpression=f"holder = :r OR (attribute_not_exists(holder) AND "
-                        f"(attribute_not_exists({slot.last}) OR {slot.last} < :o))",
-                        ExpressionAttributeValues={
-                            ":r": {"S": run_id},
-                            ":q": {"S": request.model_dump_json()},
-                            ":t": {"S": utc_now().isoformat()},
-                            ":o": {"S": order},
-                        },
-                    )
+                with aws_call(f"lock {self.table}/{request.model}"):
+                    self.ddb.update_item(**self._take(request))
                 return LockOutcome.ACQUIRED
             except StaleUpdateError:
                 pass
+            data = self.read(request.model) or {}
+            lock = LockRecord.from_stored(data)
+            newest = lock.newest_order(request.lock_slot) if lock else data.get(slot_of(request).last, "")
+            if lock is None and newest == request.order:
+                return LockOutcome.RELEASED  # it held the lock and let go: it has ended
+            if newest > request.order:
+                self._record_superseded(request, by=run_id_of_order(newest))
+                return LockOutcome.SUPERSEDED
+            if lock is None or lock.holder == request.run_id:
+                continue  # freed (or taken by this very run) since the write: take it again
+            waiting = lock.waiting(request.lock_slot)
+            if waiting is not None and waiting.run_id == request.run_id:
+                return LockOutcome.COALESCED  # already waiting: nothing to write
             try:
-                with aws_call(key):
-                    self.ddb.update_item(**self._make_pending(request))
+                self._wait(request, waiting)
                 return LockOutcome.COALESCED
             except StaleUpdateError:
-                pass
-            refused = self._refusal(request)
-            if refused:
-                return refused
+                pass  # the lock changed since the read
         raise StaleUpdateError(f"lock of {request.model} kept changing hands")
 
-    def _refusal(self, request: RunRequest) -> LockOutcome | None:
-        """Why both writes were refused, when the refusal is final (else the lock changed hands)."""
-        data = self.read(request.model) or {}
-        lock = LockRecord.from_stored(data)
-        if lock is not None:
-            return LockOutcome.SUPERSEDED if lock.supersedes(request) else None
-        last = data.get(slot_of(request).last, "")
-        if last == request.order:
-            return LockOutcome.RELEASED
-        return LockOutcome.SUPERSEDED if last > request.order else None
-
-    def _make_pending(self, request: RunRequest) -> dict[str, Any]:
-        """The conditional update that makes `request` its model's pending request of its kind while
-        another run holds the lock: only when it is newer than the newest of its kind that held the
-        lock and than its slot's pending request (the same request again is a no-op). Coalescing keeps
-        one pending request per kind, the newest."""
-        slot = slot_of(request)
+    def _take(self, request: RunRequest) -> dict[str, Any]:
+        """The conditional update that makes `request`'s run the holder: the lock is free and no newer
+        request of its kind has held it (an older one arriving late after a newer run finished must
+        not retrain older data), or it holds it already."""
+        last = slot_of(request).last
         return {
             "TableName": self.table,
             "Key": self.key(request.model),
-            "UpdateExpression": f"SET {slot.pending} = :q, {slot.run_id} = :r, {slot.order} = :o",
-            "ConditionExpression": f"attribute_exists(holder) AND holder <> :r AND "
-            f"(attribute_not_exists({slot.last}) OR {slot.last} < :o) AND "
-            f"(attribute_not_exists({slot.order}) OR {slot.order} <= :o)",
+            "UpdateExpression": f"SET holder = :r, holder_request = :q, acquired_at = :t, {last} = :o",
+            "ConditionExpression": f"holder = :r OR (attribute_not_exists(holder) AND "
+            f"(attribute_not_exists({last}) OR {last} < :o))",
             "ExpressionAttributeValues": {
                 ":r": {"S": request.run_id},
                 ":q": {"S": request.model_dump_json()},
+                ":t": {"S": utc_now().isoformat()},
                 ":o": {"S": request.order},
             },
         }
 
-    def coalesce_all(self, requests: Iterable[RunRequest]) -> list[RunRequest]:
-        """Make each request its model's pending request of its kind, for models whose lock another run
-        holds, in one TransactWriteItems per 100 (`_make_pending`, the write `acquire` makes one by one).
-        Returns the requests of any transaction a lock change cancelled: handle those one by one."""
-        requests = list(requests)
-        retry: list[RunRequest] = []
-        for start in range(0, len(requests), TRANSACT_MAX_ITEMS):
-            chunk = requests[start : start + TRANSACT_MAX_ITEMS]
-            items = [{"Update": self._make_pending(r)} for r in chunk]
-            try:
-                with aws_call(f"TransactWriteItems {self.table} ({len(chunk)} pending)"):
-                    self.ddb.transact_write_items(TransactItems=items)
-            except StaleUpdateError:  # a condition failed (a lock was released meanwhile) or a conflict
-                retry.extend(chunk)
+    def _wait(self, request: RunRequest, replaced: RunRequest | None) -> None:
+        """Make `request` wait in its slot in place of `replaced` (what Seam read there): one
+        conditional write, or, when it replaces a request, one transaction with that request's
+        SUPERSEDED record, so what is recorded is exactly what was replaced."""
+        items = self._wait_items(request, replaced)
+        with aws_call(f"lock {self.table}/{request.model} (pending)"):
+            if len(items) == 1:
+                self.ddb.update_item(**items[0]["Update"])
+            else:
+                self.ddb.transact_write_items(TransactItems=items)
+
+    def _wait_items(self, request: RunRequest, replaced: RunRequest | None) -> list[dict[str, Any]]:
+        """The writes that make `request` its model's pending request of its kind while another run
+        holds the lock: conditional on the slot holding exactly `replaced` (or nothing), on `request`
+        being newer than the newest of its kind that held the lock and than the slot's request, and,
+        with `replaced`, its SUPERSEDED record (a TransactWriteItems of two)."""
+        slot = slot_of(request)
+        values = {
+            ":r": {"S": request.run_id},
+            ":q": {"S": request.model_dump_json()},
+            ":o": {"S": request.order},
+        }
+        same = f"attribute_not_exists({slot.run_id})"
+        if replaced is not None:
+            same = f"{slot.run_id} = :old"
+            values[":old"] = {"S": replaced.run_id}
+        update = {
+            "TableName": self.table,
+            "Key": self.key(request.model),
+            "UpdateExpression": f"SET {slot.pending} = :q, {slot.run_id} = :r, {slot.order} = :o",
+            "ConditionExpression": f"attribute_exists(holder) AND holder <> :r AND {same} AND "
+            f"(attribute_not_exists({slot.last}) OR {slot.last} < :o) AND "
+            f"(attribute_not_exists({slot.order}) OR {slot.order} < :o)",
+            "ExpressionAttributeValues": values,
+        }
+        items: list[dict[str, Any]] = [{"Update": update}]
+        if replaced is not None:
+            items.append(self._superseded_put(replaced, by=request.run_id))
+        return items
+
+    def _superseded_put(self, request: RunRequest, by: str) -> dict[str, Any]:
+        """A transaction item: `request`'s SUPERSEDED record, unless it has a record (never overwritten)."""
+        return {
+            "Put": {
+                "TableName": self.runs_table,
+                "Item": to_item(Run.superseded(request, by).model_dump(mode="json")),
+                "ConditionExpression": "attribute_not_exists(run_id)",
+            }
+        }
+
+    def _record_superseded(self, request: RunRequest, by: str) -> None:
+        """Record a request that arrived after a newer one of its kind (superseding is for good: the
+        newest order of a kind only grows). A record that exists (a redelivery) is kept as it is."""
+        put = self._superseded_put(request, by)["Put"]
+        with contextlib.suppress(StaleUpdateError), aws_call(f"PutItem {self.runs_table}/{request.run_id}"):
+            self.ddb.put_item(**put)
+
+    def coalesce_all(self, waits: Iterable[Wait]) -> list[Wait]:
+        """Write a batch's decisions (`Wait`s) in TransactWriteItems of up to 100 items: per model and
+        kind, the request that waits in place of what the batch read in its slot (`_wait_items`, the
+        writes `acquire` makes one by one) and the SUPERSEDED records of the batch's requests a newer
+        one took the place of. Returns the waits of any transaction a lock change cancelled: handle
+        their requests one by one."""
+        retry: list[Wait] = []
+        chunk: list[Wait] = []
+        size = 0
+        for wait in [*waits, None]:
+            items = wait.items(self) if wait is not None else []
+            if chunk and (wait is None or size + len(items) > TRANSACT_MAX_ITEMS):
+                transaction = [item for w in chunk for item in w.items(self)]
+                try:
+                    with aws_call(f"TransactWriteItems {self.table} ({len(chunk)} models)"):
+                        self.ddb.transact_write_items(TransactItems=transaction)
+                except StaleUpdateError:  # a condition failed (the lock changed meanwhile) or a conflict
+                    retry.extend(chunk)
+                chunk, size = [], 0
+            if wait is not None:
+                chunk.append(wait)
+                size += len(items)
         return retry
 
     def get(self, model: str) -> LockRecord | None:
