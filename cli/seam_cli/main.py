@@ -67,7 +67,7 @@ def models_put(file: Path, stack: StackOption = None) -> None:
     if problems:
         raise ConfigRefused(f"{file} was not saved", problems)
     try:
-        deps.models.put(config)
+        deps.models.put(config, checked_for=deps.settings.allowed_clusters)  # the trigger trusts this check
     except ConfigError as exc:  # e.g. its serving Deployment belongs to another model
         raise ConfigError(f"{file} was not saved: {exc}") from exc
     print_lines(

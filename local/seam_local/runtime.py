@@ -222,8 +222,13 @@ class LocalRuntime:
 
     def onboard(self, path: Path = EXAMPLE_MODEL) -> ModelConfig:
         """`seam models put` for a model config, its drift alarms, and its Deployment in the local cluster."""
+        from seam.domain.onboarding import ConfigRefused, check_config
+
         config = ModelConfig.model_validate(yaml.safe_load(Path(path).read_text()))
-        self.deps.models.put(config)
+        problems = check_config(config, self.deps.settings, None)  # its Deployment is created below
+        if problems:
+            raise ConfigRefused(f"{path} was not saved", problems)
+        self.deps.models.put(config, checked_for=self.deps.settings.allowed_clusters)
         cloudwatch = boto3.client("cloudwatch")
         for alarm in config.drift_alarms:
             cloudwatch.put_metric_alarm(

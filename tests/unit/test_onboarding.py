@@ -201,3 +201,13 @@ def test_a_paired_gate_against_its_metrics_direction_is_a_problem() -> None:
         "evaluation.direction 'minimize' contradicts evaluation.metric 'validation:auc': Seam computes it as "
         "auc, which is to maximize"
     ]
+
+
+def test_a_paired_gate_on_a_metric_seam_computes_needs_no_metric_definition() -> None:
+    # Seam scores the holdout itself (per-row predictions): training need not log the metric.
+    config = parse_config(document(evaluation=evaluation(holdout_fraction=0.2, metric="accuracy")))
+    assert check_config(config, SETTINGS, serving_with_the_deployment()) == []
+    # Without a holdout the gate reads the job's logged metric: it must be defined.
+    unpaired = parse_config(document(evaluation=evaluation(metric="accuracy")))
+    [problem] = check_config(unpaired, SETTINGS, serving_with_the_deployment())
+    assert problem.startswith("evaluation.metric 'accuracy' is not one of training.metric_definitions")

@@ -35,8 +35,9 @@ GOOD_CSV = "tenure,charges,churned\n" + "".join(f"{i},{i * 1.5},{i % 2}\n" for i
 
 
 def model_config(name: str = "churn", image: str = IMAGE, **overrides: Any) -> ModelConfig:
-    """A config whose rules GOOD_CSV passes; `overrides` replace top-level fields."""
-    columns = [{"name": "tenure", "dtype": "number"}, {"name": "charges", "dtype": "number"}]
+    """A config whose rules GOOD_CSV passes and `seam models put` accepts (the label among the columns:
+    the trigger checks a stored config the same way); `overrides` replace top-level fields."""
+    columns = [{"name": n, "dtype": "number"} for n in ("tenure", "charges", "churned")]
     validation = {"min_rows": 10, "columns": columns}
     return model_configs.model_config(name, image, validation, {"floor": 0.6}, **overrides)
 
@@ -78,7 +79,13 @@ class Harness:
         return self.deps.settings.data_bucket
 
     def onboard(self, config: ModelConfig) -> ModelConfig:
-        self.deps.models.put(config)
+        """Store the config as `seam models put` does when its check passes (with the check's marker,
+        which the trigger trusts); one that fails the check is stored as if written some other way
+        (no marker): the trigger checks it, and refuses its retrains."""
+        from seam.domain.onboarding import check_config
+
+        passed = not check_config(config, self.deps.settings, None)  # the Deployment is added below
+        self.deps.models.put(config, checked_for=self.deps.settings.allowed_clusters if passed else None)
         if config.serving:
             self.serving.add(config.serving, image="registry/churn:previous", env={"SEAM_MODEL_VERSION": "0"})
         return config

@@ -290,9 +290,13 @@ def test_a_serving_target_outside_the_allowed_clusters_fails_before_any_patch(ha
             "container": "model",
         }
     )
-    harness.onboard(config)
+    harness.onboard(model_config())
     harness.drop("churn")
     run_id = harness.only_run_id()
+    harness.wait_for_training(run_id)
+    # Changed while the run trains (the trigger refuses such a config before a run starts): Deploy
+    # still refuses it, before any patch.
+    harness.onboard(config)
     harness.finish_training(run_id)
 
     assert harness.wait_execution(run_id)["status"] == "FAILED"

@@ -14,17 +14,18 @@ Invariants (tests/workflow prove them):
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from seam.adapters.dynamodb.batch import read_batch
 from seam.adapters.dynamodb.locks import LockOutcome, LockStore, Wait
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
-from seam.errors import ModelNotFoundError
-from seam.models.run import Run, RunRequest, run_id_of_order
+from seam.errors import ConfigRefusedError, ModelNotFoundError
+from seam.models.run import Run, RunRequest, RunStatus, run_id_of_order, utc_now
 
 if TYPE_CHECKING:  # only the trigger's batches read configs (it loads them): not Finalize, the reconciler
     from seam.adapters.dynamodb.models import ModelStore
+    from seam.settings import Settings
 
 
 class TriggerOutcome(StrEnum):
@@ -41,7 +42,12 @@ _HAND_OVER_RANK = {"deploy": 0, "retrain": 1}
 
 
 def start_batch(
-    requests: list[RunRequest], models: ModelStore, locks: LockStore, runs: RunStore, workflow: Workflow
+    requests: list[RunRequest],
+    models: ModelStore,
+    locks: LockStore,
+    runs: RunStore,
+    workflow: Workflow,
+    settings: Settings | None = None,
 ) -> dict[str, BatchOutcome]:
     """Start or coalesce a batch of requests with one read and one write for the common cases.
 
@@ -57,6 +63,10 @@ def start_batch(
     every write is conditional on the order, so a lock that changed since the read is never
     overwritten by an older request. Outcomes are keyed by run id; an exception is that request's
     failure.
+
+    With `settings` (the trigger's), a new retrain of a model whose stored config would fail the run
+    after training (`refused_by_config`) starts nothing and waits for nothing: it is recorded FAILED
+    with the problems, and its outcome is the ConfigRefusedError naming them.
     """
     unique = list({r.run_id: r for r in reversed(requests)}.values())[::-1]  # first of each run id
 
@@ -106,6 +116,12 @@ def start_batch(
         else:
             new_by_model.setdefault((request.model, request.lock_slot), []).append(request)
 
+    if settings is not None:
+        retrains = [r for (_, kind), rs in new_by_model.items() if kind == "retrain" for r in rs]
+        for request, refusal in refused_by_config(retrains, view.configs, settings):
+            outcomes[request.run_id] = record_refusal(request, refusal, runs)
+            new_by_model[(request.model, "retrain")].remove(request)
+        new_by_model = {key: arrived for key, arrived in new_by_model.items() if arrived}
     taken: set[str] = set()  # models whose free lock a request of this batch takes
     for (model, kind), arrived in sorted(new_by_model.items(), key=lambda kv: _HAND_OVER_RANK[kv[0][1]]):
         new = sorted(arrived, key=lambda r: r.order)
@@ -144,6 +160,61 @@ def start_batch(
         ):
             outcomes[r.run_id] = TriggerOutcome.SUPERSEDED
     return {r.run_id: outcomes[r.run_id] for r in requests}
+
+
+def refused_by_config(
+    requests: list[RunRequest], configs: dict[str, dict[str, Any]], settings: Settings
+) -> list[tuple[RunRequest, ConfigRefusedError]]:
+    """The requests whose model's stored config would fail the run after training, each with the error
+    naming the problems (seam.domain.onboarding: the same checks as `seam models put`, but the cluster
+    call). Each model is checked once per batch; a config `seam models put` saved after checking it
+    against this stack's allowed clusters carries that check's digest and is not checked again."""
+    from seam.adapters.dynamodb.models import checked_digest
+
+    allowed = settings.allowed_clusters
+    unchecked = {
+        m: configs[m]
+        for m in {r.model for r in requests}
+        if configs[m].get("checked") != checked_digest(configs[m].get("config") or {}, allowed)
+    }
+    if not unchecked:
+        return []
+    # Loaded only for a config written some other way: the check parses it, which builds the model
+    # config's classes (tens of ms at a cold start; the trigger reads no config for a data drop else).
+    from seam.domain.onboarding import stored_config_problems
+
+    problems = {m: stored_config_problems(record, settings) for m, record in unchecked.items()}
+    refusals = {
+        m: ConfigRefusedError(f"model {m}'s config would fail the run after training: " + "; ".join(p))
+        for m, p in problems.items()
+        if p
+    }
+    return [(r, refusals[r.model]) for r in requests if r.model in refusals]
+
+
+def record_refusal(request: RunRequest, refusal: ConfigRefusedError, runs: RunStore) -> BatchOutcome:
+    """The refused request's run, recorded FAILED with the problems (nothing started, no lock taken):
+    `seam runs` shows why, and `seam runs retry` starts it again once the config is fixed."""
+    now = utc_now()
+    run = Run(
+        run_id=request.run_id,
+        model=request.model,
+        trigger=request.trigger,
+        status=RunStatus.FAILED,
+        started_at=request.requested_at,
+        finished_at=now,
+        dataset=request.dataset,
+        intent=request.intent,
+        retry_of=request.retry_of,
+        error=type(refusal).__name__,
+        cause=f"{type(refusal).__name__}: {refusal}",
+        timeline={RunStatus.FAILED.value: now},
+    )
+    try:
+        runs.create(run)  # a redelivery finds it: ALREADY_DONE
+    except Exception as exc:  # not recorded: its record is redelivered and checked again
+        return exc
+    return refusal
 
 
 def start_or_coalesce(
