@@ -63,7 +63,7 @@ def models_put(file: Path, stack: StackOption = None) -> None:
     the config would fail a run after training (each problem on its own line, naming the field)."""
     config = load_config(file)
     deps = configure(stack)
-    problems = check_config(config, deps.settings, deps.serving)
+    problems = check_config(config, deps.settings, deps.serving, deps.images)
     if problems:
         raise ConfigRefused(f"{file} was not saved", problems)
     try:

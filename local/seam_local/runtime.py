@@ -152,6 +152,7 @@ class LocalRuntime:
         self._exit.enter_context(moto_hooks.install_training_runner(self.sagemaker))
         self._exit.enter_context(moto_hooks.install_event_sources())
         self._exit.enter_context(moto_hooks.install_transaction_backups())
+        self._exit.enter_context(moto_hooks.install_local_images(self.images))
         self._exit.callback(self.sagemaker.shutdown)
         self.stack.deploy()
         self._lambda_logs_to_file()

@@ -60,9 +60,9 @@ def test_models_put_refuses_an_invalid_config_naming_the_field(harness: Harness,
 
 
 MISTAKES = {
-    "gate metric not reported by training": (
-        ('metric: "validation:auc"', 'metric: "validation:f1"'),
-        "evaluation.metric 'validation:f1' is not one of training.metric_definitions "
+    "gate metric not reported by training": (  # nor one Seam computes from the holdout's predictions
+        ('metric: "validation:auc"', 'metric: "validation:lift"'),
+        "evaluation.metric 'validation:lift' is not one of training.metric_definitions "
         "(validation:accuracy, validation:auc)",
     ),
     "label column not among the columns": (
@@ -82,7 +82,28 @@ MISTAKES = {
         ("container: model", "container: predictor"),
         "serving.container 'predictor' is not a container of deployment ml-serving/churn-predictor",
     ),
+    "training image not in its registry": (  # no ECR repository (locally: no image folder) of that name
+        ("amazonaws.com/churn@", "amazonaws.com/churn-nowhere@"),
+        "training.image 123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-nowhere@sha256:4f2c9a7e1b3d5f6071"
+        "8293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6f7 cannot be pulled: its repository churn-nowhere "
+        "does not exist in registry 123456789012; push the image and pin the digest ECR reports",
+    ),
 }
+
+
+def test_models_put_refuses_a_deployment_seams_deployer_may_not_patch(harness: Harness) -> None:
+    # The cluster's RBAC does not let group seam-deployer patch it (a LocalSubjectAccessReview says no).
+    harness.serving.forbidden.add(("seam-local", "ml-serving", "churn-predictor"))
+
+    result = runner.invoke(app, ["models", "put", str(EXAMPLE)])
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: serving.deployment: group seam-deployer (Seam's deployer) may not patch deployment "
+        "ml-serving/churn-predictor in cluster seam-local; grant it get and patch on that Deployment: "
+        "manifests/seam-deployer-rbac.yaml with namespace ml-serving and resourceNames [churn-predictor]"
+    ]
+    assert harness.deps.models.list(fresh=True) == []
 
 
 @pytest.mark.parametrize("mistake", MISTAKES)
@@ -119,10 +140,11 @@ def test_models_put_names_every_problem_on_its_own_line(harness: Harness, tmp_pa
 
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert len(lines) == 3, lines  # gate metric, label column, Deployment (checked before its container)
+    assert len(lines) == 4, lines  # gate metric, label column, image, Deployment (before its container)
     assert [line.split(" ")[1] for line in lines] == [
         "evaluation.metric",
         "validation.label_column",
+        "training.image",
         "serving:",
     ]
 

@@ -27,6 +27,7 @@ from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.serving_target import K8S_NAME_PATTERN, ServingTarget
 
 if TYPE_CHECKING:
+    from seam.adapters.images import ImageRegistry
     from seam.adapters.serving.base import ServingAdapter
     from seam.settings import Settings
 
@@ -96,10 +97,18 @@ def stored_config_problems(record: dict[str, Any], settings: Settings) -> list[s
     return check_config(config, settings, serving=None)
 
 
-def check_config(config: ModelConfig, settings: Settings, serving: ServingAdapter | None) -> list[str]:
+def check_config(
+    config: ModelConfig,
+    settings: Settings,
+    serving: ServingAdapter | None,
+    images: ImageRegistry | None = None,
+) -> list[str]:
     """What would fail a run of this config after training, one sentence per problem (empty: none).
-    `serving` is read (never written) to find the Deployment; None skips that check."""
+    `serving` is read (never written) to find the Deployment and ask whether Seam's deployer may patch
+    it; `images` is asked whether the training image exists in its registry. None skips that check."""
     problems = _gate_problems(config) + _label_problems(config) + _paired_problems(config)
+    if images is not None:
+        problems += _image_problems(config.training.image, images)
     if config.serving is None:
         return problems
     allowed = settings.allowed_clusters
@@ -112,6 +121,19 @@ def check_config(config: ModelConfig, settings: Settings, serving: ServingAdapte
     elif serving is not None:
         problems.extend(_serving_problems(config.serving, serving))
     return problems
+
+
+def _image_problems(image: str, images: ImageRegistry) -> list[str]:
+    try:
+        why = images.problem(image)
+    except TransientError as exc:
+        return [f"training.image: cannot check {image} now (try again): {exc}"]
+    if why is None:
+        return []
+    return [
+        f"training.image {image} cannot be pulled: {why}; push the image and pin the digest ECR reports "
+        "for it (aws ecr describe-images), or name an image that is there"
+    ]
 
 
 def _gate_problems(config: ModelConfig) -> list[str]:
@@ -178,7 +200,27 @@ def _serving_problems(target: ServingTarget, serving: ServingAdapter) -> list[st
             f"serving.container {target.container!r} is not a container of deployment "
             f"{target.namespace}/{target.deployment} in cluster {target.cluster} (found {found!r})"
         ]
-    return []
+    return _patch_problems(target, serving)
+
+
+def _patch_problems(target: ServingTarget, serving: ServingAdapter) -> list[str]:
+    """Seam's deployer (Kubernetes group DEPLOYER_GROUP) may patch the Deployment: asked of the cluster
+    with a LocalSubjectAccessReview, so RBAC (or any other authorizer) answers, not a guess."""
+    from seam.adapters.serving.base import DEPLOYER_GROUP
+
+    where = f"deployment {target.namespace}/{target.deployment} in cluster {target.cluster}"
+    try:
+        allowed, reason = serving.may_patch(target, DEPLOYER_GROUP)
+    except SeamError as exc:  # e.g. the caller may not create access reviews in the namespace
+        return [f"serving.deployment: cannot check whether group {DEPLOYER_GROUP} may patch {where}: {exc}"]
+    if allowed:
+        return []
+    return [
+        f"serving.deployment: group {DEPLOYER_GROUP} (Seam's deployer) may not patch {where}"
+        + (f" ({reason})" if reason else "")
+        + f"; grant it get and patch on that Deployment: manifests/seam-deployer-rbac.yaml with namespace "
+        f"{target.namespace} and resourceNames [{target.deployment}]"
+    ]
 
 
 def _shown(value: Any) -> str:
