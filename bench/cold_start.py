@@ -136,8 +136,9 @@ _RUN, _CONFIG, _VERSION, _SERVING = (
     "seam.models.serving",
 )
 _CHAMPION, _TARGET = "seam.models.champion.Champion", "seam.models.serving_target.ServingTarget"
+_RUN_RECORD = "seam.models.run_record.Run"
 FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
-    "trigger": (f"{_RUN}.RunRequest", f"{_RUN}.DatasetRef", f"{_RUN}.Run"),
+    "trigger": (f"{_RUN}.RunRequest", f"{_RUN}.DatasetRef", _RUN_RECORD),
     "validate": (
         f"{_CONFIG}.ModelConfig",
         f"{_RUN}.DatasetRef",
@@ -147,35 +148,37 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     ),
     "launch_training": (f"{_CONFIG}.ModelConfig",),
     "training_callback": ("seam.models.training_events.TrainingStateChangeEvent", f"{_RUN}.TrainingResult"),
-    "evaluate": (f"{_CONFIG}.ModelConfig", _CHAMPION, f"{_RUN}.Evaluation"),
-    "register": (f"{_CONFIG}.ModelConfig", f"{_RUN}.Registration", f"{_VERSION}.ModelVersion"),
-    # The serving functions read only the config's serving target (ServingTargetStore).
+    # Evaluate reads only the config's gate (ModelStore.evaluation).
+    "evaluate": ("seam.models.evaluation_spec.EvaluationSpec", _CHAMPION, f"{_RUN}.Evaluation"),
+    # Register reads only the config's identity (ModelStore.identity).
+    "register": (
+        "seam.models.model_identity.ModelIdentity",
+        f"{_RUN}.Registration",
+        f"{_VERSION}.ModelVersion",
+    ),
+    # The serving functions read only the config's serving target (ServingTargetStore) and of the run only
+    # the snapshot Deploy recorded (RunStore.previous_serving).
     "deploy": (
         _TARGET,
         f"{_SERVING}.DeploymentSnapshot",
         f"{_SERVING}.Release",
-        f"{_RUN}.Run",
         f"{_RUN}.DeploymentInfo",
     ),
     "check_rollout": (_TARGET, f"{_SERVING}.RolloutStatus"),
-    "rollback": (
-        _TARGET,
-        f"{_SERVING}.DeploymentSnapshot",
-        f"{_RUN}.Run",
-    ),
+    "rollback": (_TARGET, f"{_SERVING}.DeploymentSnapshot"),
     # Finalize and the reconciler read the model's lock, whose holder and pending are RunRequests;
     # Finalize also prices the run (seam.models.cost).
     "finalize": (
         "seam.models.cost.CostPart",
         "seam.models.cost.RunCost",
-        f"{_RUN}.Run",
+        _RUN_RECORD,
         f"{_RUN}.DatasetRef",
         f"{_RUN}.Decision",  # a failed rollout's version is marked Rejected with Seam's decision
         f"{_RUN}.Evaluation",
         f"{_RUN}.RunRequest",
         _CHAMPION,
     ),
-    "reconciler": (f"{_RUN}.Run", f"{_RUN}.RunRequest"),  # the callback settles what it has checked
+    "reconciler": (_RUN_RECORD, f"{_RUN}.RunRequest"),  # the callback settles what it has checked
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from seam.domain.metrics import METRICS
 from seam.domain.paired_evaluation import RESAMPLES, decide_paired
-from seam.models.model_config import EvaluationSpec
+from seam.models.evaluation_spec import EvaluationSpec
 from seam.models.predictions import Predictions, positional_ids
 
 SIZES = (10_000, 100_000)

@@ -4,8 +4,6 @@ Invoked with .waitForTaskToken: its return value is ignored; the training callba
 settles the token when the job ends.
 """
 
-from dataclasses import asdict
-
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
@@ -49,4 +47,4 @@ def lambda_handler(event: LaunchInput, context: LambdaContext) -> dict:
         "training job launched" if launch.created else "training job already exists",
         extra={"job": launch.training_job_name},
     )
-    return asdict(launch)
+    return launch._asdict()

@@ -1,7 +1,5 @@
 """Reconciler (scheduled): has quiet trainings checked (lost events, heartbeats) and repairs stuck locks."""
 
-from dataclasses import asdict
-
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # Settlement's store, which seam.domain.training only names: loaded here, at init.
@@ -36,5 +34,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="TrainingJobsStopped", unit=MetricUnit.Count, value=stopped)
     if report.oldest_lock_age_seconds is not None:  # LockHeldTooLongAlarm: a run far over its max runtime
         metrics.add_metric("OldestLockAgeSeconds", MetricUnit.Seconds, report.oldest_lock_age_seconds)
-    logger.info("reconciled", extra=asdict(report))
-    return asdict(report)
+    logger.info("reconciled", extra=report.as_dict())
+    return report.as_dict()

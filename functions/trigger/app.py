@@ -25,7 +25,7 @@ def handle_record(record: SQSRecord) -> list[RunRequest]:
 def report(outcome: Outcome, **extra: str) -> bool:
     """Log (and count) what a record or a request came to; True: its record is to be redelivered."""
     if isinstance(outcome, Queued):
-        logger.info("scheduled retrains queued", extra={**vars(outcome), **extra})
+        logger.info("scheduled retrains queued", extra={**outcome._asdict(), **extra})
     elif isinstance(outcome, Ignored):
         logger.info("event ignored", extra={"reason": outcome.reason, **extra})
     elif type(outcome) in NOT_STARTED:  # can never start as it is: logged, counted, not redelivered

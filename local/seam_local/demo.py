@@ -34,7 +34,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
-from seam.models.run import Run, TriggerKind
+from seam.models.run import TriggerKind
+from seam.models.run_record import Run
 
 from seam_local.console import RuntimeLog
 from seam_local.runtime import EXAMPLE_MODEL, LocalRuntime, wait_for

@@ -23,7 +23,7 @@ import io
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -420,8 +420,9 @@ def hand_written_state_documents(corpus: Corpus) -> None:
     # The reconciler's schedule sends it nothing it reads: any input, the same idle sweep.
     for event in (None, "x", [1], {"detail": {"run_id": "seam-churn-../x"}}):
         corpus.inputs += 1
-        assert corpus.harness.stack.invoke("ReconcilerFunction", event) == asdict(
-            SweepReport(oldest_lock_age_seconds=0.0)
+        assert (
+            corpus.harness.stack.invoke("ReconcilerFunction", event)
+            == SweepReport(oldest_lock_age_seconds=0.0).as_dict()
         )
     # Finalize ends what exists: for a run that does not, it writes nothing.
     corpus.inputs += 1

@@ -12,7 +12,6 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from itertools import chain
 from typing import Any
 
@@ -75,7 +74,7 @@ WORKFLOW_FUNCTIONS = (
 SQS_FUNCTIONS = ("TriggerFunction", "TrainingCallbackFunction")
 INVALID_CSV = "tenure,charges,churned\n1,abc,0\n"  # fails Validate at once: a run that needs no training
 SEED = 20261122
-IDLE_SWEEP = asdict(SweepReport(oldest_lock_age_seconds=0.0))  # nothing to do, no lock held
+IDLE_SWEEP = SweepReport(oldest_lock_age_seconds=0.0).as_dict()  # nothing to do, no lock held
 
 
 # -- helpers ----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from seam.domain.evaluation import evaluate, evaluate_paired
 from seam.errors import ChampionImageChangedError, ChampionUnscorableError, EvaluationError, PredictionsError
 from seam.models.champion import Champion
-from seam.models.model_config import EvaluationSpec
+from seam.models.evaluation_spec import EvaluationSpec
 from seam.models.run import ChampionArtifact, Evaluation, Holdout, TrainingResult
 
 

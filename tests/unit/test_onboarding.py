@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from seam.domain.onboarding import ConfigRefused, check_config, parse_config
 from seam.errors import TransientError
-from seam.models.model_config import ServingTarget
+from seam.models.serving_target import ServingTarget
 from seam.settings import Settings
 
 from tests import model_configs

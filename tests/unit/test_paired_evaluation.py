@@ -27,7 +27,7 @@ from seam.errors import (
     SingleClassError,
     UnknownMetricError,
 )
-from seam.models.model_config import EvaluationSpec
+from seam.models.evaluation_spec import EvaluationSpec
 from seam.models.predictions import Predictions, positional_ids
 
 RUN = "seam-churn-0123456789ab"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from seam.dependencies import Dependencies
-from seam.models.model_config import ServingTarget
 from seam.models.run import RunStatus
+from seam.models.serving_target import ServingTarget
 from seam_cli.main import app
 from typer.testing import CliRunner
 

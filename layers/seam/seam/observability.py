@@ -10,6 +10,7 @@ dashboard and alarms in template.yaml read exactly these names (tests/template c
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -73,6 +74,16 @@ logger = RunLogger()
 # Seam calls.
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
+
+
+def reread_environment() -> None:
+    """Take the metrics namespace from the environment again (Powertools reads it once, when `metrics` is
+    made at import): for tests and the local runtime, which set the stack's environment after Seam was
+    first imported (seam.reset)."""
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
+    if namespace:  # an environment without one keeps the namespace Seam had
+        metrics.namespace = namespace
+
 
 # Where the run id lives in each workflow state's input: the correlation id of every log line.
 RUN_ID_PATH = "run_id"

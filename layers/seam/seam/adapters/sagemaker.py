@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from seam.adapters.aws import aws_call, cause_code, client
 from seam.errors import RegistryError, SeamError, TrainingCapacityError, TrainingError
 
 
-@dataclass(frozen=True)
-class JobStop:
+class JobStop(NamedTuple):
     """What StopTrainingJob answered: `stopping`, or why there was nothing to stop."""
 
     job_name: str

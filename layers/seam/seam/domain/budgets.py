@@ -14,18 +14,20 @@ was not made (an unpriced type never stops a run). Without a budget nothing is r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NamedTuple
 
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.domain.costing import Prices, price_table
 from seam.models.model_config import ModelConfig
-from seam.models.run import Run, utc_now
+from seam.models.run import utc_now
+
+if TYPE_CHECKING:
+    from seam.models.run_record import Run
 
 
-@dataclass(frozen=True)
-class BudgetCheck:
+class BudgetCheck(NamedTuple):
     within: bool
     reason: str  # for a refusal, the notification's one line (starts with "budget:")
 

@@ -25,15 +25,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.errors import SeamError
 from seam.models.cost import CostPart, PartName, RunCost
-from seam.models.run import Run, utc_now
+from seam.models.run import utc_now
+from seam.models.run_record import Run
 
 if TYPE_CHECKING:
     from seam.adapters.sagemaker import TrainingJobs
@@ -51,8 +51,7 @@ _TASK_ENDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Prices:
+class Prices(NamedTuple):
     as_of: str
     region: str
     per_transition: float
@@ -110,8 +109,7 @@ def state_transitions(history: Iterable[dict[str, Any]]) -> int:
     return entered + retries
 
 
-@dataclass(frozen=True)
-class WorkflowUsage:
+class WorkflowUsage(NamedTuple):
     transitions: int
     lambda_tasks: tuple[tuple[str, float], ...]  # (state, seconds): one per Lambda task invocation
 
@@ -144,8 +142,7 @@ def workflow_usage(history: list[dict[str, Any]], now: datetime, states_after: i
 # -- what the training job used -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TrainingUsage:
+class TrainingUsage(NamedTuple):
     instance_type: str
     instance_count: int
     status: str
@@ -272,16 +269,20 @@ def run_cost(
     )
 
 
-@dataclass
 class CostMeter:
     """Measures a run's cost when Finalize records its outcome (from DescribeTrainingJob and the
     execution history). A lookup that fails leaves the cost unknown with the reason: it never fails
     Finalize."""
 
-    workflow: Workflow
-    training: TrainingJobs
-    memory_mb: int  # the Globals MemorySize: every function's but TASK_MEMORY_MB's (tests/template checks)
-    prices: Prices = field(default_factory=price_table)
+    def __init__(
+        self,
+        workflow: Workflow,
+        training: TrainingJobs,
+        memory_mb: int,  # the Globals MemorySize: every function's but TASK_MEMORY_MB's (tests/template)
+        prices: Prices | None = None,  # None: the price table shipped with Seam
+    ) -> None:
+        self.workflow, self.training, self.memory_mb = workflow, training, memory_mb
+        self.prices = prices or price_table()
 
     def measure(self, run: Run) -> RunCost:
         training = workflow = None

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +42,7 @@ from seam.models.version import ModelVersion, version_label
 # Finalize and the trigger, which load this module for its other parts, never load a config's classes.
 if TYPE_CHECKING:
     from seam.models.events import ModelPackageStateChangeEvent
-    from seam.models.model_config import ModelConfig
+    from seam.models.model_identity import ModelIdentity
 
 DECISION_KEY = "seam:decision"  # CustomerMetadataProperties key of the decision `seam approve/reject` made
 SEAM = "seam"  # who decided, when Seam itself did (a failed rollout marks its version Rejected)
@@ -115,15 +114,19 @@ def registry_identity(package: dict[str, Any]) -> str:
     return str(iam.get("Arn") or who.get("UserProfileName") or "unknown (the registry names nobody)")
 
 
-@dataclass
 class PackageChanges:
     """The trigger's side: which registry changes start a deploy run, and the rejections it records."""
 
-    versions: VersionStore
-    locks: LockStore
-    runs: RunStore
-    group_prefix: str
-    stage: str  # this stack's: its deploy runs' ids carry it
+    def __init__(
+        self,
+        versions: VersionStore,
+        locks: LockStore,
+        runs: RunStore,
+        group_prefix: str,
+        stage: str,  # this stack's: its deploy runs' ids carry it
+    ) -> None:
+        self.versions, self.locks, self.runs = versions, locks, runs
+        self.group_prefix, self.stage = group_prefix, stage
 
     def requests_for(self, event: ModelPackageStateChangeEvent) -> list[RunRequest] | str:
         """The deploy run an approval asks for, or why it asks for none (a str)."""
@@ -157,7 +160,7 @@ class PackageChanges:
 
 def resolve_deploy(
     state: WorkflowState,
-    config: ModelConfig,
+    config: ModelIdentity,
     versions: VersionStore,
     runs: RunStore,
     registry: ModelRegistry,

@@ -78,10 +78,10 @@ def deploy(
             f"run {state.run_id} would serve image {state.training.image} ≠ config {config_image}; "
             "not deployed"
         )
-    run = runs.get(state.run_id)
-    if run and run.previous_serving:
+    _, recorded = runs.previous_serving(state.run_id)
+    if recorded:
         # A retried Deploy: keep the snapshot taken before the first patch, not our own patch.
-        previous = DeploymentSnapshot.model_validate(run.previous_serving)
+        previous = DeploymentSnapshot.model_validate(recorded)
     else:
         previous = serving.snapshot(target)
         runs.update(
@@ -124,12 +124,12 @@ def rollback(state: WorkflowState, target: ServingTarget, serving: ServingAdapte
     Only this run's own release is rolled back: when the live template carries another run's (or
     none), restoring would overwrite that writer's change with an older spec, so the run fails with
     ServingTargetChangedError instead."""
-    run = runs.get(state.run_id)
-    if run is None:
+    exists, recorded = runs.previous_serving(state.run_id)
+    if not exists:
         raise ServingError(f"run {state.run_id} does not exist: nothing of it to roll back")
-    if run.previous_serving is None:
+    if recorded is None:
         return False
-    previous = DeploymentSnapshot.model_validate(run.previous_serving)
+    previous = DeploymentSnapshot.model_validate(recorded)
     live = serving.snapshot(target)
     if live.run_id != state.run_id and live.managed() != previous.managed():
         raise ServingTargetChangedError(_changed(target, live.run_id, state.run_id) + "; not rolled back")

@@ -29,7 +29,7 @@ from seam.errors import (
     PredictionsError,
 )
 from seam.models.champion import Champion
-from seam.models.model_config import EvaluationSpec
+from seam.models.evaluation_spec import EvaluationSpec
 from seam.models.predictions import Predictions, positional_ids
 from seam.models.run import Evaluation, Holdout, RunStatus, TrainingResult, WorkflowState
 
@@ -48,13 +48,13 @@ def evaluate_run(
     the decision and the training metrics are recorded on the run (EVALUATING)."""
     if state.training is None:
         raise EvaluationError("no training result to evaluate")
-    config = models.get(state.model)
+    spec = models.evaluation(state.model)
     champion = versions.champion(state.model)
     holdout = state.snapshot.holdout if state.snapshot else None
     if holdout is None:
-        result = evaluate(config.evaluation, state.training.metrics, champion)
+        result = evaluate(spec, state.training.metrics, champion)
     else:
-        result = evaluate_paired(state.run_id, config.evaluation, holdout, state.training, champion, datasets)
+        result = evaluate_paired(state.run_id, spec, holdout, state.training, champion, datasets)
     runs.update(
         state.run_id,
         status=RunStatus.EVALUATING,

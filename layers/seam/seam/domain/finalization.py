@@ -9,9 +9,8 @@ reconciler).
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.runs import RunStore
@@ -24,15 +23,15 @@ from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.training import OrphanedJobs
 from seam.errors import BudgetExceededError, DeployRefusedError, StaleUpdateError
 from seam.models.champion import Champion
-from seam.models.run import Decision, Run, RunStatus, TriggerKind, WorkflowState, utc_now
+from seam.models.run import Decision, RunStatus, TriggerKind, WorkflowState, utc_now
+from seam.models.run_record import Run
 
 if TYPE_CHECKING:  # the handler builds the meter: a Finalizer without one loads no pricing
     from seam.domain.costing import CostMeter
     from seam.models.cost import RunCost
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     status: RunStatus
     event: str  # the domain event published on Seam's bus
     reason: str
@@ -77,16 +76,20 @@ def state_timings(timeline: dict[str, datetime], finished_at: datetime) -> dict[
     }
 
 
-@dataclass
 class Finalizer:
-    runs: RunStore
-    versions: VersionStore
-    locks: LockStore
-    workflow: Workflow
-    outcomes: OutcomePublisher
-    jobs: OrphanedJobs
-    registry: ModelRegistry | None = None  # marks a version whose rollout failed Rejected
-    meter: CostMeter | None = None  # None: the run's cost is not measured
+    def __init__(
+        self,
+        runs: RunStore,
+        versions: VersionStore,
+        locks: LockStore,
+        workflow: Workflow,
+        outcomes: OutcomePublisher,
+        jobs: OrphanedJobs,
+        registry: ModelRegistry | None = None,  # marks a version whose rollout failed Rejected
+        meter: CostMeter | None = None,  # None: the run's cost is not measured
+    ) -> None:
+        self.runs, self.versions, self.locks, self.workflow = runs, versions, locks, workflow
+        self.outcomes, self.jobs, self.registry, self.meter = outcomes, jobs, registry, meter
 
     def finalize(self, state: WorkflowState) -> dict[str, Any]:
         outcome = outcome_of(state)
@@ -124,7 +127,7 @@ class Finalizer:
             "status": outcome.status.value,
             "reason": outcome.reason,
             "next_run_id": resumed,
-            "training_job_stop": asdict(stopped) if stopped else None,
+            "training_job_stop": stopped._asdict() if stopped else None,
             "state_timings": timings,
             "cost": cost_summary(cost),
         }

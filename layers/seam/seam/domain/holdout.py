@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 SCALE = 2**64
@@ -30,13 +29,13 @@ def held_out(run_id: str, index: int, threshold: int) -> bool:
     return int.from_bytes(digest[:8], "big") < threshold
 
 
-@dataclass
 class Split:
     """The result of `split_lines`: the holdout's lines (header first) and how many rows went where."""
 
-    header: bytes
-    holdout: list[bytes] = field(default_factory=list)
-    train_rows: int = 0
+    def __init__(self, header: bytes) -> None:
+        self.header = header
+        self.holdout: list[bytes] = []
+        self.train_rows = 0
 
     @property
     def holdout_rows(self) -> int:

@@ -12,7 +12,8 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.errors import OperationRefusedError
 from seam.models.model_config import ModelConfig
-from seam.models.run import DEPLOY_TRIGGERS, Run, RunStatus
+from seam.models.run import DEPLOY_TRIGGERS, RunStatus
+from seam.models.run_record import Run
 from seam.models.version import ModelVersion
 
 RUNS_READ = 500  # a model's most recent runs searched for the deploys of a version

@@ -27,10 +27,9 @@ import re
 import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from itertools import accumulate
 from operator import itemgetter, sub
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from seam.errors import MetricInputError, SingleClassError, UnknownMetricError
 
@@ -42,8 +41,7 @@ THRESHOLD = 0.5
 EPS = sys.float_info.epsilon
 
 
-@dataclass(frozen=True, slots=True)
-class Metric:
+class Metric(NamedTuple):
     """A metric Seam computes. A mean over rows gives `per_row` (the row's value from label and score);
     any other gives `weighted` (labels, scores -> a `Scorer`)."""
 

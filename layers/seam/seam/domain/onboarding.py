@@ -22,7 +22,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from seam.errors import ConfigRefusedError, SeamError, ServingError, TransientError
-from seam.models.model_config import IMAGE_BY_DIGEST_PATTERN, S3_KEY_PATTERN, ModelConfig
+from seam.models.evaluation_spec import S3_KEY_PATTERN
+from seam.models.model_config import IMAGE_BY_DIGEST_PATTERN, ModelConfig
 from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.serving_target import K8S_NAME_PATTERN, ServingTarget
 

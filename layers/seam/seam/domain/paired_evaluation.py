@@ -30,11 +30,11 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from seam.domain.metrics import Metric, metric_named
 from seam.errors import EvaluationError, HoldoutMismatchError, MetricInputError
-from seam.models.model_config import EvaluationSpec
+from seam.models.evaluation_spec import EvaluationSpec
 from seam.models.paired_evaluation import PairedEvaluation
 from seam.models.predictions import Predictions
 
@@ -45,8 +45,7 @@ POISSON_COUNTS = (94, 95, 46, 16, 4, 1)  # of 256: P(weight = 0), P(1), ... P(5)
 POISSON_TABLE = bytes(weight for weight, count in enumerate(POISSON_COUNTS) for _ in range(count))
 
 
-@dataclass(frozen=True, slots=True)
-class PairedRows:
+class PairedRows(NamedTuple):
     """The holdout's rows with both models' scores, in one order (`ids`)."""
 
     ids: tuple[str, ...]

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from seam.adapters.dynamodb.locks import LockRecord, LockStore
 from seam.adapters.dynamodb.runs import RunStore
@@ -34,7 +34,8 @@ from seam.adapters.sagemaker import JobStop
 from seam.adapters.workflow import Workflow
 from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.training import OrphanedJobs
-from seam.models.run import Run, RunStatus, utc_now
+from seam.models.run import RunStatus, utc_now
+from seam.models.run_record import Run
 from seam.models.training_check import TrainingCheck
 
 # Share of a sweep's time kept for lock repair: checks of quiet trainings never take more than the rest.
@@ -45,28 +46,35 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-@dataclass
 class SweepReport:
-    checks_sent: list[str] = field(default_factory=list)  # run ids of quiet trainings sent for a check
-    resumed: list[str] = field(default_factory=list)
-    released: list[str] = field(default_factory=list)
-    stopped: dict[str, JobStop] = field(default_factory=dict)  # released run id -> StopTrainingJob's answer
-    locks_checked: int = 0  # held locks whose holder was not listed as running
-    deferred: int = 0  # runs or locks left for the next sweep: the invocation was running out of time
-    failed: dict[str, str] = field(default_factory=dict)  # "run <id>" / "lock <model>" / a read -> reason
-    # The longest-held lock (None: the locks could not be read): its age in seconds, model and holder.
-    oldest_lock_age_seconds: float | None = None
-    oldest_lock_model: str | None = None
-    oldest_lock_run_id: str | None = None
+    def __init__(self, oldest_lock_age_seconds: float | None = None) -> None:
+        self.checks_sent: list[str] = []  # run ids of quiet trainings sent for a check
+        self.resumed: list[str] = []
+        self.released: list[str] = []
+        self.stopped: dict[str, JobStop] = {}  # released run id -> StopTrainingJob's answer
+        self.locks_checked = 0  # held locks whose holder was not listed as running
+        self.deferred = 0  # runs or locks left for the next sweep: the invocation was running out of time
+        self.failed: dict[str, str] = {}  # "run <id>" / "lock <model>" / a read -> reason
+        # The longest-held lock (None: the locks could not be read): its age in seconds, model and holder.
+        self.oldest_lock_age_seconds = oldest_lock_age_seconds
+        self.oldest_lock_model: str | None = None
+        self.oldest_lock_run_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready fields (each stopped job's answer a dict), as logged and returned."""
+        return {**vars(self), "stopped": {run: stop._asdict() for run, stop in self.stopped.items()}}
 
 
-@dataclass
 class Reconciler:
-    runs: RunStore
-    locks: LockStore
-    workflow: Workflow
-    checks: Queue  # the training callback's queue
-    jobs: OrphanedJobs
+    def __init__(
+        self,
+        runs: RunStore,
+        locks: LockStore,
+        workflow: Workflow,
+        checks: Queue,  # the training callback's queue
+        jobs: OrphanedJobs,
+    ) -> None:
+        self.runs, self.locks, self.workflow, self.checks, self.jobs = runs, locks, workflow, checks, jobs
 
     def sweep(
         self, stale_after_seconds: int, time_left: Callable[[], float] = lambda: float("inf")

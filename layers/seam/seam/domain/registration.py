@@ -12,7 +12,7 @@ from seam.adapters.sagemaker import ModelRegistry
 from seam.domain.deploy_runs import resolve_deploy
 from seam.domain.training import cost_allocation_tags
 from seam.errors import RegistryError
-from seam.models.model_config import ModelConfig
+from seam.models.model_identity import ModelIdentity
 from seam.models.run import DEPLOY_TRIGGERS, Registration, RunStatus, WorkflowState
 from seam.models.version import ModelVersion, version_label
 
@@ -29,7 +29,7 @@ def register_run(
     """The Register state: the run is REGISTERING, the challenger registered (`register`), and its
     version recorded on the run. A deploy run registers nothing: the version it deploys is resolved
     and checked instead (seam.domain.deploy_runs)."""
-    config = models.get(state.model)
+    config = models.identity(state.model)
     if state.trigger in DEPLOY_TRIGGERS:  # RunKind sent it here past Validate, training and Evaluate
         return resolve_deploy(state, config, versions, runs, registry)
     runs.update(state.run_id, status=RunStatus.REGISTERING)
@@ -40,7 +40,7 @@ def register_run(
 
 def register(
     state: WorkflowState,
-    config: ModelConfig,
+    config: ModelIdentity,
     registry: ModelRegistry,
     versions: VersionStore,
     group_prefix: str,
@@ -81,7 +81,7 @@ def register(
 
 
 def model_package_request(
-    state: WorkflowState, config: ModelConfig, group: str, approval: str, stage: str = ""
+    state: WorkflowState, config: ModelIdentity, group: str, approval: str, stage: str = ""
 ) -> dict[str, Any]:
     assert state.training and state.dataset and state.evaluation
     lineage = {

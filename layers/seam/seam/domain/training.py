@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -32,11 +31,11 @@ if TYPE_CHECKING:
     from seam.adapters.sagemaker import JobStop, TrainingJobs
     from seam.adapters.workflow import Workflow
     from seam.models.model_config import ModelConfig
+    from seam.models.model_identity import ModelIdentity
     from seam.models.workflow_state import WorkflowState
 
 
-@dataclass(frozen=True)
-class Launch:
+class Launch(NamedTuple):
     training_job_name: str
     created: bool  # False: the job existed already (a retried launch)
 
@@ -236,7 +235,7 @@ def training_job_request(
     return request
 
 
-def cost_allocation_tags(config: ModelConfig, run_id: str, stage: str) -> list[dict[str, str]]:
+def cost_allocation_tags(config: ModelIdentity, run_id: str, stage: str) -> list[dict[str, str]]:
     """The tags on a run's training job and model package: activated as cost allocation tags, they let
     Cost Explorer split the bill by team, model, run and stage."""
     tags = {"seam:model": config.name, "seam:team": config.team, "seam:run-id": run_id, "seam:stage": stage}
@@ -277,16 +276,20 @@ class Settlement(StrEnum):
 TERMINAL_JOB_STATUSES = {"Completed", "Failed", "Stopped"}
 
 
-@dataclass
 class TrainingSettler:
-    tokens: TokenStore
-    runs: RunStore
-    workflow: Workflow
-    # A job's tags by its ARN (ListTags): a completed job is adopted only when it is the run's own.
-    tags_of: Callable[[str], dict[str, str]]
-    # Who settles (the SQS message id of the event, "reconciler"): a claim applied by an attempt whose
-    # answer was lost is this claimant's to finish (Step Functions rejects a second settlement).
-    claimant: str | None = None
+    def __init__(
+        self,
+        tokens: TokenStore,
+        runs: RunStore,
+        workflow: Workflow,
+        # A job's tags by its ARN (ListTags): a completed job is adopted only when it is the run's own.
+        tags_of: Callable[[str], dict[str, str]],
+        # Who settles (the SQS message id of the event, "reconciler"): a claim applied by an attempt
+        # whose answer was lost is this claimant's to finish (Step Functions rejects a second settlement).
+        claimant: str | None = None,
+    ) -> None:
+        self.tokens, self.runs, self.workflow = tokens, runs, workflow
+        self.tags_of, self.claimant = tags_of, claimant
 
     def settle(self, job_name: str, describe: Callable[[str], dict[str, Any] | None]) -> Settlement:
         """Settle `job_name`'s token from DescribeTrainingJob (the truth; events are only hints).
@@ -364,14 +367,13 @@ class TrainingSettler:
             self.runs.update(run_id, **fields)
 
 
-@dataclass
 class OrphanedJobs:
     """Training jobs nobody waits for any more. A run that ends with its task token unsettled (it timed
     out, a state after CreateTrainingJob failed, its execution was aborted or ended without Finalize)
     leaves its job running to its max runtime, while the model's next run starts a second job."""
 
-    tokens: TokenStore
-    training: TrainingJobs
+    def __init__(self, tokens: TokenStore, training: TrainingJobs) -> None:
+        self.tokens, self.training = tokens, training
 
     def stop(self, run_id: str) -> JobStop | None:
         """Stop `run_id`'s job if its token is unsettled (the job name is the run id). None when there

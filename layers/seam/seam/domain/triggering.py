@@ -9,7 +9,6 @@ Invariants (tests/workflow prove them):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -42,8 +41,7 @@ if TYPE_CHECKING:  # configs are parsed by ModelStore, which loads their classes
     from seam.models.model_config import ModelConfig
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(NamedTuple):
     """An event that is valid but asks for no run (e.g. an alarm returning to OK)."""
 
     reason: str
@@ -197,8 +195,7 @@ def is_due(config: ModelConfig, at: datetime) -> bool:
     return int(at.timestamp() // 60) % config.retrain_every_minutes < 15
 
 
-@dataclass(frozen=True)
-class Queued:
+class Queued(NamedTuple):
     """A schedule tick's retrains, queued back one message per model (a Fanout)."""
 
     models: int

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import math
 from statistics import median
+from typing import TYPE_CHECKING
 
 from seam.models.model_config import ModelConfig
-from seam.models.run import Run, RunStatus
+from seam.models.run import RunStatus
+
+if TYPE_CHECKING:
+    from seam.models.run_record import Run
 
 MAX_KEEP_ALIVE_SECONDS = 3600  # SageMaker's limit on KeepAlivePeriodInSeconds
 

@@ -7,8 +7,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from seam.models.names import MODEL_NAME_PATTERN
-from seam.models.serving_target import ServingTarget
+from seam.models.evaluation_spec import EvaluationSpec
+from seam.models.model_identity import ModelIdentity
 
 # An ECR image pinned by digest: the image that trains is the image that serves (same digest).
 # ASCII classes, not \w and \d: ECR names are ASCII, and pydantic-core's Unicode \w costs about 3 ms
@@ -87,38 +87,6 @@ class ValidationRules(_Strict):
     sample_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
 
 
-# A key in Seam's data bucket: no leading '/', no '..' segment, no empty segment, not a folder.
-S3_KEY_PATTERN = r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$"
-DEFAULT_HOLDOUT_MAX_ROWS = 20_000
-
-
-class EvaluationSpec(_Strict):
-    """The gate. With `holdout_fraction` set, each run holds out that share of the validated rows (at most
-    `holdout_max_rows`, chosen from the run id), plus every row of `golden_dataset` when given, and the
-    challenger and the champion are both scored on them (issue 12, seam.domain.paired_evaluation):
-    `min_improvement` then applies to the lower bound of the paired interval when `confidence` is set,
-    to the point difference otherwise. Without it, the gate compares the training job's logged metric with
-    the champion's stored one, as before."""
-
-    metric: str = Field(min_length=1, max_length=255)
-    direction: Literal["maximize", "minimize"] = "maximize"
-    min_improvement: float = Field(default=0.0, ge=0.0)
-    floor: float | None = Field(default=None, description="absolute bound the challenger must reach")
-    confidence: float | None = Field(default=None, gt=0.5, lt=1.0)
-    holdout_fraction: float | None = Field(default=None, gt=0.0, lt=1.0)
-    holdout_max_rows: int = Field(default=DEFAULT_HOLDOUT_MAX_ROWS, ge=1, le=1_000_000)
-    golden_dataset: str | None = Field(default=None, max_length=1024, pattern=S3_KEY_PATTERN)
-
-    @model_validator(mode="after")
-    def _paired_needs_a_holdout(self) -> Self:
-        if self.holdout_fraction is None and (self.confidence is not None or self.golden_dataset):
-            named = "confidence" if self.confidence is not None else "golden_dataset"
-            raise ValueError(f"{named} needs holdout_fraction: without a holdout nothing is paired")
-        if self.golden_dataset and (".." in self.golden_dataset.split("/")):
-            raise ValueError("golden_dataset must not contain a '..' segment")
-        return self
-
-
 class Budget(_Strict):
     """What a model (and its team) may spend on retraining per calendar month (UTC), in USD. Before each
     launch Seam adds the run's worst case to the month's spend; a run that would exceed a budget is not
@@ -136,15 +104,16 @@ class Budget(_Strict):
     )
 
 
-class ModelConfig(_Strict):
-    name: str = Field(pattern=MODEL_NAME_PATTERN)
-    team: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@-]+$")
+class ModelConfig(ModelIdentity):
+    """A model's whole config: its identity (name, team, approval, serving: ModelIdentity) and how it
+    trains, validates, is evaluated, is scheduled and what it may spend."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
     training: TrainingSpec
     data_prefix: str | None = Field(default=None, description="defaults to datasets/<name>/")
     validation: ValidationRules = Field(default_factory=ValidationRules)
     evaluation: EvaluationSpec
-    approval: Literal["auto", "manual"] = "auto"
-    serving: ServingTarget | None = None
     retrain_every_minutes: int | None = Field(default=None, ge=15, le=7 * 24 * 60)
     drift_alarms: list[str] = Field(default_factory=list, max_length=20)
     budget: Budget | None = None

@@ -1,7 +1,5 @@
 """The record of a paired evaluation: champion and challenger scored on the same holdout rows."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -2,7 +2,7 @@
 
 `RunRequest` is what a trigger asks for; `WorkflowState` is the document the state machine passes from
 state to state (each Lambda parses it, fills in its own section and returns it); `Run` is the record
-in the runs table.
+in the runs table (run_record.py).
 """
 
 import hashlib
@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seam.models.cost import RunCost
 from seam.models.paired_evaluation import PairedEvaluation
 
 
@@ -321,72 +320,6 @@ class ErrorInfo(_Record):
             return self.cause
 
 
-class Run(_Record):
-    """The run record (runs table)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    run_id: str
-    model: str
-    trigger: TriggerKind
-    status: RunStatus = RunStatus.STARTED
-    team: str | None = None  # the model's team when its training launched (cost per team)
-    started_at: datetime = Field(default_factory=utc_now)
-    # The last write, a heartbeat included: for a run in TRAINING, when Seam last had news of it (the
-    # reconciler checks runs in TRAINING oldest news first, by-status index).
-    updated_at: datetime = Field(default_factory=utc_now)
-    finished_at: datetime | None = None
-    heartbeat_at: datetime | None = None  # the last SendTaskHeartbeat Step Functions accepted
-    dataset: DatasetRef | None = None
-    snapshot: Snapshot | None = None
-    training_job_name: str | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
-    evaluation: Evaluation | None = None
-    model_version: str | None = None
-    previous_serving: dict[str, Any] | None = None  # DeploymentSnapshot before the patch
-    rollout: dict[str, Any] | None = None
-    error: str | None = None
-    cause: str | None = None
-    intent: str | None = None  # what asked for the run (RunRequest.intent): the trigger event's identity
-    deploy: DeployOrder | None = None  # a deploy run's order
-    decision: Decision | None = None  # a deploy run's: who approved (or rolled back), why, forced or not
-    # Later decisions on the version this run registered (a rejection; Seam marking a failed rollout),
-    # keyed by the registry change they came from.
-    decisions: dict[str, Decision] = Field(default_factory=dict)
-    retry_of: str | None = None
-    timeline: dict[str, datetime] = Field(default_factory=dict)  # status -> when the run entered it
-    state_timings: dict[str, float] = Field(default_factory=dict)  # status -> seconds spent in it
-    cost: RunCost | None = None  # what the run used, priced (Finalize measures it, seam.domain.costing)
-    superseded_by: str | None = None  # SUPERSEDED: the run whose newer request took this one's place
-
-    def model_post_init(self, _context: Any) -> None:
-        self.timeline.setdefault(self.status.value, self.started_at)
-
-    @classmethod
-    def superseded(cls, request: RunRequest, by: str) -> "Run":
-        """The record of a request that never starts because a newer one of its kind took its place:
-        when it was asked for (`started_at`, so `seam runs` lists it where it happened), what it
-        asked for, and the run that took its place. Written where the lock decides it."""
-        now = utc_now()
-        return cls(
-            run_id=request.run_id,
-            model=request.model,
-            trigger=request.trigger,
-            status=RunStatus.SUPERSEDED,
-            started_at=request.requested_at,
-            updated_at=now,
-            finished_at=now,
-            dataset=request.dataset,
-            intent=request.intent,
-            deploy=request.deploy,
-            model_version=request.deploy.version if request.deploy else None,
-            retry_of=request.retry_of,
-            superseded_by=by,
-            cause=f"superseded by {by}: a newer {request.lock_slot} request of {request.model}",
-            timeline={RunStatus.SUPERSEDED.value: now},
-        )
-
-
 def __getattr__(name: str) -> Any:
     # `WorkflowState` lives in workflow_state.py, built at its import; loaded at first use from here, so
     # the handlers that never see the state machine's document (the reconciler, the training callback)
@@ -395,4 +328,10 @@ def __getattr__(name: str) -> Any:
         from seam.models.workflow_state import WorkflowState
 
         return WorkflowState
+    # `Run` (the runs table's record, with its cost) likewise: run_record.py, loaded by the handlers that
+    # read or write whole run records, not by those that only update a run's fields.
+    if name == "Run":
+        from seam.models.run_record import Run
+
+        return Run
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

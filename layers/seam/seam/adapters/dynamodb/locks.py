@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -36,7 +35,7 @@ from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
-from seam.models.run import Run, RunRequest, run_id_of_order, utc_now
+from seam.models.run import RunRequest, run_id_of_order, utc_now
 
 TRANSACT_MAX_ITEMS = 100  # TransactWriteItems' limit per call
 
@@ -128,16 +127,19 @@ class LockRecord(NamedTuple):
         )
 
 
-@dataclass
 class Wait:
     """One model's and kind's part of a batch (`LockStore.coalesce_all`): `request` waits in place of
     `replaced` (what the batch read in the slot; None: nothing) unless it is None, and `superseded`
-    are recorded SUPERSEDED by the runs named with them. A Wait's writes go in one transaction."""
+    are recorded SUPERSEDED by the runs named with them. A Wait's writes go in one transaction. A plain
+    class, not a dataclass (which costs its module's import: tests/local/test_cold_start_modules.py)."""
 
-    model: str
-    request: RunRequest | None = None
-    replaced: RunRequest | None = None
-    superseded: list[tuple[RunRequest, str]] = field(default_factory=list)  # (request, superseded by)
+    __slots__ = ("model", "replaced", "request", "superseded")
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.request: RunRequest | None = None
+        self.replaced: RunRequest | None = None
+        self.superseded: list[tuple[RunRequest, str]] = []  # (request, the run id superseding it)
 
     def items(self, store: LockStore) -> list[dict[str, Any]]:
         waits = store._wait_items(self.request, self.replaced) if self.request is not None else []
@@ -251,6 +253,10 @@ class LockStore(Table):
 
     def _superseded_put(self, request: RunRequest, by: str) -> dict[str, Any]:
         """A transaction item: `request`'s SUPERSEDED record, unless it has a record (never overwritten)."""
+        # Loaded here: only the trigger supersedes (Finalize and the reconciler, which hand the lock
+        # over, do not load the run record's classes at cold start through this module).
+        from seam.models.run_record import Run
+
         return {
             "Put": {
                 "TableName": self.runs_table,

@@ -22,7 +22,9 @@ from seam.errors import ConfigError, ModelNotFoundError, StaleUpdateError
 from seam.models.run import utc_now
 
 if TYPE_CHECKING:
+    from seam.models.evaluation_spec import EvaluationSpec
     from seam.models.model_config import ModelConfig
+    from seam.models.model_identity import ModelIdentity
     from seam.models.serving_target import ServingTarget
 
 
@@ -39,6 +41,30 @@ class ModelStore(Table):
         if record is None:
             raise ModelNotFoundError(f"model {name!r} is not onboarded")
         return self._parse(record)
+
+    def evaluation(self, name: str) -> EvaluationSpec:
+        """The model's gate alone (Evaluate's read): the rest of the config is not parsed."""
+        from seam.models.evaluation_spec import EvaluationSpec
+
+        record = self.read(name, consistent=False)
+        if record is None:
+            raise ModelNotFoundError(f"model {name!r} is not onboarded")
+        try:
+            return EvaluationSpec.model_validate(record["config"]["evaluation"])
+        except (ValidationError, KeyError, TypeError) as exc:
+            raise ConfigError(f"stored config for {name!r} has an invalid evaluation: {exc}") from exc
+
+    def identity(self, name: str) -> ModelIdentity:
+        """The model's name, team, approval and serving target (Register's read), not the whole config."""
+        from seam.models.model_identity import ModelIdentity
+
+        record = self.read(name, consistent=False)
+        if record is None:
+            raise ModelNotFoundError(f"model {name!r} is not onboarded")
+        try:
+            return ModelIdentity.model_validate(record["config"])
+        except (ValidationError, KeyError, TypeError) as exc:
+            raise ConfigError(f"stored config for {name!r} is invalid: {exc}") from exc
 
     def put(self, config: ModelConfig, checked_for: Iterable[str] | None = None) -> None:
         """Save the config and claim its serving target; ConfigError when another model serves there.

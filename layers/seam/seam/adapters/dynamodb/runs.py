@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_attribute, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
-from seam.models.run import TERMINAL_STATUSES, Decision, Run, RunStatus, utc_now
+from seam.models.run import TERMINAL_STATUSES, Decision, RunStatus, utc_now
+
+if TYPE_CHECKING:
+    from seam.models.run_record import Run
+
+
+def _run(record: dict[str, Any]) -> Run:
+    # The run record's module is loaded by the first read of a whole run, not with the store: most
+    # states only update a run's fields (bench/cold_start.py charges it to the handlers that read).
+    from seam.models.run_record import Run
+
+    return Run.model_validate(record)
 
 
 class RunStore(Table):
@@ -30,7 +41,13 @@ class RunStore(Table):
 
     def get(self, run_id: str) -> Run | None:
         record = self.read(run_id)
-        return Run.model_validate(record) if record else None
+        return _run(record) if record else None
+
+    def previous_serving(self, run_id: str) -> tuple[bool, dict[str, Any] | None]:
+        """Whether the run exists, and the serving snapshot Deploy recorded before its patch (None: none
+        yet). Deploy and Rollback read only this: they never load the run record's classes."""
+        record = self.read(run_id, fields=("previous_serving",))
+        return record is not None, (record or {}).get("previous_serving")
 
     def update(self, run_id: str, **fields: Any) -> None:
         """Set fields on a run that has not ended; a terminal status is never overwritten.
@@ -107,7 +124,7 @@ class RunStore(Table):
                 ScanIndexForward=False,
                 Limit=limit,
             )["Items"]
-        return [Run.model_validate(from_item(i)) for i in items]
+        return [_run(from_item(i)) for i in items]
 
     def list_since(self, since: datetime, model: str | None = None) -> list[Run]:
         """Every run started at or after `since`, newest first: the model's (by-model index) or all
@@ -127,7 +144,7 @@ class RunStore(Table):
         runs: list[Run] = []
         with aws_call(what):
             for page in self.ddb.get_paginator(paginate).paginate(TableName=self.table, **request):
-                runs.extend(Run.model_validate(from_item(i)) for i in page.get("Items", []))
+                runs.extend(_run(from_item(i)) for i in page.get("Items", []))
         return sorted(runs, key=lambda r: r.started_at, reverse=True)
 
     def list_by_status(self, status: RunStatus, updated_before: datetime) -> list[Run]:
@@ -143,11 +160,11 @@ class RunStore(Table):
                     ":t": {"S": updated_before.isoformat()},
                 },
             ):
-                runs.extend(Run.model_validate(from_item(i)) for i in page.get("Items", []))
+                runs.extend(_run(from_item(i)) for i in page.get("Items", []))
         return runs
 
     def list_recent(self, limit: int = 50) -> list[Run]:
         with aws_call(f"Scan {self.table}"):
             items = self.ddb.scan(TableName=self.table, Limit=1000).get("Items", [])
-        runs = [Run.model_validate(from_item(i)) for i in items]
+        runs = [_run(from_item(i)) for i in items]
         return sorted(runs, key=lambda r: r.started_at, reverse=True)[:limit]

@@ -21,8 +21,7 @@ import base64
 import binascii
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from seam.errors import ServingError
 
@@ -34,8 +33,7 @@ TOKEN_REFRESH_SECONDS = 14 * 60  # the URL is valid 15 min after signing; refres
 Clock = Callable[[], float]
 
 
-@dataclass(frozen=True)
-class ClusterEndpoint:
+class ClusterEndpoint(NamedTuple):
     """Where a cluster's API server is and the CA its serving certificate chains to."""
 
     name: str
@@ -76,8 +74,7 @@ class EksClusterResolver:
         return ClusterEndpoint(name=cluster, endpoint=endpoint, ca_data=ca_data)
 
 
-@dataclass
-class _Token:
+class _Token(NamedTuple):
     value: str
     issued_at: float
 

@@ -1,0 +1,251 @@
+"""Which of Seam's own modules each handler loads at cold start: `import app` and the builds of its first
+invocation, in a fresh interpreter in Lambda's environment, as bench/cold_start.py measures it.
+
+A change that makes a handler load another Seam module fails here, deterministically, instead of moving
+`cold_start_seam_share` in the next `make bench` (a figure that moves ±15 % with the machine's load).
+If the handler really needs it, add it below and say in the commit what `make bench` measured. A module
+no longer loaded fails too, so the table stays the truth.
+
+And no Seam module on a handler's path defines a dataclass: on Python 3.13 each costs 0.3-0.6 ms to
+define (generated methods, compiled at import); values are NamedTuples, services plain classes."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import cold_start
+
+# Every handler: settings, logging/metrics/tracing, errors, the run's records and the runs table.
+COMMON = frozenset(
+    {
+        "seam",
+        "seam.adapters",
+        "seam.adapters.aws",
+        "seam.adapters.dynamodb",
+        "seam.adapters.dynamodb.codec",
+        "seam.adapters.dynamodb.runs",
+        "seam.adapters.dynamodb.table",
+        "seam.dependencies",
+        "seam.domain",
+        "seam.errors",
+        "seam.models",
+        "seam.models.paired_evaluation",
+        "seam.models.run",
+        "seam.observability",
+        "seam.settings",
+    }
+)
+
+OWN: dict[str, frozenset[str]] = {
+    "check_rollout": frozenset(
+        {
+            "seam.adapters.dynamodb.serving_targets",
+            "seam.adapters.serving",
+            "seam.adapters.serving.base",
+            "seam.adapters.serving.eks",
+            "seam.adapters.serving.eks_auth",
+            "seam.adapters.serving.kube_deployment",
+            "seam.domain.deployment",
+            "seam.models.serving",
+            "seam.models.serving_target",
+            "seam.models.workflow_state",
+        }
+    ),
+    "deploy": frozenset(
+        {
+            "seam.adapters.dynamodb.serving_targets",
+            "seam.adapters.dynamodb.versions",
+            "seam.adapters.serving",
+            "seam.adapters.serving.base",
+            "seam.adapters.serving.eks",
+            "seam.adapters.serving.eks_auth",
+            "seam.adapters.serving.kube_deployment",
+            "seam.domain.deployment",
+            "seam.models.champion",
+            "seam.models.serving",
+            "seam.models.serving_target",
+            "seam.models.workflow_state",
+        }
+    ),
+    "evaluate": frozenset(
+        {
+            "seam.adapters.datasets",
+            "seam.adapters.dynamodb.models",
+            "seam.adapters.dynamodb.versions",
+            "seam.domain.evaluation",
+            "seam.domain.metrics",
+            "seam.domain.paired_evaluation",
+            "seam.models.champion",
+            "seam.models.evaluation_spec",
+            "seam.models.predictions",
+            "seam.models.workflow_state",
+        }
+    ),
+    "finalize": frozenset(
+        {
+            "seam.adapters.dynamodb.batch",
+            "seam.adapters.dynamodb.locks",
+            "seam.adapters.dynamodb.tokens",
+            "seam.adapters.dynamodb.versions",
+            "seam.adapters.outcomes",
+            "seam.adapters.sagemaker",
+            "seam.adapters.workflow",
+            "seam.domain.costing",
+            "seam.domain.deploy_runs",
+            "seam.domain.finalization",
+            "seam.domain.lock_handover",
+            "seam.domain.starting",
+            "seam.domain.training",
+            "seam.models.champion",
+            "seam.models.cost",
+            "seam.models.names",
+            "seam.models.run_record",
+            "seam.models.version",
+            "seam.models.workflow_state",
+        }
+    ),
+    "launch_training": frozenset(
+        {
+            "seam.adapters.dynamodb.models",
+            "seam.adapters.dynamodb.tokens",
+            "seam.adapters.sagemaker",
+            "seam.domain.training",
+            "seam.models.evaluation_spec",
+            "seam.models.model_config",
+            "seam.models.model_identity",
+            "seam.models.names",
+            "seam.models.serving_target",
+            "seam.models.workflow_state",
+        }
+    ),
+    "reconciler": frozenset(
+        {
+            "seam.adapters.dynamodb.batch",
+            "seam.adapters.dynamodb.locks",
+            "seam.adapters.dynamodb.tokens",
+            "seam.adapters.queues",
+            "seam.adapters.sagemaker",
+            "seam.adapters.workflow",
+            "seam.domain.lock_handover",
+            "seam.domain.reconciliation",
+            "seam.domain.starting",
+            "seam.domain.training",
+            "seam.models.cost",
+            "seam.models.run_record",
+            "seam.models.training_check",
+        }
+    ),
+    "register": frozenset(
+        {
+            "seam.adapters.dynamodb.locks",
+            "seam.adapters.dynamodb.models",
+            "seam.adapters.dynamodb.versions",
+            "seam.adapters.sagemaker",
+            "seam.domain.deploy_runs",
+            "seam.domain.registration",
+            "seam.domain.training",
+            "seam.models.champion",
+            "seam.models.model_identity",
+            "seam.models.names",
+            "seam.models.serving_target",
+            "seam.models.version",
+            "seam.models.workflow_state",
+        }
+    ),
+    "rollback": frozenset(
+        {
+            "seam.adapters.dynamodb.serving_targets",
+            "seam.adapters.serving",
+            "seam.adapters.serving.base",
+            "seam.adapters.serving.eks",
+            "seam.adapters.serving.eks_auth",
+            "seam.adapters.serving.kube_deployment",
+            "seam.domain.deployment",
+            "seam.models.serving",
+            "seam.models.serving_target",
+            "seam.models.workflow_state",
+        }
+    ),
+    "training_callback": frozenset(
+        {
+            "seam.adapters.dynamodb.tokens",
+            "seam.adapters.sagemaker",
+            "seam.adapters.workflow",
+            "seam.domain.training",
+            "seam.models.message_body",
+            "seam.models.training_check",
+            "seam.models.training_events",
+        }
+    ),
+    "trigger": frozenset(
+        {
+            "seam.adapters.dynamodb.batch",
+            "seam.adapters.dynamodb.locks",
+            "seam.adapters.dynamodb.models",
+            "seam.adapters.dynamodb.versions",
+            "seam.adapters.queues",
+            "seam.adapters.sagemaker",
+            "seam.adapters.workflow",
+            "seam.domain.deploy_runs",
+            "seam.domain.starting",
+            "seam.domain.triggering",
+            "seam.models.champion",
+            "seam.models.cost",
+            "seam.models.events",
+            "seam.models.message_body",
+            "seam.models.names",
+            "seam.models.run_record",
+            "seam.models.version",
+            "seam.models.workflow_state",
+        }
+    ),
+    "validate": frozenset(
+        {
+            "seam.adapters.datasets",
+            "seam.adapters.dynamodb.models",
+            "seam.adapters.dynamodb.versions",
+            "seam.domain.holdout",
+            "seam.domain.training_limits",
+            "seam.domain.validation",
+            "seam.models.champion",
+            "seam.models.evaluation_spec",
+            "seam.models.model_config",
+            "seam.models.model_identity",
+            "seam.models.names",
+            "seam.models.serving_target",
+            "seam.models.workflow_state",
+        }
+    ),
+}
+
+
+def seam_modules(function: str) -> set[str]:
+    return {name for name, third_party in cold_start.loaded_modules(function) if name.split(".")[0] == "seam"}
+
+
+@pytest.mark.parametrize("function", cold_start.FUNCTIONS)
+def test_a_handler_loads_only_the_seam_modules_named_for_it(function: str) -> None:
+    loaded, named = seam_modules(function), COMMON | OWN[function]
+
+    assert loaded == named, (
+        f"{function} now loads {sorted(loaded - named)} and no longer loads {sorted(named - loaded)} at cold "
+        "start: if that is meant, update this table and say what `make bench` measured"
+    )
+
+
+_DATACLASS_PROBE = """
+import sys
+{statement}
+print(sorted(f"{{name}}.{{value.__qualname__}}" for name, module in list(sys.modules.items())
+             if name.startswith("seam") for value in vars(module).values()
+             if isinstance(value, type) and "__dataclass_fields__" in vars(value)
+             and value.__module__ == name))
+"""
+
+
+@pytest.mark.parametrize("function", cold_start.FUNCTIONS)
+def test_no_seam_module_a_handler_loads_defines_a_dataclass(function: str) -> None:
+    statement = cold_start.handler_statement(function)
+    probe = _DATACLASS_PROBE.format(statement=statement)
+
+    assert cold_start._probe(probe, cold_start.ROOT / "functions" / function) == []
