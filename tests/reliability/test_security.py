@@ -140,7 +140,7 @@ def test_deploy_refuses_an_image_that_is_not_the_configs(harness: Harness, figur
 
 
 def test_a_tampered_stored_container_spec_is_never_rolled_out(harness: Harness, figure: Figure) -> None:
-    config = onboard(harness, "tamper", training={"image": CRASHING_IMAGE})
+    config = onboard(harness, "tamper", image=CRASHING_IMAGE)
     target = ServingTarget.model_validate(config.serving.model_dump())  # type: ignore[union-attr]
     before = harness.serving.snapshot(target)
     run = deployed(
@@ -385,7 +385,7 @@ def test_every_dynamodb_call_of_every_function_is_granted_by_its_role_and_no_mor
     # Every path that writes: a deployed run, a run whose rollout fails and rolls back, a pending run
     # handed over by Finalize, a schedule tick, a drift alarm, a reconciler sweep.
     onboard(harness, "lp")
-    onboard(harness, "lpcrash", training={"image": CRASHING_IMAGE})
+    onboard(harness, "lpcrash", image=CRASHING_IMAGE)
     earlier = datetime.now(UTC) - timedelta(seconds=10)  # the drift alarm below: seconds after the drops
     first = drop_event(harness, "lp", "day1", at=earlier)
     [first_run] = run_ids_for(harness, first)

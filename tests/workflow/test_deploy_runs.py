@@ -4,7 +4,7 @@ request again; each through the same Deploy -> CheckRollout -> Rollback -> Final
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -312,7 +312,7 @@ def test_bad_rollbacks_change_nothing(harness: Harness) -> None:
 
 def test_retry_starts_a_failed_runs_request_again_as_a_new_run(harness: Harness) -> None:
     harness.onboard(model_config())
-    harness.drop("churn")
+    harness.drop("churn", at=_now() - timedelta(seconds=10))  # a retry comes seconds after the drop
     failed = harness.only_run_id()
     harness.finish_training(failed, status="Failed", failure_reason="capacity")
     assert harness.wait_execution(failed)["status"] == "FAILED"
