@@ -127,7 +127,8 @@ print([(n, (getattr(m, "__file__", None) or "").startswith(roots))
 # classes load at the first config read) and built right after `import app`.
 # tests/workflow/test_first_invocation_models.py runs the handlers and checks this table against what
 # they use (the trigger on a data drop; the other event kinds build their own model, and a schedule
-# tick or an alarm loads and builds the model config, instead).
+# tick or an alarm loads and builds the model config, instead; so does a drop for a config stored
+# without `seam models put`'s check marker, which the trigger parses to check it).
 _RUN, _CONFIG, _VERSION, _SERVING = (
     "seam.models.run",
     "seam.models.model_config",

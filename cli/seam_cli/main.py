@@ -22,7 +22,7 @@ from seam.domain.warm_pools import typical_training_seconds, warm_pool_warning
 from seam.errors import ConfigError, OperationRefusedError
 from seam.models.events import ManualRequest, OperatorRequest
 from seam.models.model_config import ModelConfig
-from seam.models.run import RunRequest
+from seam.models.run import RunRequest, RunStatus
 
 from seam_cli import views
 from seam_cli.context import configure, trigger_queue_url
@@ -63,11 +63,11 @@ def models_put(file: Path, stack: StackOption = None) -> None:
     the config would fail a run after training (each problem on its own line, naming the field)."""
     config = load_config(file)
     deps = configure(stack)
-    problems = check_config(config, deps.settings, deps.serving)
+    problems = check_config(config, deps.settings, deps.serving, deps.images)
     if problems:
         raise ConfigRefused(f"{file} was not saved", problems)
     try:
-        deps.models.put(config)
+        deps.models.put(config, checked_for=deps.settings.allowed_clusters)  # the trigger trusts this check
     except ConfigError as exc:  # e.g. its serving Deployment belongs to another model
         raise ConfigError(f"{file} was not saved: {exc}") from exc
     print_lines(
@@ -198,6 +198,8 @@ def runs_show(run_id: str, stack: StackOption = None, output: OutputOption = TAB
     shown["links"] = views.run_links(
         run, settings.state_machine_arn, settings.stage, os.environ.get(views.LOCAL_STATE_DIR)
     )
+    if run.superseded_by:  # it never had an execution; the trigger's log lines still carry its id
+        shown["links"].pop("execution", None)
     if output is OutputFormat.JSON:
         print_json(shown)
         return
@@ -236,10 +238,14 @@ def runs_show(run_id: str, stack: StackOption = None, output: OutputOption = TAB
         lines.append(f"version  {run.model_version}")
     if run.retry_of:
         lines.append(f"retry of {run.retry_of}")
+    if run.superseded_by:  # never started: a newer request of its kind took its place
+        lines.append(f"superseded by {run.superseded_by} (`seam runs show {run.superseded_by}`)")
     if shown["decision"]:
         lines.append("decision " + views.decision_line(shown["decision"]))
     lines += ["later    " + views.decision_line(d) for d in shown["decisions"]]
-    if run.cause or run.error:  # the cause starts with the error name ("DataValidationError: columns: ...")
+    if (
+        run.cause or run.error
+    ) and not run.superseded_by:  # starts with the error name ("DataValidationError: …")
         lines.append(f"[red]{run.cause or run.error}[/]")
     if run.cost:
         parts = ", ".join(
@@ -303,7 +309,8 @@ def cost_report(deps: Dependencies, start: datetime, model: str | None, team: st
     of `model` or `team`, with their costs and the sums. A run's team is the one recorded with its cost,
     else its model's now."""
     teams = {c.name: c.team for c in deps.models.list(fresh=True)}
-    rows = [views.run_cost_row(run, teams.get(run.model)) for run in deps.runs.list_since(start, model)]
+    ran = [run for run in deps.runs.list_since(start, model) if run.status is not RunStatus.SUPERSEDED]
+    rows = [views.run_cost_row(run, teams.get(run.model)) for run in ran]  # a superseded request never ran
     if team is not None:
         rows = [row for row in rows if row["team"] == team]
     return views.cost_report(rows, start, model, team)

@@ -78,6 +78,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         "version": run.model_version,
         "reason": run.cause or run.error or (gate.reason if gate and gate.decision == "reject" else None),
         "retry_of": run.retry_of,
+        "superseded_by": run.superseded_by,
     }
 
 

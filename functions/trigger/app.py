@@ -4,8 +4,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
-from seam.domain.triggering import Ignored, Outcome, Queued, route, start_routed
-from seam.errors import ModelNotFoundError
+from seam.domain.triggering import NOT_STARTED, Ignored, Outcome, Queued, route, start_routed
 from seam.models.events import parse_trigger_body
 from seam.models.run import RunRequest
 from seam.observability import count, logged_record_handler, logger, metrics, run_context, tracer
@@ -29,9 +28,9 @@ def report(outcome: Outcome, **extra: str) -> bool:
         logger.info("scheduled retrains queued", extra={**outcome._asdict(), **extra})
     elif isinstance(outcome, Ignored):
         logger.info("event ignored", extra={"reason": outcome.reason, **extra})
-    elif isinstance(outcome, ModelNotFoundError):
-        logger.warning("event maps to no model; nothing started", extra={"reason": str(outcome), **extra})
-        count("EventsUnmapped")
+    elif type(outcome) in NOT_STARTED:  # can never start as it is: logged, counted, not redelivered
+        logger.warning(NOT_STARTED[type(outcome)].message, extra={"reason": str(outcome), **extra})
+        count(NOT_STARTED[type(outcome)].metric)
     elif isinstance(outcome, Exception):
         reason = f"{type(outcome).__name__}: {outcome}"
         logger.error("trigger record failed; left for redelivery", extra={"reason": reason, **extra})
@@ -53,7 +52,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 
     response = process_partial_response(event, logged_record_handler("trigger", collect), processor, context)
     deps, failed = dependencies(), {}  # the batch's requests start together: one read, one write
-    for m, r, outcome in start_routed(requests, deps.models, deps.locks, deps.runs, deps.workflow):
+    started = start_routed(requests, deps.models, deps.locks, deps.runs, deps.workflow, deps.settings)
+    for m, r, outcome in started:
         with run_context(r.run_id):  # the request's lines are its run's
             if report(outcome, message_id=m, run_id=r.run_id, model=r.model, trigger=r.trigger):
                 failed[m] = {"itemIdentifier": m}

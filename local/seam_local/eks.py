@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import yaml
 from seam.adapters.serving.eks_auth import eks_token, presign_get_caller_identity
 from seam.models.serving_target import ServingTarget
 
@@ -38,6 +39,9 @@ from seam_local.console import Log, silent
 from seam_local.images import ImageNotFound, ImageResolver
 from seam_local.kubeapi import KubeApiServer, build_kubeconfig, write_kubeconfig
 from seam_local.moto_hooks import set_cluster_endpoint
+from seam_local.template import REPO_ROOT
+
+RBAC_MANIFEST = REPO_ROOT / "manifests" / "seam-deployer-rbac.yaml"  # the deployer's grant in the cluster
 
 PLACEHOLDER_IMAGE = (
     "registry.local/seam/placeholder:latest"  # what the Deployment runs before Seam's first deploy
@@ -90,6 +94,10 @@ class LocalEks:
             on_rollout=self._on_rollout,  # not called with instant rollouts (the controller's `instant`)
             instant_rollouts=instant_rollouts,
         )
+        # What the cluster's RBAC grants Seam's deployer (group seam-deployer): the repository's manifest,
+        # so `seam models put` (a LocalSubjectAccessReview) and `kubectl auth can-i` answer as they would
+        # on EKS once it is applied. Everything else is the token holder's (a cluster administrator).
+        self.kube.load_rbac(yaml.safe_load_all(RBAC_MANIFEST.read_text()))
         self._serving: dict[tuple[str, str], ServingProcess] = {}
         self._latest: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()

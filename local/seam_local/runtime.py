@@ -152,6 +152,7 @@ class LocalRuntime:
         self._exit.enter_context(moto_hooks.install_training_runner(self.sagemaker))
         self._exit.enter_context(moto_hooks.install_event_sources())
         self._exit.enter_context(moto_hooks.install_transaction_backups())
+        self._exit.enter_context(moto_hooks.install_local_images(self.images))
         self._exit.callback(self.sagemaker.shutdown)
         self.stack.deploy()
         self._lambda_logs_to_file()
@@ -222,8 +223,13 @@ class LocalRuntime:
 
     def onboard(self, path: Path = EXAMPLE_MODEL) -> ModelConfig:
         """`seam models put` for a model config, its drift alarms, and its Deployment in the local cluster."""
+        from seam.domain.onboarding import ConfigRefused, check_config
+
         config = ModelConfig.model_validate(yaml.safe_load(Path(path).read_text()))
-        self.deps.models.put(config)
+        problems = check_config(config, self.deps.settings, None)  # its Deployment is created below
+        if problems:
+            raise ConfigRefused(f"{path} was not saved", problems)
+        self.deps.models.put(config, checked_for=self.deps.settings.allowed_clusters)
         cloudwatch = boto3.client("cloudwatch")
         for alarm in config.drift_alarms:
             cloudwatch.put_metric_alarm(

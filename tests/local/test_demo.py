@@ -52,8 +52,12 @@ def test_demo_deploys_v1_rejects_worse_data_and_deploys_v2_on_drift(runtime: Loc
         RunStatus.REJECTED,
         RunStatus.DEPLOYED,
     ]  # type: ignore[union-attr]
-    # The fresh drop that landed while run 2 ran was coalesced into the drift request: three runs in all.
-    assert len(runtime.deps.runs.list_for_model("churn")) == 3
+    # The fresh drop that landed while run 2 ran waited, then the drift request took its place: three
+    # runs, and the drop's SUPERSEDED record naming the drift run.
+    rows = runtime.deps.runs.list_for_model("churn")
+    [superseded] = [r for r in rows if r.status is RunStatus.SUPERSEDED]
+    assert len(rows) == 4 and superseded.superseded_by == third.run.run_id
+    assert superseded.dataset and superseded.dataset.key == "datasets/churn/demo-3-fresh.csv"
     assert third.run.dataset and third.run.dataset.key == "datasets/churn/demo-3-fresh.csv"
     assert second.run.evaluation and second.run.evaluation.decision == "reject"
 

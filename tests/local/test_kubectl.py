@@ -172,3 +172,28 @@ def test_wrong_token_is_unauthorized(kubectl_path: str, kube: KubeApiServer, tmp
     result = Kubectl(kubectl_path, config, tmp_path / "cache")("get", "deployments", "-A")
     assert result.returncode != 0
     assert "You must be logged in to the server" in result.stderr  # what kubectl says to a 401 from EKS
+
+
+RBAC_MANIFEST = Path(__file__).resolve().parents[2] / "manifests" / "seam-deployer-rbac.yaml"
+
+
+def test_auth_can_i_answers_from_the_deployer_rbac_manifest(kube: KubeApiServer, kubectl: Kubectl) -> None:
+    """kubectl sends a protobuf SelfSubjectAccessReview (with Impersonate-* headers for --as)."""
+    import yaml
+
+    kube.load_rbac(yaml.safe_load_all(RBAC_MANIFEST.read_text()))
+    kube.create_namespace("ml-serving")
+    deployer = ["--as=arn:aws:sts::123456789012:assumed-role/deployer/s", "--as-group=seam-deployer"]
+
+    def can_i(*args: str) -> tuple[int, str]:
+        done = kubectl("auth", "can-i", *args)
+        assert done.stderr == "", done.stderr
+        return done.returncode, done.stdout.strip()
+
+    assert can_i("patch", "deployments/churn-predictor", "-n", "ml-serving") == (0, "yes")  # the admin
+    assert can_i("patch", "deployments/churn-predictor", "-n", "ml-serving", *deployer) == (0, "yes")
+    assert can_i("get", "deployment/churn-predictor", "-n", "ml-serving", *deployer) == (0, "yes")
+    assert can_i("patch", "deployments/other", "-n", "ml-serving", *deployer) == (1, "no")  # resourceNames
+    assert can_i("delete", "deployments/churn-predictor", "-n", "ml-serving", *deployer) == (1, "no")
+    assert can_i("patch", "deployments/churn-predictor", "-n", "default", *deployer) == (1, "no")
+    assert can_i("patch", "deployments/churn-predictor", "-n", "ml-serving", "--as=x") == (1, "no")

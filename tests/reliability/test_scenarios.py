@@ -84,8 +84,8 @@ def onboard(h: Harness, name: str, **overrides: Any) -> ModelConfig:
     return h.onboard(model_config(name, drift_alarms=[f"{name}-drift"], **overrides))
 
 
-def drop_event(h: Harness, model: str, name: str, body: str = GOOD_CSV) -> dict[str, Any]:
-    return h.object_created_event(f"datasets/{model}/{name}.csv", body)
+def drop_event(h: Harness, model: str, name: str, body: str = GOOD_CSV, at: Any = None) -> dict[str, Any]:
+    return h.object_created_event(f"datasets/{model}/{name}.csv", body, at)
 
 
 def run_ids_for(h: Harness, event: dict[str, Any]) -> list[str]:

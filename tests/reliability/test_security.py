@@ -16,7 +16,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -140,7 +140,7 @@ def test_deploy_refuses_an_image_that_is_not_the_configs(harness: Harness, figur
 
 
 def test_a_tampered_stored_container_spec_is_never_rolled_out(harness: Harness, figure: Figure) -> None:
-    config = onboard(harness, "tamper", training={"image": CRASHING_IMAGE})
+    config = onboard(harness, "tamper", image=CRASHING_IMAGE)
     target = ServingTarget.model_validate(config.serving.model_dump())  # type: ignore[union-attr]
     before = harness.serving.snapshot(target)
     run = deployed(
@@ -385,13 +385,14 @@ def test_every_dynamodb_call_of_every_function_is_granted_by_its_role_and_no_mor
     # Every path that writes: a deployed run, a run whose rollout fails and rolls back, a pending run
     # handed over by Finalize, a schedule tick, a drift alarm, a reconciler sweep.
     onboard(harness, "lp")
-    onboard(harness, "lpcrash", training={"image": CRASHING_IMAGE})
-    first = drop_event(harness, "lp", "day1")
+    onboard(harness, "lpcrash", image=CRASHING_IMAGE)
+    earlier = datetime.now(UTC) - timedelta(seconds=10)  # the drift alarm below: seconds after the drops
+    first = drop_event(harness, "lp", "day1", at=earlier)
     [first_run] = run_ids_for(harness, first)
     harness.trigger(first)
     # Other bytes than day1's (the same bytes would be SKIPPED as unchanged since the champion).
-    second = drop_event(harness, "lp", "day2", GOOD_CSV + "61,91.5,1\n")
-    third = drop_event(harness, "lp", "day3", GOOD_CSV + "62,93.0,0\n")
+    second = drop_event(harness, "lp", "day2", GOOD_CSV + "61,91.5,1\n", earlier)
+    third = drop_event(harness, "lp", "day3", GOOD_CSV + "62,93.0,0\n", earlier)
     harness.trigger(second)
     harness.trigger(third)  # day2 waits as the pending retrain, day3 replaces it
     crash = drop_event(harness, "lpcrash", "day1")

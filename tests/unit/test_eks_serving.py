@@ -643,3 +643,21 @@ def test_local_missing_deployment_is_a_serving_error(kube, iam_tokens):
     serving = local_serving(kube, iam_tokens)
     with pytest.raises(ServingError, match=r"ml-serving/fraud in cluster seam-local: HTTP 404"):
         serving.snapshot(LOCAL.model_copy(update={"deployment": "fraud"}))
+
+
+def test_may_patch_asks_the_cluster_with_a_local_subject_access_review(kube, iam_tokens):
+    import yaml
+
+    from tests.local.test_kubectl import RBAC_MANIFEST
+
+    serving = local_serving(kube, iam_tokens)
+    assert serving.may_patch(LOCAL, "seam-deployer") == (False, "")  # no RBAC grants it yet
+    kube.load_rbac(yaml.safe_load_all(RBAC_MANIFEST.read_text()))  # the manifest, applied
+
+    assert serving.may_patch(LOCAL, "seam-deployer") == (
+        True,
+        'RBAC: allowed by RoleBinding "seam-deployer" in namespace "ml-serving"',
+    )
+    assert serving.may_patch(LOCAL, "another-group") == (False, "")
+    other = LOCAL.model_copy(update={"deployment": "fraud-predictor"})
+    assert serving.may_patch(other, "seam-deployer") == (False, "")  # resourceNames: only its Deployment

@@ -201,3 +201,51 @@ def test_a_paired_gate_against_its_metrics_direction_is_a_problem() -> None:
         "evaluation.direction 'minimize' contradicts evaluation.metric 'validation:auc': Seam computes it as "
         "auc, which is to maximize"
     ]
+
+
+def test_a_paired_gate_on_a_metric_seam_computes_needs_no_metric_definition() -> None:
+    # Seam scores the holdout itself (per-row predictions): training need not log the metric.
+    config = parse_config(document(evaluation=evaluation(holdout_fraction=0.2, metric="accuracy")))
+    assert check_config(config, SETTINGS, serving_with_the_deployment()) == []
+    # Without a holdout the gate reads the job's logged metric: it must be defined.
+    unpaired = parse_config(document(evaluation=evaluation(metric="accuracy")))
+    [problem] = check_config(unpaired, SETTINGS, serving_with_the_deployment())
+    assert problem.startswith("evaluation.metric 'accuracy' is not one of training.metric_definitions")
+
+
+class Images:
+    """ImageRegistry's answer for every image: None (there), a reason, or an exception."""
+
+    def __init__(self, answer: str | Exception | None) -> None:
+        self.answer = answer
+
+    def problem(self, image: str) -> str | None:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def test_the_training_image_must_exist_in_its_registry() -> None:
+    config = parse_config(document())
+    assert check_config(config, SETTINGS, serving_with_the_deployment(), Images(None)) == []  # type: ignore[arg-type]
+    [missing] = check_config(config, SETTINGS, serving_with_the_deployment(), Images("no such digest"))  # type: ignore[arg-type]
+    assert missing == (
+        f"training.image {config.training.image} cannot be pulled: no such digest; push the image and pin "
+        "the digest ECR reports for it (aws ecr describe-images), or name an image that is there"
+    )
+    [later] = check_config(config, SETTINGS, None, Images(TransientError("throttled")))  # type: ignore[arg-type]
+    assert later.startswith("training.image: cannot check") and "(try again)" in later
+
+
+def test_seams_deployer_must_be_allowed_to_patch_the_deployment() -> None:
+    serving = serving_with_the_deployment()
+    assert isinstance(serving, InMemoryServing)
+    target = parse_config(document()).serving
+    assert target is not None
+    serving.forbidden.add((target.cluster, target.namespace, target.deployment))
+
+    [problem] = check_config(parse_config(document()), SETTINGS, serving)
+    assert problem.startswith(
+        f"serving.deployment: group seam-deployer (Seam's deployer) may not patch deployment "
+        f"{target.namespace}/{target.deployment} in cluster {target.cluster}; grant it get and patch"
+    )

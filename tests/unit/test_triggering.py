@@ -444,7 +444,14 @@ def test_requests_while_the_lock_is_held_are_coalesced_keeping_only_the_newest(s
     assert lock.pending_run_id == third.run_id
     assert lock.pending == third
     assert list(executions(stores)) == [first.run_id]
-    assert stores.runs.get(second.run_id) is None and stores.runs.get(third.run_id) is None
+    assert stores.runs.get(third.run_id) is None  # waiting: it has no run yet
+    replaced = stores.runs.get(second.run_id)  # recorded in the write that replaced it
+    assert replaced is not None
+    assert (replaced.status, replaced.superseded_by, replaced.dataset) == (
+        RunStatus.SUPERSEDED,
+        third.run_id,
+        second.dataset,
+    )
 
 
 def test_another_models_request_is_not_coalesced_with_this_ones(stores: Dependencies) -> None:

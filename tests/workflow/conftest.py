@@ -9,7 +9,13 @@ import pytest
 import seam
 from moto import mock_aws
 from seam.dependencies import dependencies
-from seam_local.moto_hooks import install_lambda_runtime, install_training_stop, install_transaction_backups
+from seam_local.images import ImageResolver
+from seam_local.moto_hooks import (
+    install_lambda_runtime,
+    install_local_images,
+    install_training_stop,
+    install_transaction_backups,
+)
 from seam_local.stack import EmulatedStack
 from seam_local.template import StackTemplate
 
@@ -63,7 +69,12 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         for key, value in stack.environment.items():
             monkeypatch.setenv(key, value)
         seam.reset()
-        with install_lambda_runtime(stack.runtime), install_transaction_backups(), install_training_stop():
+        with (
+            install_lambda_runtime(stack.runtime),
+            install_transaction_backups(),
+            install_training_stop(),
+            install_local_images(ImageResolver()),  # `seam models put` finds the example image in ECR
+        ):
             stack.deploy()
             deps = dependencies()
             serving = InMemoryServing()

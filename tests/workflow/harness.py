@@ -36,8 +36,9 @@ GOOD_CSV = "tenure,charges,churned\n" + "".join(f"{i},{i * 1.5},{i % 2}\n" for i
 
 
 def model_config(name: str = "churn", image: str = IMAGE, **overrides: Any) -> ModelConfig:
-    """A config whose rules GOOD_CSV passes; `overrides` replace top-level fields."""
-    columns = [{"name": "tenure", "dtype": "number"}, {"name": "charges", "dtype": "number"}]
+    """A config whose rules GOOD_CSV passes and `seam models put` accepts (the label among the columns:
+    the trigger checks a stored config the same way); `overrides` replace top-level fields."""
+    columns = [{"name": n, "dtype": "number"} for n in ("tenure", "charges", "churned")]
     validation = {"min_rows": 10, "columns": columns}
     return model_configs.model_config(name, image, validation, {"floor": 0.6}, **overrides)
 
@@ -79,13 +80,23 @@ class Harness:
         return self.deps.settings.data_bucket
 
     def onboard(self, config: ModelConfig) -> ModelConfig:
-        self.deps.models.put(config)
+        """Store the config as `seam models put` does when its check passes (with the check's marker,
+        which the trigger trusts); one that fails the check is stored as if written some other way
+        (no marker): the trigger checks it, and refuses its retrains."""
+        from seam.domain.onboarding import check_config
+
+        passed = not check_config(config, self.deps.settings, None)  # the Deployment is added below
+        self.deps.models.put(config, checked_for=self.deps.settings.allowed_clusters if passed else None)
         if config.serving:
             self.serving.add(config.serving, image="registry/churn:previous", env={"SEAM_MODEL_VERSION": "0"})
         return config
 
     # -- events ------------------------------------------------------------------------------------
-    def object_created_event(self, key: str, body: str) -> dict[str, Any]:
+    def object_created_event(self, key: str, body: str, at: datetime | None = None) -> dict[str, Any]:
+        """S3's "Object Created" for a new object at `key`, stamped `at` (default: now) in whole seconds
+        as EventBridge stamps it. A drop is the last thing in its second (RunRequest.order): a test that
+        makes another kind of request for the model right after it and wants that one to be the newer
+        stamps the drop earlier."""
         put = self.stack.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body.encode())
         obj = {
             "key": key,
@@ -103,7 +114,7 @@ class Harness:
             "source-ip-address": "10.0.0.1",
             "reason": "PutObject",
         }
-        return _event("aws.s3", "Object Created", f"arn:aws:s3:::{self.bucket}", detail)
+        return _event("aws.s3", "Object Created", f"arn:aws:s3:::{self.bucket}", detail, at)
 
     def alarm_event(self, alarm: str, state: str = "ALARM") -> dict[str, Any]:
         detail = {
@@ -111,7 +122,7 @@ class Harness:
             "state": {
                 "value": state,
                 "reason": "Threshold Crossed",
-                "timestamp": datetime.now(UTC).isoformat(),
+                "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),  # as CloudWatch's
             },
             "previousState": {"value": "OK", "reason": "ok", "timestamp": "2026-11-22T00:00:00+00:00"},
             "configuration": {"metrics": []},
@@ -122,8 +133,10 @@ class Harness:
     def trigger(self, *bodies: dict[str, Any] | str) -> dict[str, Any]:
         return self.stack.invoke("TriggerFunction", sqs_event(*bodies))
 
-    def drop(self, model: str, body: str = GOOD_CSV, name: str | None = None) -> dict[str, Any]:
-        event = self.object_created_event(f"datasets/{model}/{name or uuid.uuid4().hex[:8]}.csv", body)
+    def drop(
+        self, model: str, body: str = GOOD_CSV, name: str | None = None, at: datetime | None = None
+    ) -> dict[str, Any]:
+        event = self.object_created_event(f"datasets/{model}/{name or uuid.uuid4().hex[:8]}.csv", body, at)
         assert self.trigger(event) == {"batchItemFailures": []}
         return event
 
@@ -320,7 +333,9 @@ class Harness:
 _SEQUENCER = itertools.count(0x6A2000000000000000)
 
 
-def _event(source: str, detail_type: str, resource: str, detail: dict[str, Any]) -> dict[str, Any]:
+def _event(
+    source: str, detail_type: str, resource: str, detail: dict[str, Any], at: datetime | None = None
+) -> dict[str, Any]:
     """An AWS service's event as EventBridge delivers it (account 123456789012, us-east-1)."""
     return {
         "version": "0",
@@ -328,9 +343,9 @@ def _event(source: str, detail_type: str, resource: str, detail: dict[str, Any])
         "detail-type": detail_type,
         "source": source,
         "account": "123456789012",
-        # Milliseconds, where EventBridge's envelope has whole seconds: requests of different kinds
-        # (a drop, an approval) that a test makes within one second keep the order they were made in.
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        # Whole seconds, as EventBridge's envelope has them (an S3 event's only time): requests of
+        # different kinds within one second are ordered by RunRequest.order's tie rank, as on AWS.
+        "time": (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": "us-east-1",
         "resources": [resource],
         "detail": detail,

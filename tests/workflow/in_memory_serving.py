@@ -31,6 +31,9 @@ class InMemoryServing:
     deployments: dict[tuple[str, str, str], _Deployment] = field(default_factory=dict)
     checks_until_done: int = 1
     fail_rollouts: bool = False  # every rollout fails (as a cluster without capacity would)
+    forbidden: set[tuple[str, str, str]] = field(
+        default_factory=set
+    )  # Deployments the deployer may not patch
     _checks: dict[tuple[str, str, str, int], int] = field(default_factory=dict)
 
     def add(self, target: ServingTarget, image: str, env: dict[str, str] | None = None) -> None:
@@ -96,6 +99,13 @@ class InMemoryServing:
             available_replicas=1,
             run_id=dep.annotations.get(RUN_ID_ANNOTATION),
         )
+
+    def may_patch(self, target: ServingTarget, group: str) -> tuple[bool, str]:
+        """Allowed unless the target is in `forbidden` (what RBAC would answer for `group`)."""
+        key = (target.cluster, target.namespace, target.deployment)
+        if key in self.forbidden:
+            return False, ""
+        return True, f'RBAC: allowed by RoleBinding "{group}" in namespace "{target.namespace}"'
 
     def restore(self, target: ServingTarget, snapshot: DeploymentSnapshot) -> int:
         dep = self.get(target)

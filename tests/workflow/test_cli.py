@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -59,9 +60,9 @@ def test_models_put_refuses_an_invalid_config_naming_the_field(harness: Harness,
 
 
 MISTAKES = {
-    "gate metric not reported by training": (
-        ('metric: "validation:auc"', 'metric: "validation:f1"'),
-        "evaluation.metric 'validation:f1' is not one of training.metric_definitions "
+    "gate metric not reported by training": (  # nor one Seam computes from the holdout's predictions
+        ('metric: "validation:auc"', 'metric: "validation:lift"'),
+        "evaluation.metric 'validation:lift' is not one of training.metric_definitions "
         "(validation:accuracy, validation:auc)",
     ),
     "label column not among the columns": (
@@ -81,7 +82,28 @@ MISTAKES = {
         ("container: model", "container: predictor"),
         "serving.container 'predictor' is not a container of deployment ml-serving/churn-predictor",
     ),
+    "training image not in its registry": (  # no ECR repository (locally: no image folder) of that name
+        ("amazonaws.com/churn@", "amazonaws.com/churn-nowhere@"),
+        "training.image 123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-nowhere@sha256:4f2c9a7e1b3d5f6071"
+        "8293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6f7 cannot be pulled: its repository churn-nowhere "
+        "does not exist in registry 123456789012; push the image and pin the digest ECR reports",
+    ),
 }
+
+
+def test_models_put_refuses_a_deployment_seams_deployer_may_not_patch(harness: Harness) -> None:
+    # The cluster's RBAC does not let group seam-deployer patch it (a LocalSubjectAccessReview says no).
+    harness.serving.forbidden.add(("seam-local", "ml-serving", "churn-predictor"))
+
+    result = runner.invoke(app, ["models", "put", str(EXAMPLE)])
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: serving.deployment: group seam-deployer (Seam's deployer) may not patch deployment "
+        "ml-serving/churn-predictor in cluster seam-local; grant it get and patch on that Deployment: "
+        "manifests/seam-deployer-rbac.yaml with namespace ml-serving and resourceNames [churn-predictor]"
+    ]
+    assert harness.deps.models.list(fresh=True) == []
 
 
 @pytest.mark.parametrize("mistake", MISTAKES)
@@ -118,10 +140,11 @@ def test_models_put_names_every_problem_on_its_own_line(harness: Harness, tmp_pa
 
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert len(lines) == 3, lines  # gate metric, label column, Deployment (checked before its container)
+    assert len(lines) == 4, lines  # gate metric, label column, image, Deployment (before its container)
     assert [line.split(" ")[1] for line in lines] == [
         "evaluation.metric",
         "validation.label_column",
+        "training.image",
         "serving:",
     ]
 
@@ -216,6 +239,39 @@ def test_runs_and_runs_show_as_json(harness: Harness) -> None:
     )
     assert [s["status"] for s in detail["states"]][:2] == ["STARTED", "VALIDATING"]
     assert detail["states"][-1]["status"] == "FAILED"
+
+
+def test_a_superseded_request_shows_in_runs_and_runs_show_and_not_in_cost(harness: Harness) -> None:
+    harness.onboard(model_config())
+    harness.drop("churn", name="holder")  # trains: holds the lock until its job ends
+    [holder_run] = [r.run_id for r in harness.deps.runs.list_for_model("churn")]
+    harness.wait_for_training(holder_run)
+    older, newer = (harness.object_created_event(f"datasets/churn/{n}.csv", GOOD_CSV) for n in ("b", "c"))
+    assert harness.trigger(older) == {"batchItemFailures": []}  # waits as the pending retrain
+    assert harness.trigger(newer) == {"batchItemFailures": []}  # takes its place
+    lock = harness.deps.locks.get("churn")
+    assert lock is not None and lock.pending is not None
+    superseded = next(r for r in harness.deps.runs.list_for_model("churn") if r.status == "SUPERSEDED")
+
+    table = runner.invoke(app, ["runs"])
+    listed = runner.invoke(app, ["runs", "-o", "json"])
+    shown = runner.invoke(app, ["runs", "show", superseded.run_id])
+    shown_json = runner.invoke(app, ["runs", "show", superseded.run_id, "-o", "json"])
+    cost = runner.invoke(app, ["cost", "-o", "json"])
+
+    [row] = [line for line in table.stdout.splitlines() if "SUPERSEDED" in line]  # `seam runs | grep`
+    assert row.startswith(superseded.run_id + " ") and f"superseded by {lock.pending.run_id}" in row
+    [summary] = [r for r in json.loads(listed.stdout) if r["status"] == "SUPERSEDED"]
+    assert (summary["run_id"], summary["trigger"], summary["superseded_by"]) == (
+        superseded.run_id,
+        "data",
+        lock.pending.run_id,
+    )
+    assert f"superseded by {lock.pending.run_id}" in shown.stdout and "datasets/churn/b.csv" in shown.stdout
+    detail = json.loads(shown_json.stdout)
+    assert detail["dataset"]["key"] == "datasets/churn/b.csv" and "execution" not in detail["links"]
+    assert superseded.run_id not in {r["run_id"] for r in json.loads(cost.stdout)["runs"]}
+    assert harness.deps.locks.get("churn").holder == holder_run  # type: ignore[union-attr]
 
 
 def deployed_champion(harness: Harness) -> str:
@@ -335,7 +391,11 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
 
 def test_trigger_a_named_dataset_and_force_a_retrain_on_the_data_the_champion_saw(harness: Harness) -> None:
     harness.onboard(model_config())
-    harness.drop("churn", name="first")
+    # A minute ago: a `seam trigger` in the very second of a drop would be older than the drop (a drop
+    # is the last thing in its second: RunRequest.order) and superseded by it.
+    drop = harness.object_created_event("datasets/churn/first.csv", GOOD_CSV)
+    drop["time"] = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert harness.trigger(drop) == {"batchItemFailures": []}
     first = harness.only_run_id()
     harness.finish_training(first, auc=0.9)
     assert harness.wait_execution(first)["status"] == "SUCCEEDED"

@@ -4,6 +4,7 @@ it starts, the event or queue message does the rest, bad input is one line and c
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -164,7 +165,7 @@ def test_rollback_and_lineage(harness: Harness) -> None:
 
 def test_runs_retry_starts_a_failed_run_again(harness: Harness) -> None:
     harness.onboard(manual())
-    harness.drop("churn")
+    harness.drop("churn", at=datetime.now(UTC) - timedelta(seconds=10))  # a retry comes seconds later
     [failed] = [r.run_id for r in harness.deps.runs.list_for_model("churn")]
     harness.finish_training(failed, status="Failed", failure_reason="boom")
     assert harness.wait_execution(failed)["status"] == "FAILED"

@@ -4,7 +4,7 @@ request again; each through the same Deploy -> CheckRollout -> Rollback -> Final
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -238,9 +238,10 @@ def test_two_approvals_at_once_deploy_one_after_the_other(harness: Harness) -> N
     deploys = [r for r in harness.deps.runs.list_for_model("churn") if r.trigger is TriggerKind.APPROVAL]
     assert len(deploys) == 1  # one runs; the other waits as the model's pending request
     lock = harness.deps.locks.get("churn")
-    assert lock is not None and lock.holder == deploys[0].run_id and lock.pending is not None
-    assert lock.pending.deploy and lock.pending.deploy.version != deploys[0].model_version
-    waiting = lock.pending.run_id
+    assert lock is not None and lock.holder == deploys[0].run_id and lock.pending_deploy is not None
+    assert lock.pending is None  # the deploy slot, not the retrain one
+    assert lock.pending_deploy.deploy and lock.pending_deploy.deploy.version != deploys[0].model_version
+    waiting = lock.pending_deploy.run_id
     assert harness.wait_execution(deploys[0].run_id)["status"] == "SUCCEEDED"
     assert harness.wait_execution(waiting)["status"] == "SUCCEEDED"
     # Both were evaluated against no champion; by the time the second ran, the first served.
@@ -311,7 +312,7 @@ def test_bad_rollbacks_change_nothing(harness: Harness) -> None:
 
 def test_retry_starts_a_failed_runs_request_again_as_a_new_run(harness: Harness) -> None:
     harness.onboard(model_config())
-    harness.drop("churn")
+    harness.drop("churn", at=_now() - timedelta(seconds=10))  # a retry comes seconds after the drop
     failed = harness.only_run_id()
     harness.finish_training(failed, status="Failed", failure_reason="capacity")
     assert harness.wait_execution(failed)["status"] == "FAILED"

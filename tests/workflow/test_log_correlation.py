@@ -60,3 +60,30 @@ def test_a_batch_tags_each_requests_lines_with_its_own_run(harness: Harness, log
     assert sorted(line["model"] for line in handled) == ["churn", "fraud"]
     assert all(line["correlation_id"] == line["run_id"] for line in handled)
     assert len({line["run_id"] for line in handled}) == 2
+
+
+def test_a_retrain_of_a_config_stored_without_the_check_ends_failed_with_its_reason_logged(
+    harness: Harness, logs: io.StringIO
+) -> None:
+    from seam.adapters.dynamodb.codec import to_item
+    from seam.models.run import RunStatus, utc_now
+
+    # Written straight to the models table (a script, the AWS CLI), gated on a metric training never logs.
+    config = model_config().model_dump(mode="json")
+    config["evaluation"]["metric"] = "validation:f1"
+    record = {"model": "churn", "config": config, "updated_at": utc_now().isoformat()}
+    harness.deps.models.ddb.put_item(TableName=harness.deps.models.table, Item=to_item(record))
+
+    event = harness.object_created_event("datasets/churn/a.csv", "tenure,charges,churned\n1,2,0\n")
+    assert harness.trigger(event) == {"batchItemFailures": []}  # not redelivered: it cannot start as it is
+
+    assert harness.executions() == [] and harness.deps.locks.get("churn") is None
+    [run] = harness.deps.runs.list_for_model("churn")
+    assert run.status is RunStatus.FAILED and run.error == "ConfigRefusedError"
+    assert (
+        run.cause
+        and "evaluation.metric 'validation:f1' is not one of training.metric_definitions" in run.cause
+    )
+    [line] = [line for line in trigger_lines(logs) if line["level"] == "WARNING"]
+    assert line["message"] == "model config would fail the run; nothing started (run FAILED)"
+    assert "evaluation.metric 'validation:f1'" in line["reason"] and line["run_id"] == run.run_id

@@ -5,7 +5,7 @@ Each test names the path it proves and asserts on the execution history and on t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from seam.models.run import RunStatus, utc_now
@@ -15,8 +15,8 @@ from tests.stored import stored_versions
 from tests.workflow.harness import CRASHING_IMAGE, GOOD_CSV, Harness, model_config, sqs_event
 
 
-def deploy_first_version(h: Harness, auc: float = 0.9) -> str:
-    h.drop("churn")
+def deploy_first_version(h: Harness, auc: float = 0.9, at: datetime | None = None) -> str:
+    h.drop("churn", at=at)
     run_id = h.only_run_id()
     h.finish_training(run_id, auc=auc)
     assert h.wait_execution(run_id)["status"] == "SUCCEEDED"
@@ -214,11 +214,12 @@ def test_the_same_event_twice_starts_one_run(harness: Harness) -> None:
 
 def test_triggers_while_running_coalesce_into_one_pending_run_started_by_finalize(harness: Harness) -> None:
     harness.onboard(model_config())
-    harness.drop("churn", name="a")
+    earlier = datetime.now(UTC) - timedelta(seconds=10)  # the alarm comes seconds after the drops
+    harness.drop("churn", name="a", at=earlier)
     first = harness.only_run_id()
     harness.wait_for_training(first)
-    harness.drop("churn", name="b", body=GOOD_CSV + "61,91.5,1\n")
-    harness.drop("churn", name="c", body=GOOD_CSV + "62,93.0,0\n")
+    harness.drop("churn", name="b", body=GOOD_CSV + "61,91.5,1\n", at=earlier)
+    harness.drop("churn", name="c", body=GOOD_CSV + "62,93.0,0\n", at=earlier)
     harness.trigger(harness.alarm_event("churn-feature-drift"))
 
     assert len(harness.executions()) == 1
@@ -238,7 +239,7 @@ def test_triggers_while_running_coalesce_into_one_pending_run_started_by_finaliz
 
 def test_unchanged_data_ends_without_training(harness: Harness) -> None:
     harness.onboard(model_config())
-    deploy_first_version(harness)
+    deploy_first_version(harness, at=datetime.now(UTC) - timedelta(seconds=10))  # the alarm: seconds later
     harness.trigger(harness.alarm_event("churn-feature-drift"))  # retrains on the latest drop: the same data
     run_id = next(r.run_id for r in harness.deps.runs.list_for_model("churn") if r.trigger == "drift")
 
@@ -289,9 +290,13 @@ def test_a_serving_target_outside_the_allowed_clusters_fails_before_any_patch(ha
             "container": "model",
         }
     )
-    harness.onboard(config)
+    harness.onboard(model_config())
     harness.drop("churn")
     run_id = harness.only_run_id()
+    harness.wait_for_training(run_id)
+    # Changed while the run trains (the trigger refuses such a config before a run starts): Deploy
+    # still refuses it, before any patch.
+    harness.onboard(config)
     harness.finish_training(run_id)
 
     assert harness.wait_execution(run_id)["status"] == "FAILED"

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from seam.adapters.dynamodb.serving_targets import ServingTargetStore
     from seam.adapters.dynamodb.tokens import TokenStore
     from seam.adapters.dynamodb.versions import VersionStore
+    from seam.adapters.images import ImageRegistry
     from seam.adapters.outcomes import OutcomePublisher
     from seam.adapters.queues import Queue
     from seam.adapters.sagemaker import ModelRegistry, TrainingJobs
@@ -71,7 +72,7 @@ class Dependencies:
     def locks(self) -> LockStore:
         from seam.adapters.dynamodb.locks import LockStore
 
-        return LockStore(self.settings.locks_table)
+        return LockStore(self.settings.locks_table, self.settings.runs_table)
 
     @cached_property
     def datasets(self) -> DatasetStore:
@@ -116,6 +117,12 @@ class Dependencies:
         from seam.adapters.outcomes import OutcomePublisher
 
         return OutcomePublisher(self.settings.event_bus_name)
+
+    @cached_property
+    def images(self) -> ImageRegistry:
+        from seam.adapters.images import ImageRegistry  # `seam models put` only
+
+        return ImageRegistry()
 
     @cached_property
     def serving(self) -> ServingAdapter:

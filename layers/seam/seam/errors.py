@@ -20,6 +20,12 @@ class ConfigError(SeamError):
     """A model config, setting or environment variable is missing or invalid."""
 
 
+class ConfigRefusedError(ConfigError):
+    """A model config that would fail its runs after training (seam.domain.onboarding's checks): `seam
+    models put` refuses it; a retrain request of a config stored some other way ends FAILED in the
+    trigger, before anything starts or is paid. The message names each problem."""
+
+
 class ModelNotFoundError(SeamError):
     """An event or request names a model that is not onboarded."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from . import openapi
+from . import access, openapi, protobuf
 from .errors import ApiError, bad_request, method_not_allowed, unprocessable, unsupported_media_type
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from .resources import (
@@ -93,6 +93,18 @@ def _decode(body: bytes, content_type: str) -> Any:
         raise bad_request(f"the request body is not valid {content_type or 'JSON'}: {err}") from err
 
 
+def _review_body(req: Request) -> Any:
+    """An access review's body: JSON or YAML, or the protobuf kubectl's typed client sends."""
+    if not req.body:
+        return None
+    if media_type(req.headers) != PROTOBUF:
+        return _decode(req.body, media_type(req.headers))
+    try:
+        return protobuf.decode_review(req.body)
+    except ValueError as err:
+        raise bad_request(f"the request body is not an access review: {err}") from err
+
+
 def as_table(rtype: ResourceType, items: list[dict], rv: str, include: str) -> dict[str, Any]:
     rows = []
     for obj in items:
@@ -123,11 +135,14 @@ class Api:
     def __init__(self, store: Store, server_address: Callable[[], str]) -> None:
         self.store = store
         self.server_address = server_address
+        self.rbac = access.Rbac()  # what access reviews are answered from (seam_local.kubeapi.access)
 
     def handle(self, req: Request) -> Reply | WatchPlan:
         parts = [p for p in req.path.split("/") if p]
         if parts[:2] == ["openapi", "v3"]:
             return self._openapi(req, "/".join(parts[2:]))
+        if parts[:3] == ["apis", access.GROUP, access.VERSION] and len(parts) > 3:
+            return Reply(201, access.review(self.rbac, req.method, parts[3:], _review_body(req), req.headers))
         if parts[:1] == ["api"] and len(parts) > 2:  # /api/{version}/...
             group, version, rest = "", parts[1], parts[2:]
         elif parts[:1] == ["apis"] and len(parts) > 3:  # /apis/{group}/{version}/...

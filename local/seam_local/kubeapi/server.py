@@ -251,6 +251,11 @@ class KubeApiServer:
         for name in namespaces:
             self.create_namespace(name)
 
+    def load_rbac(self, documents: Iterable[dict[str, Any]]) -> None:
+        """Roles, ClusterRoles and their bindings (e.g. manifests/seam-deployer-rbac.yaml's documents):
+        what access reviews of other subjects than the token's holder are answered from."""
+        self.api.rbac.load(documents)
+
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> KubeApiServer:

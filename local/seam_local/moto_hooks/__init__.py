@@ -12,6 +12,7 @@ same way (`patching.Hook`), only for the duration of a `with` block:
   (`event_input`, `s3_events`, `alarm_events`, `model_package_events`: UpdateModelPackage emits
   SageMaker's approval change).
 - `install_transaction_backups`: a TransactWriteItems backs each table up once (`transactions`).
+- `install_local_images`: DescribeImages finds an image the local runtime can run (`ecr_images`).
 
 Three modules set what no API action can: a training job's status and metrics (`training_status`), a
 processing job's status (`processing_runner.set_processing_job`) and an EKS cluster's endpoint
@@ -24,8 +25,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from seam_local.images import ImageResolver
 from seam_local.moto_hooks import (
     alarm_events,
+    ecr_images,
     eks_clusters,
     event_input,
     lambda_runtime,
@@ -58,6 +61,7 @@ MODULES = (
     model_package_events,
     eks_clusters,
     transactions,
+    ecr_images,
 )
 
 __all__ = [
@@ -71,6 +75,7 @@ __all__ = [
     "check_moto_compatibility",
     "install_event_sources",
     "install_lambda_runtime",
+    "install_local_images",
     "install_training_runner",
     "install_training_stop",
     "install_transaction_backups",
@@ -136,3 +141,10 @@ def install_transaction_backups() -> Iterator[None]:
     """Back each table up once per TransactWriteItems, not once per item."""
     with transactions.HOOK.installed(None):
         yield
+
+
+@contextmanager
+def install_local_images(resolver: ImageResolver) -> Iterator[ImageResolver]:
+    """ECR's DescribeImages finds an image whose repository `resolver` runs (a local image folder)."""
+    with ecr_images.HOOK.installed(resolver):
+        yield resolver

@@ -5,25 +5,32 @@ names the field and says what would be right (a pattern is described, never show
 `check_config` then checks what the schema cannot see alone, the things that otherwise fail a run after
 training: the gate metric is one the training job reports, the label column is a column, the serving
 cluster is allowed in this stack, and the serving Deployment and container exist. Each returns the
-problems; nothing is written. `seam models put` refuses a config with any problem (the trigger can call
-the same function for a record written some other way).
+problems; nothing is written. `seam models put` refuses a config with any problem; the trigger checks a
+stored record the same way (`stored_config_problems`) before a retrain of it starts, for a record
+written some other way (the AWS CLI, a script): everything but the cluster call, which needs the
+deployer's access to the cluster.
+
+Loaded by the trigger at its first retrain request, not at its cold start (seam.domain.starting):
+the imports here are what that check needs, the serving adapter's classes only for type checking.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from seam.adapters.serving.base import ServingAdapter
-from seam.domain.metrics import find_metric
-from seam.errors import ConfigError, SeamError, ServingError, TransientError
+from seam.errors import ConfigRefusedError, SeamError, ServingError, TransientError
 from seam.models.evaluation_spec import S3_KEY_PATTERN
 from seam.models.model_config import IMAGE_BY_DIGEST_PATTERN, ModelConfig
 from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.serving_target import K8S_NAME_PATTERN, ServingTarget
-from seam.settings import Settings
+
+if TYPE_CHECKING:
+    from seam.adapters.images import ImageRegistry
+    from seam.adapters.serving.base import ServingAdapter
+    from seam.settings import Settings
 
 # What each pattern of the config schema means, said the way a person would fix it.
 _K8S_NAME = (
@@ -48,7 +55,7 @@ PATTERN_MEANINGS = {
 }
 
 
-class ConfigRefused(ConfigError):
+class ConfigRefused(ConfigRefusedError):
     """A config that cannot be onboarded: one sentence per problem, in `problems`."""
 
     def __init__(self, subject: str, problems: list[str]) -> None:
@@ -80,10 +87,29 @@ def describe_error(error: ErrorDetails) -> str:
     return f"{field}: {message}"
 
 
-def check_config(config: ModelConfig, settings: Settings, serving: ServingAdapter | None) -> list[str]:
+def stored_config_problems(record: dict[str, Any], settings: Settings) -> list[str]:
+    """The trigger's check of a config as stored (the models table's record, JSON values) before a
+    retrain of it starts: the schema (a record written without `seam models put` may not even parse),
+    then `check_config` without the serving cluster (read at `seam models put`, and by Deploy)."""
+    try:
+        config = parse_config(record.get("config"), f"stored config of {record.get('model')!r}")
+    except ConfigRefused as exc:
+        return exc.problems
+    return check_config(config, settings, serving=None)
+
+
+def check_config(
+    config: ModelConfig,
+    settings: Settings,
+    serving: ServingAdapter | None,
+    images: ImageRegistry | None = None,
+) -> list[str]:
     """What would fail a run of this config after training, one sentence per problem (empty: none).
-    `serving` is read (never written) to find the Deployment; None skips that check."""
+    `serving` is read (never written) to find the Deployment and ask whether Seam's deployer may patch
+    it; `images` is asked whether the training image exists in its registry. None skips that check."""
     problems = _gate_problems(config) + _label_problems(config) + _paired_problems(config)
+    if images is not None:
+        problems += _image_problems(config.training.image, images)
     if config.serving is None:
         return problems
     allowed = settings.allowed_clusters
@@ -98,10 +124,28 @@ def check_config(config: ModelConfig, settings: Settings, serving: ServingAdapte
     return problems
 
 
+def _image_problems(image: str, images: ImageRegistry) -> list[str]:
+    try:
+        why = images.problem(image)
+    except TransientError as exc:
+        return [f"training.image: cannot check {image} now (try again): {exc}"]
+    if why is None:
+        return []
+    return [
+        f"training.image {image} cannot be pulled: {why}; push the image and pin the digest ECR reports "
+        "for it (aws ecr describe-images), or name an image that is there"
+    ]
+
+
 def _gate_problems(config: ModelConfig) -> list[str]:
     metric, defined = config.evaluation.metric, config.training.metric_definitions
     if metric in defined:
         return []
+    if config.evaluation.holdout_fraction is not None:  # a paired gate on a metric Seam computes itself
+        from seam.domain.metrics import find_metric
+
+        if find_metric(metric) is not None:
+            return []
     if not defined:
         return [
             f"evaluation.metric {metric!r} is not reported by training: training.metric_definitions is "
@@ -119,6 +163,8 @@ def _paired_problems(config: ModelConfig) -> list[str]:
     spec = config.evaluation
     if spec.holdout_fraction is None:
         return []
+    from seam.domain.metrics import find_metric  # the metric registry: only a paired gate needs it
+
     metric = find_metric(spec.metric)
     if metric is None or metric.direction == spec.direction:
         return []
@@ -155,7 +201,27 @@ def _serving_problems(target: ServingTarget, serving: ServingAdapter) -> list[st
             f"serving.container {target.container!r} is not a container of deployment "
             f"{target.namespace}/{target.deployment} in cluster {target.cluster} (found {found!r})"
         ]
-    return []
+    return _patch_problems(target, serving)
+
+
+def _patch_problems(target: ServingTarget, serving: ServingAdapter) -> list[str]:
+    """Seam's deployer (Kubernetes group DEPLOYER_GROUP) may patch the Deployment: asked of the cluster
+    with a LocalSubjectAccessReview, so RBAC (or any other authorizer) answers, not a guess."""
+    from seam.adapters.serving.base import DEPLOYER_GROUP
+
+    where = f"deployment {target.namespace}/{target.deployment} in cluster {target.cluster}"
+    try:
+        allowed, reason = serving.may_patch(target, DEPLOYER_GROUP)
+    except SeamError as exc:  # e.g. the caller may not create access reviews in the namespace
+        return [f"serving.deployment: cannot check whether group {DEPLOYER_GROUP} may patch {where}: {exc}"]
+    if allowed:
+        return []
+    return [
+        f"serving.deployment: group {DEPLOYER_GROUP} (Seam's deployer) may not patch {where}"
+        + (f" ({reason})" if reason else "")
+        + f"; grant it get and patch on that Deployment: manifests/seam-deployer-rbac.yaml with namespace "
+        f"{target.namespace} and resourceNames [{target.deployment}]"
+    ]
 
 
 def _shown(value: Any) -> str:

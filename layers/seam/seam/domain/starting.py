@@ -4,54 +4,70 @@ Apart from trigger events (seam.domain.triggering) so that Finalize and the reco
 model's pending run, do not load the event models at cold start.
 
 Invariants (tests/workflow prove them):
-- per model at most one run holds the lock and at most one request waits: the newest by the
-  events' own order (`RunRequest.order`), whatever order they arrive in;
+- per model at most one run holds the lock and at most one request of each kind waits (a retrain, a
+  deploy run: `RunRequest.lock_slot`): the newest of its kind by the events' own order
+  (`RunRequest.order`), whatever order they arrive in; a deploy request and a retrain never supersede
+  each other;
 - every step is idempotent, so a redelivered request starts nothing new.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from seam.adapters.dynamodb.batch import read_batch
-from seam.adapters.dynamodb.locks import LockOutcome, LockStore
+from seam.adapters.dynamodb.locks import LockOutcome, LockStore, Wait
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
-from seam.errors import ModelNotFoundError
-from seam.models.run import RunRequest
+from seam.errors import ConfigRefusedError, ModelNotFoundError
+from seam.models.run import RunRequest, RunStatus, run_id_of_order, utc_now
 from seam.models.run_record import Run
 
 if TYPE_CHECKING:  # only the trigger's batches read configs (it loads them): not Finalize, the reconciler
     from seam.adapters.dynamodb.models import ModelStore
+    from seam.settings import Settings
 
 
 class TriggerOutcome(StrEnum):
     STARTED = "started"
     ALREADY_STARTED = "already_started"  # duplicate of a run that is running
     ALREADY_DONE = "already_done"  # duplicate of a run that has ended
-    COALESCED = "coalesced"  # another run holds the model: kept as its one pending retrain
-    SUPERSEDED = "superseded"  # a newer request for the model holds, held or waits for its lock
+    COALESCED = "coalesced"  # another run holds the model: kept as its one pending request of its kind
+    SUPERSEDED = "superseded"  # a newer request of its kind for the model holds, held or waits for its lock
 
 
 BatchOutcome = TriggerOutcome | Exception
+# A free lock goes to a deploy request first, as at a hand-over (LockStore.release).
+_HAND_OVER_RANK = {"deploy": 0, "retrain": 1}
 
 
 def start_batch(
-    requests: list[RunRequest], models: ModelStore, locks: LockStore, runs: RunStore, workflow: Workflow
+    requests: list[RunRequest],
+    models: ModelStore,
+    locks: LockStore,
+    runs: RunStore,
+    workflow: Workflow,
+    settings: Settings | None = None,
 ) -> dict[str, BatchOutcome]:
     """Start or coalesce a batch of requests with one read and one write for the common cases.
 
     One BatchGetItem reads every model, run and lock the batch names. Then, per request: a run that
-    already ended -> ALREADY_DONE; already the model's pending retrain -> COALESCED, nothing written;
-    older than what holds or waits for the lock -> SUPERSEDED, nothing written; a run that exists or
-    holds the lock (a redelivery) -> `start_or_coalesce`, whose steps are idempotent. Of the new
-    requests for a model, in the events' order, the oldest takes a free lock and starts; the newest
-    of the rest becomes the pending retrain, all in one TransactWriteItems; those in between are
-    SUPERSEDED. The end state is the one processing them one by one would leave, in far fewer calls;
+    already ended -> ALREADY_DONE; already the model's pending request -> COALESCED, nothing written;
+    older than what holds or waits for the lock (of its kind) -> SUPERSEDED (recorded so); a run
+    that exists or holds the lock (a redelivery) -> `start_or_coalesce`, whose steps are idempotent.
+    Of the new requests for a model and kind, in the events' order, the oldest takes a free lock and
+    starts (a deploy request before a retrain, as at a hand-over); the newest of the rest becomes the
+    pending request of its kind in place of the one the read found there; those in between, and the
+    replaced one, are recorded SUPERSEDED: all in one TransactWriteItems (`LockStore.coalesce_all`).
+    The end state is the one processing them one by one would leave, in far fewer calls;
     every write is conditional on the order, so a lock that changed since the read is never
     overwritten by an older request. Outcomes are keyed by run id; an exception is that request's
     failure.
+
+    With `settings` (the trigger's), a new retrain of a model whose stored config would fail the run
+    after training (`refused_by_config`) starts nothing and waits for nothing: it is recorded FAILED
+    with the problems, and its outcome is the ConfigRefusedError naming them.
     """
     unique = list({r.run_id: r for r in reversed(requests)}.values())[::-1]  # first of each run id
 
@@ -72,8 +88,13 @@ def start_batch(
         return {r.run_id: outcomes[r.run_id] for r in requests}
 
     outcomes: dict[str, BatchOutcome] = {}
-    new_by_model: dict[str, list[RunRequest]] = {}
+    new_by_model: dict[tuple[str, str], list[RunRequest]] = {}
     singles: list[RunRequest] = []
+    waits: dict[tuple[str, str], Wait] = {}  # per model and kind: what the batch writes in one go
+
+    def wait_of(request: RunRequest) -> Wait:
+        return waits.setdefault((request.model, request.lock_slot), Wait(request.model))
+
     for request in unique:
         lock = view.locks.get(request.model)
         status = view.run_status.get(request.run_id)
@@ -81,41 +102,120 @@ def start_batch(
             outcomes[request.run_id] = ModelNotFoundError(f"model {request.model!r} is not onboarded")
         elif status is not None and status.terminal:
             outcomes[request.run_id] = TriggerOutcome.ALREADY_DONE
-        elif lock is not None and lock.pending_run_id == request.run_id:
+        elif (
+            lock is not None
+            and (waiting := lock.waiting(request.lock_slot))
+            and waiting.run_id == request.run_id
+        ):
             outcomes[request.run_id] = TriggerOutcome.COALESCED
         elif status is not None or (lock is not None and lock.holder == request.run_id):
             singles.append(request)  # a redelivery: start_or_coalesce finishes what was begun
         elif lock is not None and lock.supersedes(request):
             outcomes[request.run_id] = TriggerOutcome.SUPERSEDED
+            newest = run_id_of_order(lock.newest_order(request.lock_slot))
+            wait_of(request).superseded.append((request, newest))
         else:
-            new_by_model.setdefault(request.model, []).append(request)
+            new_by_model.setdefault((request.model, request.lock_slot), []).append(request)
 
-    to_coalesce: list[RunRequest] = []
-    for model, arrived in new_by_model.items():
+    if settings is not None:
+        retrains = [r for (_, kind), rs in new_by_model.items() if kind == "retrain" for r in rs]
+        for request, refusal in refused_by_config(retrains, view.configs, settings):
+            outcomes[request.run_id] = record_refusal(request, refusal, runs)
+            new_by_model[(request.model, "retrain")].remove(request)
+        new_by_model = {key: arrived for key, arrived in new_by_model.items() if arrived}
+    taken: set[str] = set()  # models whose free lock a request of this batch takes
+    for (model, kind), arrived in sorted(new_by_model.items(), key=lambda kv: _HAND_OVER_RANK[kv[0][1]]):
         new = sorted(arrived, key=lambda r: r.order)
-        if model not in view.locks:
-            singles.append(new.pop(0))  # the oldest takes the free lock
+        lock = view.locks.get(model)
+        if lock is None and model not in taken:
+            singles.append(new.pop(0))  # the oldest takes the free lock (a deploy's first, if any)
+            taken.add(model)
         if new:
             *older, newest = new
+            wait = wait_of(newest)
+            wait.request, wait.replaced = newest, lock.waiting(kind) if lock is not None else None
+            wait.superseded += [(r, newest.run_id) for r in older]
             outcomes.update({r.run_id: TriggerOutcome.SUPERSEDED for r in older})
-            to_coalesce.append(newest)
-    # The starts first, then the pending retrains: a model whose lock this batch takes has a holder
+    # The starts first, then the pending requests: a model whose lock this batch takes has a holder
     # by the time the transaction checks for one (the other way round, one such model cancelled the
-    # whole transaction and sent every pending retrain of the batch one by one).
+    # whole transaction and sent every pending request of the batch one by one).
     outcomes.update({r.run_id: one_by_one(r) for r in singles})
     try:
-        retry = {r.run_id for r in locks.coalesce_all(to_coalesce)}  # cancelled: a lock changed
+        cancelled = locks.coalesce_all(waits.values())  # a lock changed since the read
     except Exception:
-        retry = {r.run_id for r in to_coalesce}  # the transaction failed: one by one, isolated
-    outcomes.update({r.run_id: TriggerOutcome.COALESCED for r in to_coalesce if r.run_id not in retry})
-    outcomes.update({r.run_id: one_by_one(r) for r in to_coalesce if r.run_id in retry})
-    # A single that found the lock taken meanwhile waited as the pending retrain, until the batch's
-    # newer request for its model took that place: report what it is now.
-    waiting = {r.model: r.order for r in to_coalesce if outcomes[r.run_id] is TriggerOutcome.COALESCED}
-    for r in singles:
-        if outcomes[r.run_id] is TriggerOutcome.COALESCED and waiting.get(r.model, "") > r.order:
+        cancelled = list(waits.values())  # the transaction failed: one by one, isolated
+    outcomes.update({w.request.run_id: TriggerOutcome.COALESCED for w in waits.values() if w.request})
+    for wait in cancelled:  # in the events' order, as one by one processing would meet them
+        outcomes.update({r.run_id: one_by_one(r) for r in sorted(wait.requests, key=lambda r: r.order)})
+    # A request that waited until a newer one of its model and kind took its place (a single that
+    # found the lock taken meanwhile, or one handled one by one): report what it is now.
+    newest_waiting: dict[tuple[str, str], str] = {}
+    for r in unique:
+        if outcomes.get(r.run_id) is TriggerOutcome.COALESCED:
+            key = (r.model, r.lock_slot)
+            newest_waiting[key] = max(newest_waiting.get(key, ""), r.order)
+    for r in unique:
+        if (
+            outcomes.get(r.run_id) is TriggerOutcome.COALESCED
+            and r.order < newest_waiting[(r.model, r.lock_slot)]
+        ):
             outcomes[r.run_id] = TriggerOutcome.SUPERSEDED
     return {r.run_id: outcomes[r.run_id] for r in requests}
+
+
+def refused_by_config(
+    requests: list[RunRequest], configs: dict[str, dict[str, Any]], settings: Settings
+) -> list[tuple[RunRequest, ConfigRefusedError]]:
+    """The requests whose model's stored config would fail the run after training, each with the error
+    naming the problems (seam.domain.onboarding: the same checks as `seam models put`, but the cluster
+    call). Each model is checked once per batch; a config `seam models put` saved after checking it
+    against this stack's allowed clusters carries that check's digest and is not checked again."""
+    from seam.adapters.dynamodb.models import checked_digest
+
+    allowed = settings.allowed_clusters
+    unchecked = {
+        m: configs[m]
+        for m in {r.model for r in requests}
+        if configs[m].get("checked") != checked_digest(configs[m].get("config") or {}, allowed)
+    }
+    if not unchecked:
+        return []
+    # Loaded only for a config written some other way: the check parses it, which builds the model
+    # config's classes (tens of ms at a cold start; the trigger reads no config for a data drop else).
+    from seam.domain.onboarding import stored_config_problems
+
+    problems = {m: stored_config_problems(record, settings) for m, record in unchecked.items()}
+    refusals = {
+        m: ConfigRefusedError(f"model {m}'s config would fail the run after training: " + "; ".join(p))
+        for m, p in problems.items()
+        if p
+    }
+    return [(r, refusals[r.model]) for r in requests if r.model in refusals]
+
+
+def record_refusal(request: RunRequest, refusal: ConfigRefusedError, runs: RunStore) -> BatchOutcome:
+    """The refused request's run, recorded FAILED with the problems (nothing started, no lock taken):
+    `seam runs` shows why, and `seam runs retry` starts it again once the config is fixed."""
+    now = utc_now()
+    run = Run(
+        run_id=request.run_id,
+        model=request.model,
+        trigger=request.trigger,
+        status=RunStatus.FAILED,
+        started_at=request.requested_at,
+        finished_at=now,
+        dataset=request.dataset,
+        intent=request.intent,
+        retry_of=request.retry_of,
+        error=type(refusal).__name__,
+        cause=f"{type(refusal).__name__}: {refusal}",
+        timeline={RunStatus.FAILED.value: now},
+    )
+    try:
+        runs.create(run)  # a redelivery finds it: ALREADY_DONE
+    except Exception as exc:  # not recorded: its record is redelivered and checked again
+        return exc
+    return refusal
 
 
 def start_or_coalesce(

@@ -22,7 +22,7 @@ from seam.adapters.queues import Queue
 from seam.adapters.workflow import Workflow
 from seam.domain.deploy_runs import PackageChanges
 from seam.domain.starting import BatchOutcome, start_batch
-from seam.errors import BadEventError, ModelNotFoundError
+from seam.errors import BadEventError, ConfigRefusedError, ModelNotFoundError
 from seam.models.events import (
     AlarmStateChangeEvent,
     ManualRequest,
@@ -203,6 +203,21 @@ class Queued(NamedTuple):
 
 
 Routed = list[RunRequest] | Queued | Ignored | ModelNotFoundError
+
+
+class NotStarted(NamedTuple):
+    """How the trigger reports a request that can never start as it is (not redelivered)."""
+
+    message: str  # the log line's message (the reason goes with it)
+    metric: str  # counted
+
+
+NOT_STARTED: dict[type[Exception], NotStarted] = {  # by the outcome's type
+    ModelNotFoundError: NotStarted("event maps to no model; nothing started", "EventsUnmapped"),
+    ConfigRefusedError: NotStarted(
+        "model config would fail the run; nothing started (run FAILED)", "ConfigRefused"
+    ),
+}
 # What the trigger reports for a record it starts nothing for, or for one request it started.
 Outcome = Queued | Ignored | BatchOutcome
 
@@ -243,9 +258,12 @@ def start_routed(
     locks: LockStore,
     runs: RunStore,
     workflow: Workflow,
+    settings: Settings,
 ) -> list[tuple[str, RunRequest, BatchOutcome]]:
     """Start or coalesce the requests of many records together (`start_batch`: one read, one write for
-    the common cases): each request with its record's key and its outcome."""
+    the common cases; each retrain's stored config checked first): each request with its record's key
+    and its outcome."""
     flat = [(key, request) for key, mapped in requests.items() for request in mapped]
-    outcomes = start_batch([request for _, request in flat], models, locks, runs, workflow) if flat else {}
+    batch = [request for _, request in flat]
+    outcomes = start_batch(batch, models, locks, runs, workflow, settings) if flat else {}
     return [(key, request, outcomes[request.run_id]) for key, request in flat]

@@ -16,6 +16,7 @@ from seam.models.run import (
     Decision,
     DeployOrder,
     Evaluation,
+    RunRequest,
     RunStatus,
     Snapshot,
     TriggerKind,
@@ -61,6 +62,31 @@ class Run(_Record):
     timeline: dict[str, datetime] = Field(default_factory=dict)  # status -> when the run entered it
     state_timings: dict[str, float] = Field(default_factory=dict)  # status -> seconds spent in it
     cost: RunCost | None = None  # what the run used, priced (Finalize measures it, seam.domain.costing)
+    superseded_by: str | None = None  # SUPERSEDED: the run whose newer request took this one's place
 
     def model_post_init(self, _context: Any) -> None:
         self.timeline.setdefault(self.status.value, self.started_at)
+
+    @classmethod
+    def superseded(cls, request: RunRequest, by: str) -> "Run":
+        """The record of a request that never starts because a newer one of its kind took its place:
+        when it was asked for (`started_at`, so `seam runs` lists it where it happened), what it
+        asked for, and the run that took its place. Written where the lock decides it."""
+        now = utc_now()
+        return cls(
+            run_id=request.run_id,
+            model=request.model,
+            trigger=request.trigger,
+            status=RunStatus.SUPERSEDED,
+            started_at=request.requested_at,
+            updated_at=now,
+            finished_at=now,
+            dataset=request.dataset,
+            intent=request.intent,
+            deploy=request.deploy,
+            model_version=request.deploy.version if request.deploy else None,
+            retry_of=request.retry_of,
+            superseded_by=by,
+            cause=f"superseded by {by}: a newer {request.lock_slot} request of {request.model}",
+            timeline={RunStatus.SUPERSEDED.value: now},
+        )

@@ -1,5 +1,6 @@
-"""One read of what starting a batch of run requests must know: which models are onboarded, which
-runs exist (and their status), and each model's lock. BatchGetItem across the three tables."""
+"""One read of what starting a batch of run requests must know: which models are onboarded (and their
+stored configs, which the trigger checks before a retrain starts), which runs exist (and their status),
+and each model's lock. BatchGetItem across the three tables."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.errors import TransientError
 from seam.models.run import RunStatus
 
-if TYPE_CHECKING:  # a batch reads only whether a config exists: its table and key, not ModelConfig
+if TYPE_CHECKING:  # a batch reads configs as stored (JSON values): its table and key, not ModelConfig
     from seam.adapters.dynamodb.models import ModelStore
 
 BATCH_GET_MAX_KEYS = 100  # BatchGetItem's limit per call
@@ -23,6 +24,7 @@ BATCH_GET_MAX_KEYS = 100  # BatchGetItem's limit per call
 
 class BatchView(NamedTuple):  # a NamedTuple: seam.adapters.dynamodb.tokens.TokenRecord says why
     onboarded: frozenset[str]  # the models asked about that have a config
+    configs: dict[str, dict[str, Any]]  # model -> its stored config record (JSON values, unparsed)
     run_status: dict[str, RunStatus]  # run id -> status, for the runs asked about that exist
     locks: dict[str, LockRecord]  # model -> its lock, for the models asked about whose lock is held
 
@@ -33,12 +35,12 @@ def read_batch(
     """Configs, runs and locks for a batch, strongly consistent, in as few calls as the key limit allows."""
     model_keys = [models.key(m) for m in set(model_names)]  # the models and locks tables share the key
     found = batch_get(
-        {models.table: model_keys, runs.table: [runs.key(r) for r in run_ids], locks.table: model_keys},
-        projections={models.table: "model"},  # existence is all a batch needs of a config
+        {models.table: model_keys, runs.table: [runs.key(r) for r in run_ids], locks.table: model_keys}
     )
     stored = (LockRecord.from_stored(item) for item in found[locks.table])
     return BatchView(
         onboarded=frozenset(item["model"] for item in found[models.table]),
+        configs={item["model"]: item for item in found[models.table]},
         run_status={item["run_id"]: RunStatus(item["status"]) for item in found[runs.table]},
         locks={lock.model: lock for lock in stored if lock is not None},
     )

@@ -7,7 +7,10 @@ put claims its target in the same transaction as the config: an item keyed `serv
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -63,9 +66,18 @@ class ModelStore(Table):
         except (ValidationError, KeyError, TypeError) as exc:
             raise ConfigError(f"stored config for {name!r} is invalid: {exc}") from exc
 
-    def put(self, config: ModelConfig) -> None:
-        """Save the config and claim its serving target; ConfigError when another model serves there."""
-        record = {"model": config.name, "config": config.model_dump(mode="json"), "updated_at": utc_now()}
+    def put(self, config: ModelConfig, checked_for: Iterable[str] | None = None) -> None:
+        """Save the config and claim its serving target; ConfigError when another model serves there.
+        `checked_for`: the allowed clusters `seam models put` checked the config against (onboarding's
+        check_config): stored as its `checked` digest, so the trigger need not check it again."""
+        record: dict[str, Any] = {
+            "model": config.name,
+            "config": config.model_dump(mode="json"),
+            "updated_at": utc_now(),
+        }
+        if checked_for is not None:  # the digest of the config as it is read back (codec round trip)
+            stored = from_item(to_item({"config": record["config"]}))["config"]
+            record["checked"] = checked_digest(stored, checked_for)
         writes: list[dict[str, Any]] = [{"Put": {"TableName": self.table, "Item": to_item(record)}}]
         claim = _claim_key(config.serving)
         if claim:
@@ -138,6 +150,14 @@ class ModelStore(Table):
             return ModelConfig.model_validate(record["config"])
         except (ValidationError, KeyError) as exc:
             raise ConfigError(f"stored config for {record.get('model')!r} is invalid: {exc}") from exc
+
+
+def checked_digest(config: dict[str, Any], allowed_clusters: Iterable[str]) -> str:
+    """What a config's `checked` marker holds: sha256 of the stored config (JSON values) and the allowed
+    clusters it was checked against. A config written some other way (or changed since, or a stack
+    whose AllowedClusters changed) has no marker or another digest: the trigger checks it."""
+    text = json.dumps([config, sorted(allowed_clusters)], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _claim_key(target: ServingTarget | None) -> str | None:

@@ -11,6 +11,10 @@ from typing import Protocol
 from seam.models.serving import DeploymentSnapshot, Release, RolloutStatus
 from seam.models.serving_target import ServingTarget
 
+DEPLOYER_GROUP = (
+    "seam-deployer"  # the deploy role's Kubernetes group (template DeployAccessEntry, manifests/)
+)
+
 
 class ServingAdapter(Protocol):
     def snapshot(self, target: ServingTarget) -> DeploymentSnapshot:
@@ -23,6 +27,13 @@ class ServingAdapter(Protocol):
 
     def rollout_status(self, target: ServingTarget, generation: int) -> RolloutStatus:
         """kubectl rollout-status rules for the revision created at `generation`."""
+        ...
+
+    def may_patch(self, target: ServingTarget, group: str) -> tuple[bool, str]:
+        """Whether members of Kubernetes group `group` (Seam's deployer: DEPLOYER_GROUP) may patch the
+        target Deployment, as the cluster's authorizer answers (a LocalSubjectAccessReview), with its
+        reason. Asked as the caller, who needs `create` on localsubjectaccessreviews in the namespace
+        (Kubernetes' built-in `admin` role has it)."""
         ...
 
     def restore(self, target: ServingTarget, snapshot: DeploymentSnapshot) -> int:

@@ -106,6 +106,34 @@ class EksServing:
     def rollout_status(self, target: ServingTarget, generation: int) -> RolloutStatus:
         return self._run(target, "read", lambda client: rollout_decision(_get(client, target), generation))
 
+    def may_patch(self, target: ServingTarget, group: str) -> tuple[bool, str]:
+        """A LocalSubjectAccessReview in the target's namespace: may `group` patch the Deployment?"""
+
+        def attempt(client: lightkube.Client) -> tuple[bool, str]:
+            review = _access_review_resource()(
+                apiVersion="authorization.k8s.io/v1",
+                kind="LocalSubjectAccessReview",
+                metadata={"namespace": target.namespace},
+                spec={
+                    "resourceAttributes": {
+                        "namespace": target.namespace,
+                        "verb": "patch",
+                        "group": "apps",
+                        "resource": "deployments",
+                        "name": target.deployment,
+                    },
+                    # The deploy role's user name is its assumed-role ARN; RBAC grants to its group.
+                    "user": f"seam:{group}",
+                    "groups": [group, "system:authenticated"],
+                },
+            )
+            status = dict(client.create(review, namespace=target.namespace)).get("status") or {}
+            return bool(status.get("allowed")), str(
+                status.get("reason") or status.get("evaluationError") or ""
+            )
+
+        return self._run(target, "review access to", attempt)
+
     def restore(self, target: ServingTarget, snapshot: DeploymentSnapshot) -> int:
         """Put back the fields Seam manages (image, SEAM_* env, seam.dev/* annotations), nothing else."""
         if snapshot.container.get("name") != target.container:
@@ -176,6 +204,22 @@ def _deployment_resource() -> type:
         _api_info = create_api_info("apps", "v1", "Deployment", "deployments", verbs=["get", "patch"])
 
     return Deployment
+
+
+@functools.cache
+def _access_review_resource() -> type:
+    """authorization.k8s.io/v1 LocalSubjectAccessReview as a generic (dict) resource (create only)."""
+
+    class LocalSubjectAccessReview(GenericNamespacedResource):
+        _api_info = create_api_info(
+            "authorization.k8s.io",
+            "v1",
+            "LocalSubjectAccessReview",
+            "localsubjectaccessreviews",
+            verbs=["post"],
+        )
+
+    return LocalSubjectAccessReview
 
 
 def _get(client: lightkube.Client, target: ServingTarget) -> dict[str, Any]:
