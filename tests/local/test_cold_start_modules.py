@@ -155,13 +155,11 @@ OWN: dict[str, frozenset[str]] = {
     ),
     "register": frozenset(
         {
-            "seam.adapters.dynamodb.locks",
             "seam.adapters.dynamodb.models",
             "seam.adapters.dynamodb.versions",
             "seam.adapters.sagemaker",
             "seam.domain.deploy_runs",
             "seam.domain.registration",
-            "seam.domain.training",
             "seam.models.champion",
             "seam.models.model_identity",
             "seam.models.names",

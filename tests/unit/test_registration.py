@@ -10,7 +10,6 @@ import pytest
 from seam.adapters.sagemaker import ModelRegistry
 from seam.dependencies import Dependencies
 from seam.domain.registration import model_package_request, register
-from seam.domain.training import cost_allocation_tags
 from seam.errors import RegistryError
 from seam.models.model_config import ModelConfig
 from seam.models.run import DatasetRef, Evaluation, TrainingResult, TriggerKind, WorkflowState
@@ -221,7 +220,7 @@ def test_the_package_and_the_training_job_carry_the_same_cost_allocation_tags(de
     request = model_package_request(state(run_id), config, "seam-unit-churn", "Approved", "unit")
     expected = {"seam:model": "churn", "seam:team": "growth", "seam:run-id": run_id, "seam:stage": "unit"}
     assert {t["Key"]: t["Value"] for t in request["Tags"]} == expected
-    assert request["Tags"] == cost_allocation_tags(config, run_id, "unit")
+    assert request["Tags"] == config.cost_tags(run_id, "unit")
     # moto's ListTags cannot parse a versioned package's ARN (model-package/<group>/<n>): CreateModelPackage
     # taking the tags is what is checked against it.
     assert register(state(run_id), config, deps.registry, deps.versions, GROUP_PREFIX, "unit").version

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.dynamodb.runs import RunStore
-from seam.domain.training import FOREIGN_JOB_CLAIMANT, Launch, cost_allocation_tags, refuse_over_budget
+from seam.domain.training import FOREIGN_JOB_CLAIMANT, Launch, refuse_over_budget
 from seam.domain.training_limits import SCORING_MAX_RUNTIME_SECONDS
 from seam.errors import ForeignTrainingJobError, TrainingError, TransientError
 from seam.models.run import NAME_MAX, ChampionScoring, Holdout, RunStatus
@@ -179,7 +179,7 @@ def processing_job_request(config: ModelConfig, identity: ScoringIdentity, key_a
         },
         "NetworkConfig": {"EnableNetworkIsolation": True, "EnableInterContainerTrafficEncryption": True},
         "StoppingCondition": {"MaxRuntimeInSeconds": SCORING_MAX_RUNTIME_SECONDS},
-        "Tags": cost_allocation_tags(config, identity.run_id, identity.stage),
+        "Tags": config.cost_tags(identity.run_id, identity.stage),
     }
 
 

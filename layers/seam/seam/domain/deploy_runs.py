@@ -19,7 +19,6 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
@@ -41,6 +40,7 @@ from seam.models.version import ModelVersion, version_label
 # Named for the signatures only: Register resolves deploy runs without loading the event models, and
 # Finalize and the trigger, which load this module for its other parts, never load a config's classes.
 if TYPE_CHECKING:
+    from seam.adapters.dynamodb.locks import LockStore
     from seam.models.events import ModelPackageStateChangeEvent
     from seam.models.model_identity import ModelIdentity
 

@@ -10,7 +10,6 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
 from seam.domain.deploy_runs import resolve_deploy
-from seam.domain.training import cost_allocation_tags
 from seam.errors import RegistryError
 from seam.models.model_identity import ModelIdentity
 from seam.models.run import DEPLOY_TRIGGERS, Registration, RunStatus, WorkflowState
@@ -107,5 +106,5 @@ def model_package_request(
         },
         "CustomerMetadataProperties": {k: v for k, v in lineage.items() if v},
         # Cost Explorer splits the bill by these (the training job carries the same).
-        "Tags": cost_allocation_tags(config, state.run_id, stage),
+        "Tags": config.cost_tags(state.run_id, stage),
     }

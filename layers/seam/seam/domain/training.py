@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from seam.adapters.sagemaker import JobStop, TrainingJobs
     from seam.adapters.workflow import Workflow
     from seam.models.model_config import ModelConfig
-    from seam.models.model_identity import ModelIdentity
     from seam.models.workflow_state import WorkflowState
 
 
@@ -217,7 +216,7 @@ def training_job_request(
         "StoppingCondition": stopping,
         "HyperParameters": spec.hyperparameters,
         "EnableManagedSpotTraining": spec.use_spot,
-        "Tags": cost_allocation_tags(config, run_id, stage),
+        "Tags": config.cost_tags(run_id, stage),
     }
     if spec.warm_pool_keep_alive_seconds:
         request["ResourceConfig"]["KeepAlivePeriodInSeconds"] = spec.warm_pool_keep_alive_seconds
@@ -242,13 +241,6 @@ def refuse_over_budget(
     check = check_budget(config, run_id, models, runs)
     if not check.within:
         raise BudgetExceededError(check.reason)
-
-
-def cost_allocation_tags(config: ModelIdentity, run_id: str, stage: str) -> list[dict[str, str]]:
-    """The tags on a run's training job and model package: activated as cost allocation tags, they let
-    Cost Explorer split the bill by team, model, run and stage."""
-    tags = {"seam:model": config.name, "seam:team": config.team, "seam:run-id": run_id, "seam:stage": stage}
-    return [{"Key": key, "Value": value} for key, value in tags.items() if value]
 
 
 def hardened(request: dict[str, Any], config: ModelConfig, key_arn: str) -> dict[str, Any]:
