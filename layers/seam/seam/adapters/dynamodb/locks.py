@@ -279,20 +279,20 @@ class LockStore(Table):
         one took the place of. Returns the waits of any transaction a lock change cancelled: handle
         their requests one by one."""
         retry: list[Wait] = []
-        chunk: list[Wait] = []
+        chunk: list[tuple[Wait, list[dict[str, Any]]]] = []  # each wait with its items, built once
         size = 0
         for wait in [*waits, None]:
             items = wait.items(self) if wait is not None else []
             if chunk and (wait is None or size + len(items) > TRANSACT_MAX_ITEMS):
-                transaction = [item for w in chunk for item in w.items(self)]
+                transaction = [item for _, built in chunk for item in built]
                 try:
                     with aws_call(f"TransactWriteItems {self.table} ({len(chunk)} models)"):
                         self.ddb.transact_write_items(TransactItems=transaction)
                 except StaleUpdateError:  # a condition failed (the lock changed meanwhile) or a conflict
-                    retry.extend(chunk)
+                    retry.extend(w for w, _ in chunk)
                 chunk, size = [], 0
             if wait is not None:
-                chunk.append(wait)
+                chunk.append((wait, items))
                 size += len(items)
         return retry
 
