@@ -9,6 +9,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +29,7 @@ NAME_MAX = 63
 _DIGEST_CHARS = 12
 
 
+@lru_cache(maxsize=8192)  # a batch asks for each request's id many times (order, slots, records)
 def run_id_for(stage: str, model: str, trigger: str, intent: str) -> str:
     """THE run id: `seam-<stage>-<model>-<sha256(stage, model, trigger, intent)[:12]>`, the name of the
     run's execution, training job and task token. Deterministic (a redelivered intent maps to the same
