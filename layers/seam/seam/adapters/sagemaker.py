@@ -3,6 +3,7 @@ Registry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from seam.adapters.aws import aws_call, cause_code, client
@@ -18,31 +19,22 @@ class JobStop(NamedTuple):
 
 
 class TrainingJobs:
+    """Training jobs, and the Processing jobs that score a champion of another image: the same three
+    calls on each (create, describe, stop), with the same answers for a retried or a finished job."""
+
     @property
     def sm(self) -> Any:
         return client("sagemaker")
 
     def create(self, request: dict[str, Any]) -> bool:
         """CreateTrainingJob; False when a job of that name already exists (the launch was retried)."""
-        try:
-            with aws_call(f"CreateTrainingJob {request['TrainingJobName']}", TrainingError):
-                self.sm.create_training_job(**request)
-            return True
-        except SeamError as exc:
-            if cause_code(exc) == "ResourceInUse" or "already exists" in str(exc):
-                return False
-            if cause_code(exc) == "ResourceLimitExceeded":
-                raise TrainingCapacityError(str(exc)) from exc
-            raise
+        name = request["TrainingJobName"]
+        return _create(f"CreateTrainingJob {name}", lambda: self.sm.create_training_job(**request))
 
     def describe(self, job_name: str) -> dict[str, Any] | None:
-        try:
-            with aws_call(f"DescribeTrainingJob {job_name}", TrainingError):
-                return self.sm.describe_training_job(TrainingJobName=job_name)
-        except SeamError as exc:
-            if cause_code(exc) in ("ResourceNotFound", "ValidationException") and "not" in str(exc).lower():
-                return None
-            raise
+        return _describe(
+            f"DescribeTrainingJob {job_name}", lambda: self.sm.describe_training_job(TrainingJobName=job_name)
+        )
 
     def tags(self, job_arn: str) -> dict[str, str]:
         """The job's tags (ListTags: DescribeTrainingJob does not return them)."""
@@ -53,49 +45,61 @@ class TrainingJobs:
     def stop(self, job_name: str) -> JobStop:
         """StopTrainingJob, idempotent: a job that already ended or is stopping (ValidationException
         "... the training job is in status Stopped.") or that never existed is not an error."""
-        try:
-            with aws_call(f"StopTrainingJob {job_name}", TrainingError):
-                self.sm.stop_training_job(TrainingJobName=job_name)
-            return JobStop(job_name, stopping=True, reason="StopTrainingJob accepted")
-        except SeamError as exc:
-            if cause_code(exc) in ("ValidationException", "ResourceNotFound"):
-                return JobStop(job_name, stopping=False, reason=str(exc.__cause__))
-            raise
+        return _stop("StopTrainingJob", job_name, lambda: self.sm.stop_training_job(TrainingJobName=job_name))
 
     # -- Processing jobs (seam.domain.champion_scoring) ----------------------------------------------------
 
     def create_processing(self, request: dict[str, Any]) -> bool:
         """CreateProcessingJob; False when a job of that name already exists (the launch was retried)."""
-        try:
-            with aws_call(f"CreateProcessingJob {request['ProcessingJobName']}", TrainingError):
-                self.sm.create_processing_job(**request)
-            return True
-        except SeamError as exc:
-            if cause_code(exc) == "ResourceInUse" or "already exists" in str(exc):
-                return False
-            if cause_code(exc) == "ResourceLimitExceeded":
-                raise TrainingCapacityError(str(exc)) from exc
-            raise
+        name = request["ProcessingJobName"]
+        return _create(f"CreateProcessingJob {name}", lambda: self.sm.create_processing_job(**request))
 
     def describe_processing(self, job_name: str) -> dict[str, Any] | None:
-        try:
-            with aws_call(f"DescribeProcessingJob {job_name}", TrainingError):
-                return self.sm.describe_processing_job(ProcessingJobName=job_name)
-        except SeamError as exc:
-            if cause_code(exc) in ("ResourceNotFound", "ValidationException") and "not" in str(exc).lower():
-                return None
-            raise
+        return _describe(
+            f"DescribeProcessingJob {job_name}",
+            lambda: self.sm.describe_processing_job(ProcessingJobName=job_name),
+        )
 
     def stop_processing(self, job_name: str) -> JobStop:
         """StopProcessingJob, idempotent as `stop`: a job that ended or never existed is not an error."""
-        try:
-            with aws_call(f"StopProcessingJob {job_name}", TrainingError):
-                self.sm.stop_processing_job(ProcessingJobName=job_name)
-            return JobStop(job_name, stopping=True, reason="StopProcessingJob accepted")
-        except SeamError as exc:
-            if cause_code(exc) in ("ValidationException", "ResourceNotFound"):
-                return JobStop(job_name, stopping=False, reason=str(exc.__cause__))
-            raise
+        return _stop(
+            "StopProcessingJob", job_name, lambda: self.sm.stop_processing_job(ProcessingJobName=job_name)
+        )
+
+
+def _create(what: str, call: Callable[[], Any]) -> bool:
+    try:
+        with aws_call(what, TrainingError):
+            call()
+        return True
+    except SeamError as exc:
+        if cause_code(exc) == "ResourceInUse" or "already exists" in str(exc):
+            return False
+        if cause_code(exc) == "ResourceLimitExceeded":
+            raise TrainingCapacityError(str(exc)) from exc
+        raise
+
+
+def _describe(what: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """The job's description; None when there is no such job."""
+    try:
+        with aws_call(what, TrainingError):
+            return call()
+    except SeamError as exc:
+        if cause_code(exc) in ("ResourceNotFound", "ValidationException") and "not" in str(exc).lower():
+            return None
+        raise
+
+
+def _stop(action: str, job_name: str, call: Callable[[], Any]) -> JobStop:
+    try:
+        with aws_call(f"{action} {job_name}", TrainingError):
+            call()
+        return JobStop(job_name, stopping=True, reason=f"{action} accepted")
+    except SeamError as exc:
+        if cause_code(exc) in ("ValidationException", "ResourceNotFound"):
+            return JobStop(job_name, stopping=False, reason=str(exc.__cause__))
+        raise
 
 
 class ModelRegistry:
