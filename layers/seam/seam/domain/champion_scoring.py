@@ -29,9 +29,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.dynamodb.runs import RunStore
-from seam.domain.training import FOREIGN_JOB_CLAIMANT, Launch, refuse_over_budget
+from seam.domain.training import Launch, refuse_foreign_job, refuse_over_budget
 from seam.domain.training_limits import SCORING_MAX_RUNTIME_SECONDS
-from seam.errors import ForeignTrainingJobError, TrainingError, TransientError
+from seam.errors import TrainingError, TransientError
 from seam.models.run import NAME_MAX, ChampionScoring, Holdout, RunStatus
 
 if TYPE_CHECKING:
@@ -215,12 +215,8 @@ def launch_scoring(
     description = jobs.describe_processing(name)
     if description is None:  # the name is taken but not yet readable
         raise TransientError(f"processing job {name} exists but cannot be described yet")
-    found = identity.mismatches(description, jobs.tags(description["ProcessingJobArn"]))
-    if found:
-        tokens.claim(name, "failure", FOREIGN_JOB_CLAIMANT)
-        raise ForeignTrainingJobError(
-            f"processing job {name} is not run {state.run_id}'s: " + "; ".join(found)
-        )
+    tags = jobs.tags(description["ProcessingJobArn"])
+    refuse_foreign_job("processing", name, identity, description, tags, tokens)
     return Launch(name, created=False)
 
 

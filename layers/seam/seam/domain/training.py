@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from seam.adapters.dynamodb.runs import RunStore
 from seam.errors import (
@@ -94,14 +94,36 @@ class JobIdentity(NamedTuple):
         return found
 
 
-def verify_own_job(identity: JobIdentity, description: dict[str, Any], tags: dict[str, str]) -> None:
-    """ForeignTrainingJobError naming every mismatch, unless the job is the run's own."""
+class OwnJobCheck(Protocol):
+    """What a run proves of a job before it treats it as its own (JobIdentity, ScoringIdentity)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    def mismatches(self, description: dict[str, Any], tags: dict[str, str]) -> list[str]: ...
+
+
+def foreign_job_cause(kind: str, job_name: str, run_id: str, found: list[str]) -> str:
+    """Why a job holding the run's name is not the run's own: every difference, named."""
+    return f"{kind} job {job_name} is not run {run_id}'s: " + "; ".join(found)
+
+
+def refuse_foreign_job(
+    kind: str,
+    job_name: str,
+    identity: OwnJobCheck,
+    description: dict[str, Any],
+    tags: dict[str, str],
+    tokens: TokenStore,
+) -> None:
+    """A job already holds the run's name: adopt it only if it is the job this run would have created
+    (`identity`: a JobIdentity, or champion scoring's ScoringIdentity). A foreign one fails the run
+    (ForeignTrainingJobError) with the run's token claimed, so no event of that job settles the run
+    and no orphan sweep stops a job that is not Seam's."""
     found = identity.mismatches(description, tags)
     if found:
-        name = description.get("TrainingJobName", identity.run_id)
-        raise ForeignTrainingJobError(
-            f"training job {name} is not run {identity.run_id}'s: " + "; ".join(found)
-        )
+        tokens.claim(job_name, "failure", FOREIGN_JOB_CLAIMANT)
+        raise ForeignTrainingJobError(foreign_job_cause(kind, job_name, identity.run_id, found))
 
 
 def launch_training(
@@ -143,17 +165,12 @@ def launch_training(
 
 
 def adopt_existing_job(identity: JobIdentity, tokens: TokenStore, jobs: TrainingJobs) -> None:
-    """A job already holds the run's name: adopt it only if it is the job this run would have created.
-    A foreign one fails the run (ForeignTrainingJobError) with the run's token claimed, so no event of
-    that job settles the run and no orphan sweep stops a job that is not Seam's."""
+    """The training job holding the run's name (its run id), adopted only when it is the run's own."""
     description = jobs.describe(identity.run_id)
     if description is None:  # CreateTrainingJob said the name is taken: a read that lags behind
         raise TransientError(f"training job {identity.run_id} exists but cannot be described yet")
-    try:
-        verify_own_job(identity, description, jobs.tags(description["TrainingJobArn"]))
-    except ForeignTrainingJobError:
-        tokens.claim(identity.run_id, "failure", FOREIGN_JOB_CLAIMANT)
-        raise
+    tags = jobs.tags(description["TrainingJobArn"])
+    refuse_foreign_job("training", identity.run_id, identity, description, tags, tokens)
 
 
 def model_output_uri(data_bucket: str, model: str) -> str:
@@ -334,15 +351,8 @@ class TrainingSettler:
             error = "ChampionUnscorableError" if status == "Failed" else "ChampionScoringStopped"
             return self._fail(token, error, f"processing job {job_name} scoring the champion: {why}")
         identity = ScoringIdentity.from_token(token)
-        if identity is None:
-            return self._fail(
-                token, "ForeignTrainingJobError", f"run {token.run_id} kept no record of the job it created"
-            )
-        found = identity.mismatches(description, self.tags_of(description["ProcessingJobArn"]))
-        if found:
-            cause = f"processing job {job_name} is not run {token.run_id}'s: " + "; ".join(found)
-            return self._fail(token, "ForeignTrainingJobError", cause)
-        return self._send_success(token, scoring_result(description).model_dump(mode="json"), {})
+        foreign = self._foreign(token, identity, "processing", job_name, description, "ProcessingJobArn")
+        return foreign or self._send_success(token, scoring_result(description).model_dump(mode="json"), {})
 
     def _heartbeat(self, token: TokenRecord) -> Settlement:
         if self.workflow.heartbeat(token.task_token):
@@ -366,15 +376,28 @@ class TrainingSettler:
     def _adopt(self, token: TokenRecord, description: dict[str, Any]) -> Settlement:
         """Succeed with the job's result only when it is the job the run created (JobIdentity)."""
         identity = JobIdentity.from_token(token)
+        job_name = token.training_job_name
+        foreign = self._foreign(token, identity, "training", job_name, description, "TrainingJobArn")
+        return foreign or self._succeed(token, result_from(description))
+
+    def _foreign(
+        self,
+        token: TokenRecord,
+        identity: OwnJobCheck | None,
+        kind: str,
+        job_name: str,
+        description: dict[str, Any],
+        arn: str,
+    ) -> Settlement | None:
+        """The run's failure when the completed job is not the one it created (None: it is its own)."""
         if identity is None:
-            return self._fail(
-                token, "ForeignTrainingJobError", f"run {token.run_id} kept no record of the job it created"
-            )
-        found = identity.mismatches(description, self.tags_of(description["TrainingJobArn"]))
-        if found:
-            cause = f"training job {token.training_job_name} is not run {token.run_id}'s: " + "; ".join(found)
+            cause = f"run {token.run_id} kept no record of the job it created"
             return self._fail(token, "ForeignTrainingJobError", cause)
-        return self._succeed(token, result_from(description))
+        found = identity.mismatches(description, self.tags_of(description[arn]))
+        if found:
+            cause = foreign_job_cause(kind, job_name, token.run_id, found)
+            return self._fail(token, "ForeignTrainingJobError", cause)
+        return None
 
     def _succeed(self, token: TokenRecord, result: TrainingResult) -> Settlement:
         return self._send_success(token, result.model_dump(mode="json"), {"metrics": result.metrics})
