@@ -6,28 +6,21 @@ settles the token when the job ends.
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
 
 # The adapters the launch uses, which seam.domain.training only names: loaded here, at init.
 from seam.adapters import sagemaker  # noqa: F401
 from seam.adapters.dynamodb import models, tokens  # noqa: F401
 from seam.dependencies import dependencies
 from seam.domain.training import launch_training
-from seam.models.run import WorkflowState
+from seam.models.task_token import TokenTaskInput
 from seam.observability import logger, metrics, tracer
-
-
-class LaunchInput(BaseModel):
-    state: WorkflowState
-    task_token: str
-    attempt: int = Field(default=0, ge=0)  # $$.State.RetryCount: a later attempt's token is the live one
 
 
 @logger.inject_lambda_context(correlation_id_path="state.run_id")
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@event_parser(model=LaunchInput)
-def lambda_handler(event: LaunchInput, context: LambdaContext) -> dict:
+@event_parser(model=TokenTaskInput)
+def lambda_handler(event: TokenTaskInput, context: LambdaContext) -> dict:
     deps = dependencies()
     settings = deps.settings
     launch = launch_training(

@@ -116,6 +116,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.model_identity",
             "seam.models.names",
             "seam.models.serving_target",
+            "seam.models.task_token",
             "seam.models.workflow_state",
         }
     ),
@@ -133,6 +134,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.model_identity",
             "seam.models.names",
             "seam.models.serving_target",
+            "seam.models.task_token",
             "seam.models.workflow_state",
         }
     ),

@@ -37,20 +37,14 @@ class ModelStore(Table):
     CACHE_SECONDS = 60.0
 
     def get(self, name: str) -> ModelConfig:
-        record = self.read(name, consistent=False)
-        if record is None:
-            raise ModelNotFoundError(f"model {name!r} is not onboarded")
-        return self._parse(record)
+        return self._parse(self._record(name))
 
     def evaluation(self, name: str) -> EvaluationSpec:
         """The model's gate alone (Evaluate's read): the rest of the config is not parsed."""
         from seam.models.evaluation_spec import EvaluationSpec
 
-        record = self.read(name, consistent=False)
-        if record is None:
-            raise ModelNotFoundError(f"model {name!r} is not onboarded")
         try:
-            return EvaluationSpec.model_validate(record["config"]["evaluation"])
+            return EvaluationSpec.model_validate(self._record(name)["config"]["evaluation"])
         except (ValidationError, KeyError, TypeError) as exc:
             raise ConfigError(f"stored config for {name!r} has an invalid evaluation: {exc}") from exc
 
@@ -58,13 +52,16 @@ class ModelStore(Table):
         """The model's name, team, approval and serving target (Register's read), not the whole config."""
         from seam.models.model_identity import ModelIdentity
 
+        try:
+            return ModelIdentity.model_validate(self._record(name)["config"])
+        except (ValidationError, KeyError, TypeError) as exc:
+            raise ConfigError(f"stored config for {name!r} is invalid: {exc}") from exc
+
+    def _record(self, name: str) -> dict[str, Any]:
         record = self.read(name, consistent=False)
         if record is None:
             raise ModelNotFoundError(f"model {name!r} is not onboarded")
-        try:
-            return ModelIdentity.model_validate(record["config"])
-        except (ValidationError, KeyError, TypeError) as exc:
-            raise ConfigError(f"stored config for {name!r} is invalid: {exc}") from exc
+        return record
 
     def put(self, config: ModelConfig, checked_for: Iterable[str] | None = None) -> None:
         """Save the config and claim its serving target; ConfigError when another model serves there.
