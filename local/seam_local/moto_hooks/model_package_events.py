@@ -14,13 +14,13 @@ updates the package); moto has no notification point for model package changes.
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.events.models import events_backends
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 
+from seam_local.moto_hooks.envelope import eventbridge_event
 from seam_local.moto_hooks.patching import Hook, Patch
 
 DETAIL_TYPE = "SageMaker Model Package State Change"
@@ -78,17 +78,8 @@ def package_event(arn: str, *, account: str, region: str) -> dict[str, Any]:
     it themselves."""
     backend = sagemaker_backends[account][region]
     entry = model_package_state_change(_package(backend, arn), account, region)
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": entry["DetailType"],
-        "source": entry["Source"],
-        "account": account,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": entry["Resources"],
-        "detail": json.loads(entry["Detail"]),
-    }
+    source, detail_type, detail = entry["Source"], entry["DetailType"], json.loads(entry["Detail"])
+    return eventbridge_event(source, detail_type, account, region, entry["Resources"], detail)
 
 
 UPDATE = Patch(

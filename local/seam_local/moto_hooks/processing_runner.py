@@ -20,7 +20,6 @@ reports (`gen_response_object` turns every attribute into a field), written thro
 from __future__ import annotations
 
 import inspect
-import uuid
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -29,6 +28,7 @@ from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import FakeProcessingJob, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
+from seam_local.moto_hooks.envelope import eventbridge_event
 from seam_local.moto_hooks.patching import Hook, Patch
 
 DETAIL_TYPE = "SageMaker Processing Job State Change"
@@ -120,14 +120,4 @@ def processing_state_change_event(job: FakeProcessingJob, account: str, region: 
     """The EventBridge event: source aws.sagemaker, the job as DescribeProcessingJob shows it as detail."""
     detail = {key: _millis(value) for key, value in job.response_object.items()}
     detail["Tags"] = {t["Key"]: t["Value"] for t in job.tags or []}
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": DETAIL_TYPE,
-        "source": "aws.sagemaker",
-        "account": account,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [job.arn],
-        "detail": detail,
-    }
+    return eventbridge_event("aws.sagemaker", DETAIL_TYPE, account, region, [job.arn], detail)

@@ -9,11 +9,12 @@ reports, written through `sagemaker_backends`; no API action sets a job's status
 from __future__ import annotations
 
 import inspect
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.sagemaker.models import FakeTrainingJob, sagemaker_backends
+
+from seam_local.moto_hooks.envelope import eventbridge_event
 
 WRITTEN = ("training_job_status", "secondary_status", "final_metric_data_list", "model_artifacts")
 
@@ -78,14 +79,6 @@ def training_state_change_event(job: FakeTrainingJob, account: str, region: str)
     }
     if getattr(job, "failure_reason", None):
         detail["FailureReason"] = job.failure_reason
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "SageMaker Training Job State Change",
-        "source": "aws.sagemaker",
-        "account": account,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [job.arn],
-        "detail": detail,
-    }
+    return eventbridge_event(
+        "aws.sagemaker", "SageMaker Training Job State Change", account, region, [job.arn], detail
+    )
