@@ -138,7 +138,14 @@ _RUN, _CONFIG, _VERSION, _SERVING = (
 _CHAMPION, _TARGET = "seam.models.champion.Champion", "seam.models.serving_target.ServingTarget"
 _RUN_RECORD = "seam.models.run_record.Run"
 FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
-    "trigger": (f"{_RUN}.RunRequest", f"{_RUN}.DatasetRef", _RUN_RECORD),
+    # The trigger writes runs as they are opened and starts their execution with the document's start,
+    # not the whole run record or document (seam.models.run_opening, seam.models.workflow_start).
+    "trigger": (
+        f"{_RUN}.RunRequest",
+        f"{_RUN}.DatasetRef",
+        "seam.models.run_opening.RunOpening",
+        "seam.models.workflow_start.WorkflowStart",
+    ),
     "validate": (
         f"{_CONFIG}.ModelConfig",
         f"{_RUN}.DatasetRef",
@@ -179,7 +186,9 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         f"{_RUN}.RunRequest",
         _CHAMPION,
     ),
-    "reconciler": (_RUN_RECORD, f"{_RUN}.RunRequest"),  # the callback settles what it has checked
+    # The reconciler reads only what it checks of a quiet run (RunStore.list_by_status); the callback
+    # settles what it has checked.
+    "reconciler": (f"{_RUN}.RunRequest",),
 }
 
 

@@ -14,9 +14,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def handle_record(record: SQSRecord) -> list[RunRequest]:
     """Route one record's event (seam.domain.triggering.route): the run requests it asks to start."""
-    deps, event = dependencies(), parse_trigger_body(record.body)  # BadEventError: poison, logged
-    stores = (deps.versions, deps.locks, deps.runs)  # what a registry change reads and records to
-    routed = route(event, deps.models, deps.trigger_queue, deps.settings, *stores)
+    event = parse_trigger_body(record.body)  # BadEventError: poison, logged
+    routed = route(event, dependencies())  # the adapters of the event's kind
     if not isinstance(routed, list):
         report(routed, message_id=record.message_id)  # started nothing: a tick's queue, or why not
     return routed if isinstance(routed, list) else []

@@ -100,8 +100,10 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.champion",
             "seam.models.cost",
             "seam.models.names",
+            "seam.models.run_opening",  # the base of the run record; a waiting run is started as opened
             "seam.models.run_record",
             "seam.models.version",
+            "seam.models.workflow_start",  # a waiting run's execution starts with the document's start
             "seam.models.workflow_state",
         }
     ),
@@ -138,6 +140,9 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.workflow_state",
         }
     ),
+    # Not the run record (nor its cost records): the sweep reads only what it checks of a quiet run
+    # (RunStore.list_by_status) and the status of a lock's holder; a holder it starts is written as
+    # opened, with the document's start.
     "reconciler": frozenset(
         {
             "seam.adapters.dynamodb.batch",
@@ -150,9 +155,9 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.reconciliation",
             "seam.domain.starting",
             "seam.domain.training",
-            "seam.models.cost",
-            "seam.models.run_record",
+            "seam.models.run_opening",
             "seam.models.training_check",
+            "seam.models.workflow_start",
         }
     ),
     "register": frozenset(
@@ -195,26 +200,22 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.training_events",
         }
     ),
+    # Runs written as opened (not the whole run record), executions started with the document's start
+    # (not the whole document); a registry change's code (seam.domain.deploy_runs, the versions store)
+    # and a tick's queue are loaded by the first event of their kind, not at init.
     "trigger": frozenset(
         {
             "seam.adapters.dynamodb.batch",
             "seam.adapters.dynamodb.locks",
             "seam.adapters.dynamodb.models",
-            "seam.adapters.dynamodb.versions",
-            "seam.adapters.queues",
-            "seam.adapters.sagemaker",
             "seam.adapters.workflow",
-            "seam.domain.deploy_runs",
             "seam.domain.starting",
             "seam.domain.triggering",
-            "seam.models.champion",
-            "seam.models.cost",
             "seam.models.events",
             "seam.models.message_body",
             "seam.models.names",
-            "seam.models.run_record",
-            "seam.models.version",
-            "seam.models.workflow_state",
+            "seam.models.run_opening",
+            "seam.models.workflow_start",
         }
     ),
     "validate": frozenset(

@@ -12,6 +12,7 @@ from seam.adapters.aws import add_client_hook
 from seam.adapters.dynamodb.codec import from_item, to_item
 from seam.adapters.dynamodb.locks import LockOutcome
 from seam.adapters.dynamodb.models import ModelStore
+from seam.adapters.dynamodb.runs import QuietRun
 from seam.dependencies import Dependencies
 from seam.errors import ConfigError, ModelNotFoundError, StaleUpdateError
 from seam.models.champion import Champion
@@ -203,6 +204,24 @@ def test_runs_in_a_status_are_listed_when_not_updated_since_the_cutoff(deps: Dep
     stale = deps.runs.list_by_status(RunStatus.TRAINING, updated_before=utc_now() - timedelta(hours=1))
 
     assert [r.run_id for r in stale] == ["seam-churn-stale"]
+
+
+def test_a_quiet_run_is_read_as_the_job_it_waits_for_and_when_it_was_last_heard_of(
+    deps: Dependencies,
+) -> None:
+    old = utc_now() - timedelta(hours=2)
+    training = run("seam-churn-training", status=RunStatus.TRAINING, started_at=old, updated_at=old)
+    deps.runs.create(training.model_copy(update={"training_job_name": "seam-churn-training"}))
+    scoring = run("seam-churn-scoring", status=RunStatus.SCORING, started_at=old, updated_at=old)
+    deps.runs.create(scoring.model_copy(update={"champion_scoring_job_name": "seam-churn-scoring-champion"}))
+    cutoff = utc_now() - timedelta(hours=1)
+
+    [quiet] = deps.runs.list_by_status(RunStatus.TRAINING, updated_before=cutoff)
+    [scored] = deps.runs.list_by_status(RunStatus.SCORING, updated_before=cutoff)
+
+    assert quiet == QuietRun("seam-churn-training", RunStatus.TRAINING, old, "seam-churn-training", None)
+    assert quiet.waiting_for == "seam-churn-training"
+    assert scored.waiting_for == "seam-churn-scoring-champion"  # its champion's Processing job
 
 
 # -- TokenStore ----------------------------------------------------------------------------------------------

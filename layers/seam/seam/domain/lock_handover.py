@@ -39,15 +39,15 @@ def resume_lock_holder(
             if lock is None:
                 return None
             holder = lock.holder_request
-        run = runs.get(holder.run_id)
-        status = workflow.execution_status(holder.run_id) if run is not None else None
-        if status is None:
+        recorded = runs.status(holder.run_id)  # the run's status, not its whole record
+        status = workflow.execution_status(holder.run_id) if recorded is not None else None
+        if status is None or recorded is None:
             start_run(holder, runs, workflow)  # no execution existed: whatever the record said, start it
             return holder.run_id
-        if status in LIVE_EXECUTION and not run.status.terminal:
+        if status in LIVE_EXECUTION and not recorded.terminal:
             return None
         # Over: a redelivered request re-took the lock of its finished run, or Finalize never ran.
-        if not run.status.terminal:
+        if not recorded.terminal:
             with contextlib.suppress(StaleUpdateError):
                 runs.update(
                     holder.run_id,

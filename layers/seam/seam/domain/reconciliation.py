@@ -29,14 +29,13 @@ from datetime import timedelta
 from typing import Any
 
 from seam.adapters.dynamodb.locks import LockRecord, LockStore
-from seam.adapters.dynamodb.runs import RunStore
+from seam.adapters.dynamodb.runs import QuietRun, RunStore
 from seam.adapters.queues import SEND_BATCH_MAX, Queue
 from seam.adapters.sagemaker import JobStop
 from seam.adapters.workflow import Workflow
 from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.training import OrphanedJobs
 from seam.models.run import RunStatus, utc_now
-from seam.models.run_record import Run
 from seam.models.training_check import TrainingCheck
 
 # Share of a sweep's time kept for lock repair: checks of quiet trainings never take more than the rest.
@@ -45,13 +44,6 @@ REPAIR_SHARE = 0.5
 
 def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def _waiting_for(run: Run) -> str:
-    """The job a quiet run waits for: its champion's scoring job while SCORING, else its training job."""
-    if run.status is RunStatus.SCORING and run.champion_scoring_job_name:
-        return run.champion_scoring_job_name
-    return run.training_job_name or run.run_id
 
 
 class SweepReport:
@@ -101,7 +93,7 @@ class Reconciler:
         self, stale_after_seconds: int, time_left: Callable[[], float], report: SweepReport
     ) -> None:
         cutoff = utc_now() - timedelta(seconds=stale_after_seconds)
-        quiet: list[Run] = []
+        quiet: list[QuietRun] = []
         for status in (RunStatus.TRAINING, RunStatus.SCORING):  # SCORING: a champion's Processing job
             try:
                 quiet += self.runs.list_by_status(status, updated_before=cutoff)  # oldest news first
@@ -114,9 +106,9 @@ class Reconciler:
                 return
             self._send_check_batch(quiet[start : start + SEND_BATCH_MAX], report)
 
-    def _send_check_batch(self, runs: list[Run], report: SweepReport) -> None:
+    def _send_check_batch(self, runs: list[QuietRun], report: SweepReport) -> None:
         try:
-            refused = self.checks.send_batch([(TrainingCheck.body(_waiting_for(r)), 0) for r in runs])
+            refused = self.checks.send_batch([(TrainingCheck.body(r.waiting_for), 0) for r in runs])
         except Exception as exc:  # the next sweep sends them again: they are still quiet
             refused = dict.fromkeys(range(len(runs)), _reason(exc))
         for n, run in enumerate(runs):

@@ -21,8 +21,9 @@ from seam.adapters.dynamodb.locks import LockOutcome, LockStore, Wait
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
 from seam.errors import ConfigRefusedError, ModelNotFoundError
-from seam.models.run import RunRequest, RunStatus, run_id_of_order, utc_now
-from seam.models.run_record import Run
+from seam.models.run import RunRequest, run_id_of_order
+from seam.models.run_opening import RunOpening
+from seam.models.workflow_start import WorkflowStart
 
 if TYPE_CHECKING:  # only the trigger's batches read configs (it loads them): not Finalize, the reconciler
     from seam.adapters.dynamodb.models import ModelStore
@@ -196,21 +197,7 @@ def refused_by_config(
 def record_refusal(request: RunRequest, refusal: ConfigRefusedError, runs: RunStore) -> BatchOutcome:
     """The refused request's run, recorded FAILED with the problems (nothing started, no lock taken):
     `seam runs` shows why, and `seam runs retry` starts it again once the config is fixed."""
-    now = utc_now()
-    run = Run(
-        run_id=request.run_id,
-        model=request.model,
-        trigger=request.trigger,
-        status=RunStatus.FAILED,
-        started_at=request.requested_at,
-        finished_at=now,
-        dataset=request.dataset,
-        intent=request.intent,
-        retry_of=request.retry_of,
-        error=type(refusal).__name__,
-        cause=f"{type(refusal).__name__}: {refusal}",
-        timeline={RunStatus.FAILED.value: now},
-    )
+    run = RunOpening.refused(request, refusal)
     try:
         runs.create(run)  # a redelivery finds it: ALREADY_DONE
     except Exception as exc:  # not recorded: its record is redelivered and checked again
@@ -221,8 +208,8 @@ def record_refusal(request: RunRequest, refusal: ConfigRefusedError, runs: RunSt
 def start_or_coalesce(
     request: RunRequest, locks: LockStore, runs: RunStore, workflow: Workflow
 ) -> TriggerOutcome:
-    existing = runs.get(request.run_id)
-    if existing and existing.status.terminal:
+    status = runs.status(request.run_id)
+    if status is not None and status.terminal:
         return TriggerOutcome.ALREADY_DONE
     taken = locks.acquire(request)  # conditional on the order: never takes a lock a newer one had
     if taken is LockOutcome.ACQUIRED:
@@ -242,29 +229,8 @@ def start_run(request: RunRequest, runs: RunStore, workflow: Workflow) -> Trigge
 
     StartExecution with the name and input of a running execution succeeds, so the run record (created
     once, conditionally) is what tells a duplicate from a first start, without an extra API call."""
-    created = runs.create(
-        Run(
-            run_id=request.run_id,
-            model=request.model,
-            trigger=request.trigger,
-            dataset=request.dataset,
-            intent=request.intent,
-            deploy=request.deploy,
-            model_version=request.deploy.version if request.deploy else None,
-            retry_of=request.retry_of,
-        )
-    )
-    # Loaded here, not at import: the trigger (seam.domain.triggering) and Finalize load it at init
-    # (they start runs), the reconciler starts one only to repair a lost hand-over.
-    from seam.models.workflow_state import WorkflowState
-
-    document = WorkflowState(
-        run_id=request.run_id,
-        model=request.model,
-        trigger=request.trigger,
-        dataset=request.dataset,
-        deploy=request.deploy,
-        force=request.force,
-    ).dump()
+    created = runs.create(RunOpening.started(request))
+    # The start of the state machine's document, not the whole of it (seam.models.workflow_start).
+    document = WorkflowStart.of(request).dump()
     started = workflow.start(request.run_id, document)
     return TriggerOutcome.STARTED if created and started else TriggerOutcome.ALREADY_STARTED

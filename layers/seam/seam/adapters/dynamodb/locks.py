@@ -255,12 +255,12 @@ class LockStore(Table):
         """A transaction item: `request`'s SUPERSEDED record, unless it has a record (never overwritten)."""
         # Loaded here: only the trigger supersedes (Finalize and the reconciler, which hand the lock
         # over, do not load the run record's classes at cold start through this module).
-        from seam.models.run_record import Run
+        from seam.models.run_opening import RunOpening
 
         return {
             "Put": {
                 "TableName": self.runs_table,
-                "Item": to_item(Run.superseded(request, by).model_dump(mode="json")),
+                "Item": to_item(RunOpening.superseded(request, by).item()),
                 "ConditionExpression": "attribute_not_exists(run_id)",
             }
         }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_attribute, to_item
@@ -12,6 +12,7 @@ from seam.errors import StaleUpdateError
 from seam.models.run import TERMINAL_STATUSES, Decision, RunStatus, utc_now
 
 if TYPE_CHECKING:
+    from seam.models.run_opening import RunOpening
     from seam.models.run_record import Run
 
 
@@ -23,16 +24,47 @@ def _run(record: dict[str, Any]) -> Run:
     return Run.model_validate(record)
 
 
+class QuietRun(NamedTuple):
+    """What the reconciler reads of a run it may have checked (`RunStore.list_by_status`): a projection,
+    so its sweep neither reads the rest of the record nor loads its classes. A NamedTuple
+    (seam.adapters.dynamodb.tokens.TokenRecord says why)."""
+
+    run_id: str
+    status: RunStatus
+    updated_at: datetime  # when Seam last had news of it
+    training_job_name: str | None = None
+    champion_scoring_job_name: str | None = None
+
+    @property
+    def waiting_for(self) -> str:
+        """The job it waits for: its champion's scoring job while SCORING, else its training job."""
+        if self.status is RunStatus.SCORING and self.champion_scoring_job_name:
+            return self.champion_scoring_job_name
+        return self.training_job_name or self.run_id
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> QuietRun:
+        """From the projected item as JSON values (codec.from_item)."""
+        return cls(
+            run_id=data["run_id"],
+            status=RunStatus(data["status"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+            training_job_name=data.get("training_job_name"),
+            champion_scoring_job_name=data.get("champion_scoring_job_name"),
+        )
+
+
 class RunStore(Table):
     KEY = "run_id"
 
-    def create(self, run: Run) -> bool:
-        """Insert the run unless it exists; True when this call created it."""
+    def create(self, run: RunOpening) -> bool:
+        """Insert the run (a whole record, or as it is opened) unless it exists; True when this call
+        created it."""
         try:
             with aws_call(f"PutItem {self.table}/{run.run_id}"):
                 self.ddb.put_item(
                     TableName=self.table,
-                    Item=to_item(run.model_dump(mode="json")),
+                    Item=to_item(run.item()),
                     ConditionExpression="attribute_not_exists(run_id)",
                 )
             return True
@@ -42,6 +74,12 @@ class RunStore(Table):
     def get(self, run_id: str) -> Run | None:
         record = self.read(run_id)
         return _run(record) if record else None
+
+    def status(self, run_id: str) -> RunStatus | None:
+        """The run's status (None: no such run). The trigger and the lock's hand-over read only this:
+        they never load the whole record's classes."""
+        record = self.read(run_id, fields=("status",))
+        return RunStatus(record["status"]) if record else None
 
     def previous_serving(self, run_id: str) -> tuple[bool, dict[str, Any] | None]:
         """Whether the run exists, and the serving snapshot Deploy recorded before its patch (None: none
@@ -147,20 +185,24 @@ class RunStore(Table):
                 runs.extend(_run(from_item(i)) for i in page.get("Items", []))
         return sorted(runs, key=lambda r: r.started_at, reverse=True)
 
-    def list_by_status(self, status: RunStatus, updated_before: datetime) -> list[Run]:
-        runs: list[Run] = []
+    def list_by_status(self, status: RunStatus, updated_before: datetime) -> list[QuietRun]:
+        """The runs in `status` not updated since `updated_before`: what the reconciler checks of each."""
+        names = {f"#p{i}": name for i, name in enumerate(QuietRun._fields)}
+        alias = {name: placeholder for placeholder, name in names.items()}
+        runs: list[QuietRun] = []
         with aws_call(f"Query {self.table}/by-status"):
             for page in self.ddb.get_paginator("query").paginate(
                 TableName=self.table,
                 IndexName="by-status",
-                KeyConditionExpression="#s = :s AND updated_at < :t",
-                ExpressionAttributeNames={"#s": "status"},
+                KeyConditionExpression=f"{alias['status']} = :s AND {alias['updated_at']} < :t",
+                ProjectionExpression=", ".join(names),
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues={
                     ":s": {"S": status.value},
                     ":t": {"S": updated_before.isoformat()},
                 },
             ):
-                runs.extend(_run(from_item(i)) for i in page.get("Items", []))
+                runs.extend(QuietRun.from_stored(from_item(i)) for i in page.get("Items", []))
         return runs
 
     def list_recent(self, limit: int = 50) -> list[Run]:
