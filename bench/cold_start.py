@@ -155,7 +155,13 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     ),
     "launch_training": (f"{_CONFIG}.ModelConfig",),
     "score_champion": (f"{_CONFIG}.ModelConfig",),  # a champion of another image: its Processing job
-    "training_callback": ("seam.models.training_events.TrainingStateChangeEvent", f"{_RUN}.TrainingResult"),
+    # A training state change, and the reconciler's check of a quiet training (built at first use: the
+    # reconciler only writes checks).
+    "training_callback": (
+        "seam.models.training_check.TrainingCheck",
+        "seam.models.training_events.TrainingStateChangeEvent",
+        f"{_RUN}.TrainingResult",
+    ),
     # Evaluate reads only the config's gate (ModelStore.evaluation).
     "evaluate": ("seam.models.evaluation_spec.EvaluationSpec", _CHAMPION, f"{_RUN}.Evaluation"),
     # Register reads only the config's identity (ModelStore.identity).
@@ -186,9 +192,10 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         f"{_RUN}.RunRequest",
         _CHAMPION,
     ),
-    # The reconciler reads only what it checks of a quiet run (RunStore.list_by_status); the callback
-    # settles what it has checked.
-    "reconciler": (f"{_RUN}.RunRequest",),
+    # Nothing: the reconciler reads only what it checks of a quiet run (RunStore.list_by_status) and who
+    # holds each lock (LockStore.list), and writes its checks as JSON (TrainingCheck.body); the callback
+    # settles what it has checked. A lock it repairs is read whole (its requests), seldom.
+    "reconciler": (),
 }
 
 

@@ -103,7 +103,6 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.run_opening",  # the base of the run record; a waiting run is started as opened
             "seam.models.run_record",
             "seam.models.version",
-            "seam.models.workflow_start",  # a waiting run's execution starts with the document's start
             "seam.models.workflow_state",
         }
     ),
@@ -142,7 +141,7 @@ OWN: dict[str, frozenset[str]] = {
     ),
     # Not the run record (nor its cost records): the sweep reads only what it checks of a quiet run
     # (RunStore.list_by_status) and the status of a lock's holder; a holder it starts is written as
-    # opened, with the document's start.
+    # opened (seam.models.run_opening).
     "reconciler": frozenset(
         {
             "seam.adapters.dynamodb.batch",
@@ -157,7 +156,6 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.training",
             "seam.models.run_opening",
             "seam.models.training_check",
-            "seam.models.workflow_start",
         }
     ),
     "register": frozenset(

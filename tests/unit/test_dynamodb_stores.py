@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from seam.adapters.aws import add_client_hook
 from seam.adapters.dynamodb.codec import from_item, to_item
-from seam.adapters.dynamodb.locks import LockOutcome
+from seam.adapters.dynamodb.locks import HeldLock, LockOutcome
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import QuietRun
 from seam.dependencies import Dependencies
@@ -319,6 +319,21 @@ def test_locks_of_different_models_are_independent(deps: Dependencies) -> None:
     assert deps.locks.acquire(request("a", "churn")) is LockOutcome.ACQUIRED
     assert deps.locks.acquire(request("a", "fraud")) is LockOutcome.ACQUIRED
     assert sorted(lock.model for lock in deps.locks.list()) == ["churn", "fraud"]
+
+
+def test_the_held_locks_are_listed_with_holder_and_since_and_a_released_one_is_not(
+    deps: Dependencies,
+) -> None:
+    held, freed = request("a", "churn"), request("a", "fraud")
+    deps.locks.acquire(held)
+    deps.locks.acquire(freed)
+    deps.locks.release("fraud", freed.run_id)  # the item stays (its orders), the lock is free
+
+    [lock] = deps.locks.list()
+
+    whole = deps.locks.get("churn")
+    assert whole is not None
+    assert lock == HeldLock("churn", held.run_id, whole.since)
 
 
 def test_releasing_without_a_pending_request_frees_the_model(deps: Dependencies) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
@@ -115,6 +115,29 @@ def test_the_bodies_of_the_sqs_samples_parse(text: dict[str, Any]) -> None:
     assert parse_trigger_body(json.dumps(text)).source in ("aws.s3", "seam.manual")
 
 
+def test_each_sources_models_are_named_where_the_package_finds_them() -> None:
+    import importlib
+    import inspect
+
+    from pydantic import BaseModel
+    from seam.models import events
+
+    for module_name, names in events._MODULES.items():
+        module = importlib.import_module(module_name)
+        defined = {
+            name
+            for name, value in vars(module).items()
+            if inspect.isclass(value) and issubclass(value, BaseModel) and value.__module__ == module_name
+        }
+        assert defined == set(names), module_name
+        assert all(getattr(events, name) is getattr(module, name) for name in names)
+    for source, (module_name, name) in events._TRIGGER_MODELS.items():
+        model = events.trigger_model(source)
+        assert model is not None and model.__name__ == name and model.__module__ == module_name, source
+        if source != "aws.s3":  # Powertools' S3 model takes any source string
+            assert get_args(model.model_fields["source"].annotation) == (source,)
+
+
 # -- rejections ----------------------------------------------------------------------------------------
 
 
@@ -220,6 +243,16 @@ def test_the_reconcilers_check_round_trips_through_the_training_body_parser() ->
     }
     assert isinstance(check, TrainingCheck) and check.detail.TrainingJobName == "seam-churn-0123456789ab"
     assert check.hint == "check"
+    assert text == check.model_dump_json(by_alias=True)  # the bytes the model itself writes
+
+
+def test_the_reconciler_writes_no_check_for_a_name_that_is_not_a_training_jobs() -> None:
+    from seam.models.training_check import TrainingCheck
+
+    for name in ("", "-starts-with-a-dash", "has_underscore", "x" * 64, "trailing-newline\n"):
+        with pytest.raises(ValueError, match="is not a training job name"):
+            TrainingCheck.body(name)
+    assert TrainingCheck.body("x" * 63)  # the longest name SageMaker accepts
 
 
 @pytest.mark.parametrize(

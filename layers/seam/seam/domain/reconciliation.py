@@ -15,7 +15,8 @@ its training job stopped if its token was never settled, and the pending run sta
 
 At scale (1,000 models, every lock held) the sweep stays a handful of calls: one ListExecutions pass
 names the running executions, and only locks whose holder is not among them are checked one by one
-(about five calls each). Work left when the invocation nears its timeout is left for the next sweep.
+(about six calls each, the lock read whole first). Work left when the invocation nears its timeout
+is left for the next sweep.
 The checks may use only part of the time (`REPAIR_SHARE` is kept for the locks), so however many
 trainings are quiet, dead locks are still repaired. Each run and each lock is on its own: a call that
 fails (a throttle left after the SDK's retries) is recorded with its reason and the sweep goes on.
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from seam.adapters.dynamodb.locks import LockRecord, LockStore
+from seam.adapters.dynamodb.locks import HeldLock, LockStore
 from seam.adapters.dynamodb.runs import QuietRun, RunStore
 from seam.adapters.queues import SEND_BATCH_MAX, Queue
 from seam.adapters.sagemaker import JobStop
@@ -142,15 +143,16 @@ class Reconciler:
             report.locks_checked += 1
             self._repair_one(lock, report)
 
-    def _repair_one(self, lock: LockRecord, report: SweepReport) -> None:
+    def _repair_one(self, lock: HeldLock, report: SweepReport) -> None:
         try:
             self._repair(lock, report)
         except Exception as exc:  # the next sweep tries again: every repair step is idempotent
             report.failed[f"lock {lock.model}"] = _reason(exc)
 
-    def _repair(self, lock: LockRecord, report: SweepReport) -> None:
+    def _repair(self, lock: HeldLock, report: SweepReport) -> None:
         """A holder that is not running: start it if it never started; if it is over (its execution
-        ended without Finalize), fail its run, release the lock, stop its job and resume the next."""
+        ended without Finalize), fail its run, release the lock, stop its job and resume the next.
+        The lock is read again, whole (its holder's request): what the sweep listed is only who held it."""
 
         def released(run_id: str) -> None:
             report.released.append(run_id)
@@ -158,8 +160,6 @@ class Reconciler:
             if stop := self.jobs.stop(run_id):
                 report.stopped[run_id] = stop
 
-        resumed = resume_lock_holder(
-            lock.model, self.locks, self.runs, self.workflow, lock.holder_request, on_release=released
-        )
+        resumed = resume_lock_holder(lock.model, self.locks, self.runs, self.workflow, on_release=released)
         if resumed:
             report.resumed.append(resumed)

@@ -23,7 +23,6 @@ from seam.adapters.workflow import Workflow
 from seam.errors import ConfigRefusedError, ModelNotFoundError
 from seam.models.run import RunRequest, run_id_of_order
 from seam.models.run_opening import RunOpening
-from seam.models.workflow_start import WorkflowStart
 
 if TYPE_CHECKING:  # only the trigger's batches read configs (it loads them): not Finalize, the reconciler
     from seam.adapters.dynamodb.models import ModelStore
@@ -230,7 +229,10 @@ def start_run(request: RunRequest, runs: RunStore, workflow: Workflow) -> Trigge
     StartExecution with the name and input of a running execution succeeds, so the run record (created
     once, conditionally) is what tells a duplicate from a first start, without an extra API call."""
     created = runs.create(RunOpening.started(request))
-    # The start of the state machine's document, not the whole of it (seam.models.workflow_start).
+    # The start of the state machine's document, not the whole of it. Loaded here: the trigger's first
+    # invocation starts runs, Finalize's and the reconciler's seldom do (a waiting run, a lost start).
+    from seam.models.workflow_start import WorkflowStart
+
     document = WorkflowStart.of(request).dump()
     started = workflow.start(request.run_id, document)
     return TriggerOutcome.STARTED if created and started else TriggerOutcome.ALREADY_STARTED

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
@@ -20,21 +20,18 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
 from seam.domain.starting import BatchOutcome, start_batch
 from seam.errors import BadEventError, ConfigRefusedError, ModelNotFoundError
-from seam.models.events import (
-    AlarmStateChangeEvent,
-    ManualRequest,
-    ModelPackageStateChangeEvent,
-    OperatorRequest,
-    QueuedRequest,
-    ScheduleTick,
-    TriggerEvent,
-    model_from_dataset_key,
-)
+from seam.models.events import model_from_dataset_key
 from seam.models.run import DatasetRef, RunRequest, TriggerKind
 from seam.settings import Settings
 
 if TYPE_CHECKING:  # configs are parsed by ModelStore, which loads their classes at the first read
     from seam.dependencies import Dependencies
+    from seam.models.events import TriggerEvent
+    from seam.models.events.alarm import AlarmStateChangeEvent
+    from seam.models.events.manual import ManualRequest
+    from seam.models.events.model_package import ModelPackageStateChangeEvent
+    from seam.models.events.run_requests import OperatorRequest, QueuedRequest
+    from seam.models.events.schedule import ScheduleTick
     from seam.models.model_config import ModelConfig
 
 
@@ -55,21 +52,25 @@ def requests_for(
 ) -> list[RunRequest] | Ignored:
     """Map a parsed trigger event to the run requests it asks for: to start now, or (a Fanout) to queue.
     Every request carries this stack's `stage`, so its run id does too."""
-    if isinstance(event, S3EventNotificationEventBridgeModel):
-        return [_data_request(event, models, data_bucket, stage)]
-    if isinstance(event, AlarmStateChangeEvent):
-        return _drift_requests(event, models, stage)
-    if isinstance(event, ScheduleTick):
-        return _scheduled_requests(event, models, stage)
-    if isinstance(event, QueuedRequest | OperatorRequest):
+    # By the event's source, as it was parsed (seam.models.events): a source's models are loaded by
+    # its first body, so a data drop never loads the others'.
+    source = event.source
+    if source == "aws.s3":
+        return [_data_request(cast(S3EventNotificationEventBridgeModel, event), models, data_bucket, stage)]
+    if source == "aws.cloudwatch":
+        return _drift_requests(cast("AlarmStateChangeEvent", event), models, stage)
+    if source == "seam.schedule":
+        return _scheduled_requests(cast("ScheduleTick", event), models, stage)
+    if source in ("seam.trigger", "seam.operator"):
         # A queued retrain, or a rollback's or retry's request (start_batch reads whether its model is
         # onboarded): queued by another stage's trigger or CLI, it is that stage's run, not ours.
-        if event.detail.stage != stage:
-            kind = "queued" if isinstance(event, QueuedRequest) else "operator"
-            raise BadEventError(f"{kind} request of stage {event.detail.stage!r}, this is stage {stage!r}")
-        return [event.detail]
-    if isinstance(event, ManualRequest):
-        return [_manual_request(event, models, data_bucket, stage)]
+        request = cast("QueuedRequest | OperatorRequest", event).detail
+        if request.stage != stage:
+            kind = "queued" if source == "seam.trigger" else "operator"
+            raise BadEventError(f"{kind} request of stage {request.stage!r}, this is stage {stage!r}")
+        return [request]
+    if source == "seam.manual":
+        return [_manual_request(cast("ManualRequest", event), models, data_bucket, stage)]
     raise BadEventError(f"unsupported event type {type(event).__name__}")
 
 
@@ -230,17 +231,19 @@ def route(event: TriggerEvent, deps: Dependencies) -> Routed:
     deploy run resolves), only a tick the trigger's queue."""
     settings = deps.settings
     try:
-        if isinstance(event, ModelPackageStateChangeEvent):
+        if event.source == "aws.sagemaker":  # a model package state change
             from seam.domain.deploy_runs import PackageChanges
 
             stores = (deps.versions, deps.locks, deps.runs)
             packages = PackageChanges(*stores, settings.model_package_group_prefix, settings.stage)
-            deploys = packages.requests_for(event)
+            deploys = packages.requests_for(cast("ModelPackageStateChangeEvent", event))
             return Ignored(deploys) if isinstance(deploys, str) else deploys
         mapped = requests_for(event, deps.models, settings.data_bucket, settings.stage)
     except ModelNotFoundError as exc:
         return exc
     if isinstance(mapped, Fanout):
+        from seam.models.events.run_requests import QueuedRequest  # loaded by the first tick
+
         spread_seconds = settings.schedule_spread_seconds
         deps.trigger_queue.send([(QueuedRequest.body(r), spread_delay(r, spread_seconds)) for r in mapped])
         return Queued(len(mapped), spread_seconds)

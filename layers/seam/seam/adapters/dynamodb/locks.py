@@ -127,6 +127,16 @@ class LockRecord(NamedTuple):
         )
 
 
+class HeldLock(NamedTuple):
+    """A held lock as the reconciler's sweep reads it (`LockStore.list`): who holds it and since when,
+    not the requests it keeps, which a lock's repair reads whole (`LockStore.get`). A NamedTuple
+    (seam.adapters.dynamodb.tokens.TokenRecord says why)."""
+
+    model: str
+    holder: str  # run id of the run holding the lock
+    since: datetime  # when the holder took the lock (acquired, or handed over)
+
+
 class Wait:
     """One model's and kind's part of a batch (`LockStore.coalesce_all`): `request` waits in place of
     `replaced` (what the batch read in the slot; None: nothing) unless it is None, and `superseded`
@@ -300,14 +310,20 @@ class LockStore(Table):
         """The model's lock while a run holds it; None when it is free."""
         return LockRecord.from_stored(self.read(model) or {})
 
-    def list(self) -> list[LockRecord]:
-        """Every held lock."""
+    def list(self) -> list[HeldLock]:
+        """Every held lock: its model, holder and since when (a projection: the requests it keeps are
+        neither read nor parsed)."""
+        names = {"#m": "model", "#h": "holder", "#a": "acquired_at"}
         with aws_call(f"Scan {self.table}"):
             pages = self.ddb.get_paginator("scan").paginate(
-                TableName=self.table, ConsistentRead=True, FilterExpression="attribute_exists(holder)"
+                TableName=self.table,
+                ConsistentRead=True,
+                FilterExpression="attribute_exists(#h)",
+                ProjectionExpression=", ".join(names),
+                ExpressionAttributeNames=names,
             )
-            stored = (LockRecord.from_stored(from_item(i)) for page in pages for i in page.get("Items", []))
-            return [lock for lock in stored if lock is not None]
+            stored = [from_item(i) for page in pages for i in page.get("Items", [])]
+        return [HeldLock(d["model"], d["holder"], datetime.fromisoformat(d["acquired_at"])) for d in stored]
 
     def release(self, model: str, run_id: str) -> RunRequest | None:
         """Release `run_id`'s lock. A pending request takes the lock over and is returned: the caller
