@@ -138,14 +138,10 @@ _RUN, _CONFIG, _VERSION, _SERVING = (
 _CHAMPION, _TARGET = "seam.models.champion.Champion", "seam.models.serving_target.ServingTarget"
 _RUN_RECORD = "seam.models.run_record.Run"
 FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
-    # The trigger writes runs as they are opened and starts their execution with the document's start,
-    # not the whole run record or document (seam.models.run_opening, seam.models.workflow_start).
-    "trigger": (
-        f"{_RUN}.RunRequest",
-        f"{_RUN}.DatasetRef",
-        "seam.models.run_opening.RunOpening",
-        "seam.models.workflow_start.WorkflowStart",
-    ),
+    # The trigger writes runs as they are opened (seam.models.run_opening), not the whole run record, and
+    # starts their execution with a document written from the request (seam.domain.starting), not
+    # through the whole WorkflowState.
+    "trigger": (f"{_RUN}.RunRequest", f"{_RUN}.DatasetRef", "seam.models.run_opening.RunOpening"),
     "validate": (
         f"{_CONFIG}.ModelConfig",
         f"{_RUN}.DatasetRef",

@@ -198,9 +198,10 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.training_events",
         }
     ),
-    # Runs written as opened (not the whole run record), executions started with the document's start
-    # (not the whole document); a registry change's code (seam.domain.deploy_runs, the versions store)
-    # and a tick's queue are loaded by the first event of their kind, not at init.
+    # Runs written as opened (not the whole run record), executions started with a document written
+    # from the request (not through the whole WorkflowState); a registry change's code
+    # (seam.domain.deploy_runs, the versions store), a tick's queue and each source's event models
+    # (seam.models.events.<source>) are loaded by the first event of their kind, not at init.
     "trigger": frozenset(
         {
             "seam.adapters.dynamodb.batch",
@@ -213,7 +214,6 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.message_body",
             "seam.models.names",
             "seam.models.run_opening",
-            "seam.models.workflow_start",
         }
     ),
     "validate": frozenset(

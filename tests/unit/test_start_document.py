@@ -1,14 +1,14 @@
-"""The document a run's execution starts with (seam.models.workflow_start): built from the request alone,
-it must be what the whole document (WorkflowState) of the same values dumps, and parse as one, for every
-kind of run the trigger starts."""
+"""The document a run's execution starts with (seam.domain.starting.start_document): written from the
+request alone, it must be what the whole document (WorkflowState) of the same values dumps, byte for
+byte, and parse as one, for every kind of run the trigger starts."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
+from seam.domain.starting import start_document
 from seam.models.run import DatasetRef, DeployOrder, RunRequest, TriggerKind
-from seam.models.workflow_start import WorkflowStart
 from seam.models.workflow_state import WorkflowState
 
 AT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -24,6 +24,14 @@ REQUESTS = {
     ),
     "forced manual": RunRequest(
         stage="dev", model="churn", trigger=TriggerKind.MANUAL, intent="manual|1", force=True, requested_at=AT
+    ),
+    "manual with a dataset key": RunRequest(
+        stage="dev",
+        model="churn",
+        trigger=TriggerKind.MANUAL,
+        intent="manual|2",
+        dataset=DatasetRef(bucket="seam-data", key="datasets/churn/b.csv"),  # Validate pins its version
+        requested_at=AT,
     ),
     "schedule": RunRequest(
         stage="dev", model="churn", trigger=TriggerKind.SCHEDULE, intent="s|1", requested_at=AT
@@ -59,20 +67,8 @@ def test_the_start_is_what_the_whole_document_of_the_same_values_dumps(request_:
         force=request_.force,
     ).dump()
 
-    start = WorkflowStart.of(request_).dump()
+    start = start_document(request_)
 
     assert start == whole
     assert list(start) == list(whole)  # and in its order: the same bytes as StartExecution's input
     assert WorkflowState.model_validate(start).dump() == start
-
-
-def test_the_start_declares_the_whole_documents_fields_in_its_order_with_its_defaults() -> None:
-    whole = WorkflowState.model_fields
-    start = WorkflowStart.model_fields
-
-    assert [name for name in whole if name in start] == list(start)
-    for name, field in start.items():
-        assert field.annotation == whole[name].annotation, name
-        assert field.get_default(call_default_factory=True) == whole[name].get_default(
-            call_default_factory=True
-        )
