@@ -142,19 +142,19 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     "validate": (
         f"{_CONFIG}.ModelConfig",
         f"{_RUN}.DatasetRef",
-        f"{_RUN}.Snapshot",
-        f"{_RUN}.TrainingLimits",
+        "seam.models.snapshot.Snapshot",
+        "seam.models.training_result.TrainingLimits",
         _CHAMPION,
     ),
     "launch_training": (f"{_CONFIG}.ModelConfig",),
     "score_champion": (f"{_CONFIG}.ModelConfig",),  # a champion of another image: its Processing job
-    "training_callback": ("seam.models.training_events.TrainingStateChangeEvent", f"{_RUN}.TrainingResult"),
+    "training_callback": ("seam.models.training_events.TrainingStateChangeEvent", "seam.models.training_result.TrainingResult"),
     # Evaluate reads only the config's gate (ModelStore.evaluation).
-    "evaluate": ("seam.models.evaluation_spec.EvaluationSpec", _CHAMPION, f"{_RUN}.Evaluation"),
+    "evaluate": ("seam.models.evaluation_spec.EvaluationSpec", _CHAMPION, "seam.models.evaluation.Evaluation"),
     # Register reads only the config's identity (ModelStore.identity).
     "register": (
         "seam.models.model_identity.ModelIdentity",
-        f"{_RUN}.Registration",
+        "seam.models.release.Registration",
         f"{_VERSION}.ModelVersion",
     ),
     # The serving functions read only the config's serving target (ServingTargetStore) and of the run only
@@ -163,7 +163,7 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         _TARGET,
         f"{_SERVING}.DeploymentSnapshot",
         f"{_SERVING}.Release",
-        f"{_RUN}.DeploymentInfo",
+        "seam.models.release.DeploymentInfo",
     ),
     "check_rollout": (_TARGET, f"{_SERVING}.RolloutStatus"),
     "rollback": (_TARGET, f"{_SERVING}.DeploymentSnapshot"),
@@ -175,7 +175,7 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         _RUN_RECORD,
         f"{_RUN}.DatasetRef",
         f"{_RUN}.Decision",  # a failed rollout's version is marked Rejected with Seam's decision
-        f"{_RUN}.Evaluation",
+        "seam.models.evaluation.Evaluation",
         f"{_RUN}.RunRequest",
         _CHAMPION,
     ),

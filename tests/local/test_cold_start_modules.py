@@ -29,7 +29,6 @@ COMMON = frozenset(
         "seam.domain",
         "seam.errors",
         "seam.models",
-        "seam.models.paired_evaluation",
         "seam.models.run",
         "seam.observability",
         "seam.settings",
@@ -46,9 +45,13 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.serving.eks_auth",
             "seam.adapters.serving.kube_deployment",
             "seam.domain.deployment",
+            "seam.models.error_info",
+            "seam.models.release",
             "seam.models.serving",
             "seam.models.serving_target",
-            "seam.models.workflow_state",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.serving",
         }
     ),
     "deploy": frozenset(
@@ -62,9 +65,13 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.serving.kube_deployment",
             "seam.domain.deployment",
             "seam.models.champion",
+            "seam.models.error_info",
+            "seam.models.release",
             "seam.models.serving",
             "seam.models.serving_target",
-            "seam.models.workflow_state",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.serving",
         }
     ),
     "evaluate": frozenset(
@@ -77,9 +84,14 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.metrics",
             "seam.domain.paired_evaluation",
             "seam.models.champion",
+            "seam.models.evaluation",
             "seam.models.evaluation_spec",
+            "seam.models.paired_evaluation",
             "seam.models.predictions",
-            "seam.models.workflow_state",
+            "seam.models.snapshot",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.evaluate",
         }
     ),
     "finalize": frozenset(
@@ -99,10 +111,17 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.training",
             "seam.models.champion",
             "seam.models.cost",
+            "seam.models.error_info",
+            "seam.models.evaluation",
             "seam.models.names",
+            "seam.models.paired_evaluation",
+            "seam.models.release",
             "seam.models.run_record",
+            "seam.models.snapshot",
+            "seam.models.training_result",
             "seam.models.version",
-            "seam.models.workflow_state",
+            "seam.models.views",
+            "seam.models.views.finalize",
         }
     ),
     "launch_training": frozenset(
@@ -116,8 +135,11 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.model_identity",
             "seam.models.names",
             "seam.models.serving_target",
+            "seam.models.snapshot",
             "seam.models.task_token",
-            "seam.models.workflow_state",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.training",
         }
     ),
     # A champion of another image digest: its Processing job, launched as LaunchTraining launches.
@@ -134,8 +156,11 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.model_identity",
             "seam.models.names",
             "seam.models.serving_target",
+            "seam.models.snapshot",
             "seam.models.task_token",
-            "seam.models.workflow_state",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.training",
         }
     ),
     "reconciler": frozenset(
@@ -151,8 +176,12 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.starting",
             "seam.domain.training",
             "seam.models.cost",
+            "seam.models.evaluation",
+            "seam.models.paired_evaluation",
             "seam.models.run_record",
+            "seam.models.snapshot",
             "seam.models.training_check",
+            "seam.models.training_result",
         }
     ),
     "register": frozenset(
@@ -163,11 +192,16 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.deploy_runs",
             "seam.domain.registration",
             "seam.models.champion",
+            "seam.models.evaluation",
             "seam.models.model_identity",
             "seam.models.names",
+            "seam.models.paired_evaluation",
+            "seam.models.release",
             "seam.models.serving_target",
+            "seam.models.training_result",
             "seam.models.version",
-            "seam.models.workflow_state",
+            "seam.models.views",
+            "seam.models.views.register",
         }
     ),
     "rollback": frozenset(
@@ -179,9 +213,13 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.serving.eks_auth",
             "seam.adapters.serving.kube_deployment",
             "seam.domain.deployment",
+            "seam.models.error_info",
+            "seam.models.release",
             "seam.models.serving",
             "seam.models.serving_target",
-            "seam.models.workflow_state",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.serving",
         }
     ),
     "training_callback": frozenset(
@@ -191,8 +229,10 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.workflow",
             "seam.domain.training",
             "seam.models.message_body",
+            "seam.models.snapshot",
             "seam.models.training_check",
             "seam.models.training_events",
+            "seam.models.training_result",
         }
     ),
     "trigger": frozenset(
@@ -209,10 +249,16 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.triggering",
             "seam.models.champion",
             "seam.models.cost",
+            "seam.models.error_info",
+            "seam.models.evaluation",
             "seam.models.events",
             "seam.models.message_body",
             "seam.models.names",
+            "seam.models.paired_evaluation",
+            "seam.models.release",
             "seam.models.run_record",
+            "seam.models.snapshot",
+            "seam.models.training_result",
             "seam.models.version",
             "seam.models.workflow_state",
         }
@@ -222,7 +268,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.datasets",
             "seam.adapters.dynamodb.models",
             "seam.adapters.dynamodb.versions",
-            "seam.domain.holdout",
+            "seam.domain.holdout",  # the holdout file's labels, checked against the predictions'
             "seam.domain.training_limits",
             "seam.domain.validation",
             "seam.models.champion",
@@ -231,7 +277,10 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.model_identity",
             "seam.models.names",
             "seam.models.serving_target",
-            "seam.models.workflow_state",
+            "seam.models.snapshot",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.validate",
         }
     ),
 }

@@ -32,15 +32,17 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.domain.training import Launch, refuse_foreign_job, refuse_over_budget
 from seam.domain.training_limits import SCORING_MAX_RUNTIME_SECONDS
 from seam.errors import TrainingError, TransientError
-from seam.models.run import NAME_MAX, ChampionScoring, Holdout, RunStatus
+from seam.models.run import NAME_MAX, RunStatus
+from seam.models.snapshot import Holdout
+from seam.models.training_result import ChampionScoring
 
 if TYPE_CHECKING:
     from seam.adapters.dynamodb.models import ModelStore
     from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
     from seam.adapters.sagemaker import TrainingJobs
     from seam.models.model_config import ModelConfig
-    from seam.models.run import ChampionArtifact
-    from seam.models.workflow_state import WorkflowState
+    from seam.models.snapshot import ChampionArtifact
+    from seam.models.views.training import TrainingState
 
 SCORING_SUFFIX = "-champion"
 SCORING_KIND = "processing"  # the token's kind: the job behind it is a Processing job
@@ -184,7 +186,7 @@ def processing_job_request(config: ModelConfig, identity: ScoringIdentity, key_a
 
 
 def launch_scoring(
-    state: WorkflowState,
+    state: TrainingState,
     task_token: str,
     attempt: int,
     models: ModelStore,

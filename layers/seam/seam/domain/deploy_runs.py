@@ -25,16 +25,9 @@ from seam.adapters.sagemaker import ModelRegistry
 from seam.errors import BadEventError, DeployRefusedError
 from seam.models.champion import Champion
 from seam.models.names import MODEL_NAME_PATTERN
-from seam.models.run import (
-    Decision,
-    DeployOrder,
-    Registration,
-    RunRequest,
-    RunStatus,
-    TrainingResult,
-    TriggerKind,
-    WorkflowState,
-)
+from seam.models.release import Registration
+from seam.models.run import Decision, DeployOrder, RunRequest, RunStatus, TriggerKind
+from seam.models.training_result import TrainingResult
 from seam.models.version import ModelVersion, version_label
 
 # Named for the signatures only: Register resolves deploy runs without loading the event models, and
@@ -43,6 +36,7 @@ if TYPE_CHECKING:
     from seam.adapters.dynamodb.locks import LockStore
     from seam.models.events import ModelPackageStateChangeEvent
     from seam.models.model_identity import ModelIdentity
+    from seam.models.views.register import RegisterState
 
 DECISION_KEY = "seam:decision"  # CustomerMetadataProperties key of the decision `seam approve/reject` made
 SEAM = "seam"  # who decided, when Seam itself did (a failed rollout marks its version Rejected)
@@ -159,12 +153,12 @@ class PackageChanges:
 
 
 def resolve_deploy(
-    state: WorkflowState,
+    state: RegisterState,
     config: ModelIdentity,
     versions: VersionStore,
     runs: RunStore,
     registry: ModelRegistry,
-) -> WorkflowState:
+) -> RegisterState:
     """The Register state of a deploy run: check the order under the model's lock (DeployRefusedError
     says why not) and fill in what Deploy and Finalize read, as a retrain run's states would have:
     the version's training result, its registration, and its evaluation against the champion it now

@@ -21,7 +21,9 @@ from seam.errors import (
     TrainingError,
     TransientError,
 )
-from seam.models.run import RunStatus, Snapshot, TrainingResult, utc_now
+from seam.models.run import RunStatus, utc_now
+from seam.models.snapshot import Snapshot
+from seam.models.training_result import TrainingResult
 
 # Named for the signatures only: each function loads the adapters it uses, as LaunchTraining loads
 # the model config.
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from seam.adapters.sagemaker import JobStop, TrainingJobs
     from seam.adapters.workflow import Workflow
     from seam.models.model_config import ModelConfig
-    from seam.models.workflow_state import WorkflowState
+    from seam.models.views.training import TrainingState
 
 
 class Launch(NamedTuple):
@@ -127,7 +129,7 @@ def refuse_foreign_job(
 
 
 def launch_training(
-    state: WorkflowState,
+    state: TrainingState,
     task_token: str,
     attempt: int,
     models: ModelStore,

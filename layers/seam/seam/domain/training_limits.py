@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from seam.models.run import TrainingLimits
+from seam.models.training_result import TrainingLimits
 
 if TYPE_CHECKING:
     from seam.models.model_config import ModelConfig

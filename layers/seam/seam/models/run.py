@@ -6,15 +6,12 @@ in the runs table (run_record.py).
 """
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from seam.models.paired_evaluation import PairedEvaluation
 
 
 def utc_now() -> datetime:
@@ -133,45 +130,6 @@ class DatasetRef(_Record):
         return self.etag or self.version_id or self.key
 
 
-class ChampionArtifact(_Record):
-    """The serving champion as a run found it at Validate: what it is scored with on the holdout."""
-
-    version: str
-    image: str
-    model_artifact_uri: str
-    scored_in_training: bool  # same image digest as the challenger: the training job scores it too
-
-
-class Holdout(_Record):
-    """The rows a run scores champion and challenger on, fixed at Validate and kept under runs/<run>/."""
-
-    uri: str  # s3://<bucket>/runs/<run>/holdout/<file>: header + held-out rows + golden rows
-    rows: int
-    dataset_rows: int  # of them held out of the dataset; the rest are the golden set's
-    fraction: float
-    max_rows: int
-    rule: str  # how the rows were chosen, in words
-    golden: DatasetRef | None = None
-    champion: ChampionArtifact | None = None
-    # The config's validation.label_column when the holdout was cut: the labels the predictions must carry.
-    label_column: str | None = None
-
-
-class Snapshot(_Record):
-    """Exactly the bytes Validate checked, copied per run: training reads `train_uri` and nothing else
-    (a newer version of the object, or a sibling key such as a.csv.bak, is never trained on)."""
-
-    source: DatasetRef  # the object and the version/ETag that was validated
-    train_uri: str  # s3://<bucket>/runs/<run>/train/<file>
-    train_rows: int | None = None  # counted when rows were held out (the copy is not read otherwise)
-    holdout: Holdout | None = None
-
-    @property
-    def train_prefix(self) -> str:
-        """The channel's S3Prefix: the run's train folder, which holds this one file."""
-        return self.train_uri.rsplit("/", 1)[0] + "/"
-
-
 class DeployOrder(_Record):
     """What a deploy run deploys: a registered version, skipping Validate, training and Evaluate."""
 
@@ -260,102 +218,29 @@ def run_id_of_order(order: str) -> str:
     return order.rsplit("|", 1)[-1]
 
 
-class TrainingLimits(_Record):
-    timeout_seconds: int
-    heartbeat_seconds: int
-    # The ScoreChampion state's (a run whose champion has another image digest): its Processing job's.
-    scoring_timeout_seconds: int | None = None
-    scoring_heartbeat_seconds: int | None = None
-
-
-class TrainingResult(_Record):
-    """What the training callback sends with SendTaskSuccess (from DescribeTrainingJob)."""
-
-    job_name: str
-    status: Literal["Completed"]
-    metrics: dict[str, float] = Field(default_factory=dict)
-    model_artifact_uri: str
-    image: str
-    billable_seconds: int | None = None
-    training_seconds: int | None = None
-
-
-class ChampionScoring(_Record):
-    """What the callback sends with SendTaskSuccess when the champion's Processing job completed (from
-    DescribeProcessingJob): where its per-row predictions on the run's holdout are."""
-
-    job_name: str
-    image: str  # the champion's own image, by digest
-    predictions_uri: str  # s3://<bucket>/runs/<run>/champion/predictions.csv
-    billable_seconds: int | None = None  # ProcessingStartTime -> ProcessingEndTime
-
-
-class Evaluation(_Record):
-    decision: Literal["promote", "reject"]
-    metric: str
-    direction: Literal["maximize", "minimize"]
-    challenger: float
-    champion: float | None = None
-    champion_version: str | None = None
-    improvement: float | None = None
-    reason: str
-    # Paired evaluation (evaluation.holdout_fraction set): every number the gate decided with, and the
-    # holdout both models were scored on. `warning`: why the gate fell back to the logged metric.
-    paired: PairedEvaluation | None = None
-    holdout: str | None = None
-    warning: str | None = None
-    # Which mechanism scored the champion on the holdout: its predictions came from the challenger's own
-    # training job (same image digest) or from a Processing job of the champion's image (`_job`).
-    champion_scored_by: Literal["training job", "processing job"] | None = None
-    champion_scoring_job: str | None = None
-
-
-class Registration(_Record):
-    version: str
-    model_package_arn: str
-    approval: Literal["Approved", "PendingManualApproval"]
-    deployable: bool = False  # approved and the model has a serving target
-
-
-class DeploymentInfo(_Record):
-    generation: int
-    wait_seconds: int = 15  # the workflow's Wait between rollout checks
-    checks: int = 0
-    rollout: dict[str, Any] = Field(default_factory=dict)  # the last RolloutStatus
-    state: Literal["progressing", "done", "failed"] = "progressing"
-
-
-class ErrorInfo(_Record):
-    """Step Functions' Catch output: {"Error": name, "Cause": text}."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    error: str = Field(alias="Error")
-    cause: str | None = Field(default=None, alias="Cause")  # absent for e.g. States.Timeout
-
-    @property
-    def message(self) -> str:
-        """A Lambda error's Cause is JSON with errorMessage; other causes are plain text."""
-        if not self.cause:
-            return ""
-        try:
-            return str(json.loads(self.cause).get("errorMessage", self.cause))
-        except (ValueError, AttributeError):
-            return self.cause
+# Records that live in modules of their own, loaded at first use from here (PEP 562), so a handler defines
+# only the records it uses (each costs about 0.05 ms per field to define, bench/cold_start.py) and
+# `from seam.models.run import Evaluation` keeps working: the sections of the workflow document, the
+# document itself (built at its import), and the runs table's record with its cost.
+_ELSEWHERE = {
+    "ChampionArtifact": "seam.models.snapshot",
+    "Holdout": "seam.models.snapshot",
+    "Snapshot": "seam.models.snapshot",
+    "TrainingLimits": "seam.models.training_result",
+    "TrainingResult": "seam.models.training_result",
+    "ChampionScoring": "seam.models.training_result",
+    "Evaluation": "seam.models.evaluation",
+    "Registration": "seam.models.release",
+    "DeploymentInfo": "seam.models.release",
+    "ErrorInfo": "seam.models.error_info",
+    "WorkflowState": "seam.models.workflow_state",
+    "Run": "seam.models.run_record",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # `WorkflowState` lives in workflow_state.py, built at its import; loaded at first use from here, so
-    # the handlers that never see the state machine's document (the reconciler, the training callback)
-    # do not build it at cold start. `from seam.models.run import WorkflowState` keeps working.
-    if name == "WorkflowState":
-        from seam.models.workflow_state import WorkflowState
+    if name in _ELSEWHERE:
+        from importlib import import_module
 
-        return WorkflowState
-    # `Run` (the runs table's record, with its cost) likewise: run_record.py, loaded by the handlers that
-    # read or write whole run records, not by those that only update a run's fields.
-    if name == "Run":
-        from seam.models.run_record import Run
-
-        return Run
+        return getattr(import_module(_ELSEWHERE[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,18 +11,18 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from seam.models.cost import RunCost
+from seam.models.evaluation import Evaluation
 from seam.models.run import (
     DatasetRef,
     Decision,
     DeployOrder,
-    Evaluation,
     RunRequest,
     RunStatus,
-    Snapshot,
     TriggerKind,
     _Record,
     utc_now,
 )
+from seam.models.snapshot import Snapshot
 
 
 class Run(_Record):
