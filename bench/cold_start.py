@@ -138,7 +138,7 @@ _RUN, _CONFIG, _VERSION, _SERVING = (
 _CHAMPION, _TARGET = "seam.models.champion.Champion", "seam.models.serving_target.ServingTarget"
 _RUN_RECORD = "seam.models.run_record.Run"
 FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
-    "trigger": (f"{_RUN}.RunRequest", f"{_RUN}.DatasetRef", _RUN_RECORD),
+    "trigger": ("seam.models.run_request.RunRequest", f"{_RUN}.DatasetRef", _RUN_RECORD),
     "validate": (
         f"{_CONFIG}.ModelConfig",
         f"{_RUN}.DatasetRef",
@@ -148,9 +148,16 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     ),
     "launch_training": (f"{_CONFIG}.ModelConfig",),
     "score_champion": (f"{_CONFIG}.ModelConfig",),  # a champion of another image: its Processing job
-    "training_callback": ("seam.models.training_events.TrainingStateChangeEvent", "seam.models.training_result.TrainingResult"),
+    "training_callback": (
+        "seam.models.training_events.TrainingStateChangeEvent",
+        "seam.models.training_result.TrainingResult",
+    ),
     # Evaluate reads only the config's gate (ModelStore.evaluation).
-    "evaluate": ("seam.models.evaluation_spec.EvaluationSpec", _CHAMPION, "seam.models.evaluation.Evaluation"),
+    "evaluate": (
+        "seam.models.evaluation_spec.EvaluationSpec",
+        _CHAMPION,
+        "seam.models.evaluation.Evaluation",
+    ),
     # Register reads only the config's identity (ModelStore.identity).
     "register": (
         "seam.models.model_identity.ModelIdentity",
@@ -174,12 +181,15 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         "seam.models.cost.RunCost",
         _RUN_RECORD,
         f"{_RUN}.DatasetRef",
-        f"{_RUN}.Decision",  # a failed rollout's version is marked Rejected with Seam's decision
+        "seam.models.decision.Decision",  # a failed rollout's version is marked Rejected with Seam's decision
         "seam.models.evaluation.Evaluation",
-        f"{_RUN}.RunRequest",
+        "seam.models.run_request.RunRequest",
         _CHAMPION,
     ),
-    "reconciler": (_RUN_RECORD, f"{_RUN}.RunRequest"),  # the callback settles what it has checked
+    "reconciler": (
+        _RUN_RECORD,
+        "seam.models.run_request.RunRequest",
+    ),  # the callback settles what it has checked
 }
 
 

@@ -24,9 +24,11 @@ from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
 from seam.errors import BadEventError, DeployRefusedError
 from seam.models.champion import Champion
+from seam.models.decision import Decision
 from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.release import Registration
-from seam.models.run import Decision, DeployOrder, RunRequest, RunStatus, TriggerKind
+from seam.models.run import DeployOrder, RunStatus, TriggerKind
+from seam.models.run_request import RunRequest
 from seam.models.training_result import TrainingResult
 from seam.models.version import ModelVersion, version_label
 

@@ -23,7 +23,8 @@ from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.training import OrphanedJobs
 from seam.errors import BudgetExceededError, DeployRefusedError, StaleUpdateError
 from seam.models.champion import Champion
-from seam.models.run import Decision, RunStatus, TriggerKind, utc_now
+from seam.models.decision import Decision
+from seam.models.run import RunStatus, TriggerKind, utc_now
 from seam.models.run_record import Run
 
 if TYPE_CHECKING:  # the handler builds the meter: a Finalizer without one loads no pricing

@@ -19,7 +19,9 @@ from seam.adapters.sagemaker import ModelRegistry
 from seam.domain.deploy_runs import approval_request, decision_metadata
 from seam.errors import OperationRefusedError
 from seam.models.champion import Champion
-from seam.models.run import Decision, DeployOrder, RunRequest, RunStatus, TriggerKind
+from seam.models.decision import Decision
+from seam.models.run import DeployOrder, RunStatus, TriggerKind
+from seam.models.run_request import RunRequest
 from seam.models.version import ModelVersion, version_label
 
 

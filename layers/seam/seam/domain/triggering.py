@@ -33,7 +33,8 @@ from seam.models.events import (
     TriggerEvent,
     model_from_dataset_key,
 )
-from seam.models.run import DatasetRef, RunRequest, TriggerKind
+from seam.models.run import DatasetRef, TriggerKind
+from seam.models.run_request import RunRequest
 from seam.models.workflow_state import WorkflowState  # noqa: F401  (loaded at init: start_batch writes it)
 from seam.settings import Settings
 

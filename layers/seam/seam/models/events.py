@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from seam.errors import BadEventError
 from seam.models.message_body import load_body, validation_reason
 from seam.models.names import MODEL_NAME_PATTERN
-from seam.models.run import RunRequest, TriggerKind
+from seam.models.run import TriggerKind
+from seam.models.run_request import RunRequest
 
 
 # Every event model is built at first use (seam.models.run._Record says why): a body is parsed by

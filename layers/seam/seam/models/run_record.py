@@ -11,17 +11,10 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from seam.models.cost import RunCost
+from seam.models.decision import Decision
 from seam.models.evaluation import Evaluation
-from seam.models.run import (
-    DatasetRef,
-    Decision,
-    DeployOrder,
-    RunRequest,
-    RunStatus,
-    TriggerKind,
-    _Record,
-    utc_now,
-)
+from seam.models.run import DatasetRef, DeployOrder, RunStatus, TriggerKind, _Record, utc_now
+from seam.models.run_request import RunRequest
 from seam.models.snapshot import Snapshot
 
 

@@ -9,9 +9,10 @@ from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_attribute, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
-from seam.models.run import TERMINAL_STATUSES, Decision, RunStatus, utc_now
+from seam.models.run import TERMINAL_STATUSES, RunStatus, utc_now
 
 if TYPE_CHECKING:
+    from seam.models.decision import Decision
     from seam.models.run_record import Run
 
 
