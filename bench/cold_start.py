@@ -175,15 +175,16 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     "check_rollout": (_TARGET, f"{_SERVING}.RolloutStatus"),
     "rollback": (_TARGET, f"{_SERVING}.DeploymentSnapshot"),
     # Finalize and the reconciler read the model's lock, whose holder and pending are RunRequests;
-    # Finalize also prices the run (seam.models.cost).
+    # Finalize also prices the run (seam.models.cost); it reads a projection of the run (RunStore.progress)
+    # and of the evaluation (EvaluationOutcome), not the whole records.
     "finalize": (
         "seam.models.cost.CostPart",
         "seam.models.cost.RunCost",
-        _RUN_RECORD,
         f"{_RUN}.DatasetRef",
         "seam.models.decision.Decision",  # a failed rollout's version is marked Rejected with Seam's decision
-        "seam.models.evaluation.Evaluation",
+        "seam.models.run_progress.RunProgress",
         "seam.models.run_request.RunRequest",
+        "seam.models.views.finalize.EvaluationOutcome",
         _CHAMPION,
     ),
     "reconciler": (

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from seam.models.evaluation import Evaluation
 from seam.models.views import DOCUMENT_FIELDS, StateView
 from seam.models.views.evaluate import EvaluateState
-from seam.models.views.finalize import FinalizeState
+from seam.models.views.finalize import EvaluationOutcome, FinalizeState
 from seam.models.views.register import RegisterState
 from seam.models.views.serving import ServingState
 from seam.models.views.training import TrainingState
@@ -74,11 +75,30 @@ def test_the_views_know_exactly_the_documents_fields() -> None:
     assert set(WorkflowState.model_fields) == DOCUMENT_FIELDS
 
 
+# Sections a view reads only part of: the narrower record, and the section's own.
+NARROWED = {(FinalizeState, "evaluation"): (EvaluationOutcome, Evaluation)}
+
+
 @pytest.mark.parametrize("view", VIEWS, ids=lambda v: v.__name__)
 def test_a_view_types_each_field_as_the_document_does(view: type[StateView]) -> None:
     for name, field in view.model_fields.items():
-        assert field.annotation == WorkflowState.model_fields[name].annotation, name
+        expected = WorkflowState.model_fields[name].annotation
+        if (view, name) in NARROWED:
+            narrow, section = NARROWED[view, name]
+            assert (field.annotation, expected) == (narrow | None, section | None), name
+        else:
+            assert field.annotation == expected, name
         assert field.default == WorkflowState.model_fields[name].default, name
+
+
+@pytest.mark.parametrize(("narrow", "section"), NARROWED.values(), ids=lambda r: r.__name__)
+def test_a_narrowed_section_reads_its_fields_as_the_section_does(narrow: type, section: type) -> None:
+    for name, field in narrow.model_fields.items():
+        assert (field.annotation, field.default) == (
+            section.model_fields[name].annotation,
+            section.model_fields[name].default,
+        ), name
+    assert narrow.model_config.get("extra") == "allow"  # the rest passes through as it was written
 
 
 @pytest.mark.parametrize("view", VIEWS, ids=lambda v: v.__name__)

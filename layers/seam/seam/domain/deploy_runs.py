@@ -24,7 +24,7 @@ from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
 from seam.errors import BadEventError, DeployRefusedError
 from seam.models.champion import Champion
-from seam.models.decision import Decision
+from seam.models.decision import DECISION_KEY, Decision
 from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.release import Registration
 from seam.models.run import DeployOrder, RunStatus, TriggerKind
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
     from seam.models.model_identity import ModelIdentity
     from seam.models.views.register import RegisterState
 
-DECISION_KEY = "seam:decision"  # CustomerMetadataProperties key of the decision `seam approve/reject` made
-SEAM = "seam"  # who decided, when Seam itself did (a failed rollout marks its version Rejected)
 _MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
 
 
@@ -75,15 +73,6 @@ def approval_request(
         deploy=DeployOrder(kind="approval", version=version, model_package_arn=package_arn),
         requested_at=changed_at or received_at,
     )
-
-
-def decision_metadata(decision: Decision, force_over: str | None = None) -> dict[str, str]:
-    """What `seam approve/reject` writes into the package's CustomerMetadataProperties with the status:
-    who, why, and (--force) the champion the approval overrides."""
-    recorded = {"action": decision.action, "by": decision.by, "note": decision.note[:400]}
-    if force_over is not None:
-        recorded["force_over"] = force_over
-    return {DECISION_KEY: json.dumps(recorded)[:1024]}
 
 
 def decision_of(package: dict[str, Any], version: str) -> tuple[Decision, str | None]:

@@ -18,18 +18,17 @@ from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.sagemaker import ModelRegistry
 from seam.adapters.workflow import Workflow
-from seam.domain.deploy_runs import SEAM, decision_metadata
 from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.training import OrphanedJobs
 from seam.errors import BudgetExceededError, DeployRefusedError, StaleUpdateError
 from seam.models.champion import Champion
-from seam.models.decision import Decision
+from seam.models.decision import SEAM, Decision, decision_metadata
 from seam.models.run import RunStatus, TriggerKind, utc_now
-from seam.models.run_record import Run
 
 if TYPE_CHECKING:  # the handler builds the meter: a Finalizer without one loads no pricing
     from seam.domain.costing import CostMeter
     from seam.models.cost import RunCost
+    from seam.models.run_progress import RunProgress
     from seam.models.views.finalize import FinalizeState
 
 
@@ -176,8 +175,8 @@ class Finalizer:
             state.registration.model_package_arn, "Rejected", outcome.reason, decision_metadata(decision)
         )
 
-    def _record(self, state: FinalizeState, outcome: Outcome) -> Run | None:
-        run = self.runs.get(state.run_id)
+    def _record(self, state: FinalizeState, outcome: Outcome) -> RunProgress | None:
+        run = self.runs.progress(state.run_id)  # the fields read here, not the whole record
         if run is None or run.status.terminal:
             return run  # recorded by an earlier attempt: never overwrite a terminal status
         finished = utc_now()
