@@ -146,8 +146,9 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         "seam.models.training_result.TrainingLimits",
         _CHAMPION,
     ),
-    "launch_training": (f"{_CONFIG}.ModelConfig",),
-    "score_champion": (f"{_CONFIG}.ModelConfig",),  # a champion of another image: its Processing job
+    # LaunchTraining and ScoreChampion read the config's identity, training and budget (ModelStore.training).
+    "launch_training": ("seam.models.training_config.TrainingConfig",),
+    "score_champion": ("seam.models.training_config.TrainingConfig",),  # a champion of another image: its job
     "training_callback": (
         "seam.models.training_events.TrainingStateChangeEvent",
         "seam.models.training_result.TrainingResult",

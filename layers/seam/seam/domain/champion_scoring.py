@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from seam.adapters.dynamodb.models import ModelStore
     from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
     from seam.adapters.sagemaker import TrainingJobs
-    from seam.models.model_config import ModelConfig
     from seam.models.snapshot import ChampionArtifact
+    from seam.models.training_config import TrainingConfig
     from seam.models.views.training import TrainingState
 
 SCORING_SUFFIX = "-champion"
@@ -141,7 +141,7 @@ def _input(name: str, uri: str, path: str) -> dict[str, Any]:
     }
 
 
-def processing_job_request(config: ModelConfig, identity: ScoringIdentity, key_arn: str) -> dict[str, Any]:
+def processing_job_request(config: TrainingConfig, identity: ScoringIdentity, key_arn: str) -> dict[str, Any]:
     """CreateProcessingJob for the champion's `evaluate` entry point, hardened (see the module)."""
     if not key_arn:
         raise TrainingError("no key (SEAM_TRAINING_KEY_ARN): Seam creates no unencrypted processing job")
@@ -205,7 +205,7 @@ def launch_scoring(
     holdout = state.snapshot.holdout if state.snapshot else None
     if holdout is None or holdout.champion is None or holdout.champion.scored_in_training:
         raise TrainingError(f"run {state.run_id} has no champion of another image to score")
-    config = models.get(state.model)
+    config = models.training(state.model)
     identity = identity_for(state.run_id, stage, role_arn, holdout, holdout.champion, data_bucket)
     name = scoring_job_name(state.run_id)
     # The run's budget is checked before its first paid job, this one: over budget, nothing is scored.
