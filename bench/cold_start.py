@@ -141,29 +141,38 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     # The trigger writes runs as they are opened (seam.models.run_opening), not the whole run record, and
     # starts their execution with a document written from the request (seam.domain.starting), not
     # through the whole WorkflowState.
-    "trigger": (f"{_RUN}.RunRequest", f"{_RUN}.DatasetRef", "seam.models.run_opening.RunOpening"),
+    "trigger": (
+        "seam.models.run_request.RunRequest",
+        f"{_RUN}.DatasetRef",
+        "seam.models.run_opening.RunOpening",
+    ),
     "validate": (
         f"{_CONFIG}.ModelConfig",
         f"{_RUN}.DatasetRef",
-        f"{_RUN}.Snapshot",
-        f"{_RUN}.TrainingLimits",
+        "seam.models.snapshot.Snapshot",
+        "seam.models.training_result.TrainingLimits",
         _CHAMPION,
     ),
-    "launch_training": (f"{_CONFIG}.ModelConfig",),
-    "score_champion": (f"{_CONFIG}.ModelConfig",),  # a champion of another image: its Processing job
+    # LaunchTraining and ScoreChampion read the config's identity, training and budget (ModelStore.training).
+    "launch_training": ("seam.models.training_config.TrainingConfig",),
+    "score_champion": ("seam.models.training_config.TrainingConfig",),  # a champion of another image: its job
     # A training state change, and the reconciler's check of a quiet training (built at first use: the
     # reconciler only writes checks).
     "training_callback": (
         "seam.models.training_check.TrainingCheck",
         "seam.models.training_events.TrainingStateChangeEvent",
-        f"{_RUN}.TrainingResult",
+        "seam.models.training_result.TrainingResult",
     ),
     # Evaluate reads only the config's gate (ModelStore.evaluation).
-    "evaluate": ("seam.models.evaluation_spec.EvaluationSpec", _CHAMPION, f"{_RUN}.Evaluation"),
+    "evaluate": (
+        "seam.models.evaluation_spec.EvaluationSpec",
+        _CHAMPION,
+        "seam.models.evaluation.Evaluation",
+    ),
     # Register reads only the config's identity (ModelStore.identity).
     "register": (
         "seam.models.model_identity.ModelIdentity",
-        f"{_RUN}.Registration",
+        "seam.models.release.Registration",
         f"{_VERSION}.ModelVersion",
     ),
     # The serving functions read only the config's serving target (ServingTargetStore) and of the run only
@@ -172,20 +181,21 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         _TARGET,
         f"{_SERVING}.DeploymentSnapshot",
         f"{_SERVING}.Release",
-        f"{_RUN}.DeploymentInfo",
+        "seam.models.release.DeploymentInfo",
     ),
     "check_rollout": (_TARGET, f"{_SERVING}.RolloutStatus"),
     "rollback": (_TARGET, f"{_SERVING}.DeploymentSnapshot"),
     # Finalize and the reconciler read the model's lock, whose holder and pending are RunRequests;
-    # Finalize also prices the run (seam.models.cost).
+    # Finalize also prices the run (seam.models.cost); it reads a projection of the run (RunStore.progress)
+    # and of the evaluation (EvaluationOutcome), not the whole records.
     "finalize": (
         "seam.models.cost.CostPart",
         "seam.models.cost.RunCost",
-        _RUN_RECORD,
         f"{_RUN}.DatasetRef",
-        f"{_RUN}.Decision",  # a failed rollout's version is marked Rejected with Seam's decision
-        f"{_RUN}.Evaluation",
-        f"{_RUN}.RunRequest",
+        "seam.models.decision.Decision",  # a failed rollout's version is marked Rejected with Seam's decision
+        "seam.models.run_progress.RunProgress",
+        "seam.models.run_request.RunRequest",
+        "seam.models.views.finalize.EvaluationOutcome",
         _CHAMPION,
     ),
     # Nothing: the reconciler reads only what it checks of a quiet run (RunStore.list_by_status) and who

@@ -23,7 +23,7 @@ from typing import Any
 
 from seam.domain.triggering import is_due, scheduled_request, spread_delay
 from seam.models.model_config import ModelConfig
-from seam.models.run import RunRequest
+from seam.models.run_request import RunRequest
 
 DAY_START = datetime(2026, 11, 2, tzinfo=UTC)
 TICK = timedelta(minutes=15)

@@ -22,7 +22,8 @@ from seam.domain.warm_pools import typical_training_seconds, warm_pool_warning
 from seam.errors import ConfigError, OperationRefusedError
 from seam.models.events import ManualRequest, OperatorRequest
 from seam.models.model_config import ModelConfig
-from seam.models.run import RunRequest, RunStatus
+from seam.models.run import RunStatus
+from seam.models.run_request import RunRequest
 
 from seam_cli import views
 from seam_cli.context import configure, trigger_queue_url

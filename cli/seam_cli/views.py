@@ -10,8 +10,9 @@ from urllib.parse import quote
 
 from seam.models.champion import Champion
 from seam.models.cost import RunCost
+from seam.models.evaluation import Evaluation
 from seam.models.model_config import ModelConfig
-from seam.models.run import DatasetRef, Evaluation
+from seam.models.run import DatasetRef
 from seam.models.run_record import Run
 from seam.models.version import ModelVersion
 

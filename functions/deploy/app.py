@@ -6,15 +6,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.adapters.dynamodb import versions  # noqa: F401  (deploy_target reads a deploy run's version)
 from seam.dependencies import dependencies
 from seam.domain.deployment import deploy, deploy_target
-from seam.models.run import WorkflowState
+from seam.models.views.serving import ServingState
 from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path=RUN_ID_PATH)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@event_parser(model=WorkflowState)
-def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
+@event_parser(model=ServingState)
+def lambda_handler(state: ServingState, context: LambdaContext) -> dict:
     deps = dependencies()
     allowed = deps.settings.allowed_clusters
     target, image = deploy_target(state, deps.serving_targets, deps.versions, allowed)  # one config read

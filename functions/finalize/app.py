@@ -10,15 +10,15 @@ from seam.dependencies import dependencies
 from seam.domain.costing import CostMeter
 from seam.domain.finalization import Finalizer
 from seam.domain.training import OrphanedJobs
-from seam.models.run import WorkflowState
+from seam.models.views.finalize import FinalizeState
 from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, record_run_ended, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path=RUN_ID_PATH)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@event_parser(model=WorkflowState)
-def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
+@event_parser(model=FinalizeState)
+def lambda_handler(state: FinalizeState, context: LambdaContext) -> dict:
     deps = dependencies()
     jobs = OrphanedJobs(deps.tokens, deps.training)
     meter = CostMeter(deps.workflow, deps.training, int(context.memory_limit_in_mb))

@@ -5,15 +5,15 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
 from seam.domain.registration import register_run
-from seam.models.run import WorkflowState
+from seam.models.views.register import RegisterState
 from seam.observability import RUN_ID_PATH, logger, metrics, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path=RUN_ID_PATH)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@event_parser(model=WorkflowState)
-def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
+@event_parser(model=RegisterState)
+def lambda_handler(state: RegisterState, context: LambdaContext) -> dict:
     deps = dependencies()
     settings = deps.settings
     registered = register_run(

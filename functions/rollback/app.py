@@ -5,15 +5,15 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
 from seam.domain.deployment import rollback, serving_target
-from seam.models.run import WorkflowState
+from seam.models.views.serving import ServingState
 from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path=RUN_ID_PATH)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@event_parser(model=WorkflowState)
-def lambda_handler(state: WorkflowState, context: LambdaContext) -> dict:
+@event_parser(model=ServingState)
+def lambda_handler(state: ServingState, context: LambdaContext) -> dict:
     deps = dependencies()
     target = serving_target(deps.serving_targets, state.model, deps.settings.allowed_clusters)
     restored = rollback(state, target, deps.serving, deps.runs)

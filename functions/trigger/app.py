@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from seam.dependencies import dependencies
 from seam.domain.triggering import NOT_STARTED, Ignored, Outcome, Queued, route, start_routed
 from seam.models.events import parse_trigger_body
-from seam.models.run import RunRequest
+from seam.models.run_request import RunRequest
 from seam.observability import count, logged_record_handler, logger, metrics, run_context, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)

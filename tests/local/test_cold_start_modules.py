@@ -29,7 +29,6 @@ COMMON = frozenset(
         "seam.domain",
         "seam.errors",
         "seam.models",
-        "seam.models.paired_evaluation",
         "seam.models.run",
         "seam.observability",
         "seam.settings",
@@ -46,9 +45,13 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.serving.eks_auth",
             "seam.adapters.serving.kube_deployment",
             "seam.domain.deployment",
+            "seam.models.error_info",
+            "seam.models.release",
             "seam.models.serving",
             "seam.models.serving_target",
-            "seam.models.workflow_state",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.serving",
         }
     ),
     "deploy": frozenset(
@@ -62,9 +65,13 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.serving.kube_deployment",
             "seam.domain.deployment",
             "seam.models.champion",
+            "seam.models.error_info",
+            "seam.models.release",
             "seam.models.serving",
             "seam.models.serving_target",
-            "seam.models.workflow_state",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.serving",
         }
     ),
     "evaluate": frozenset(
@@ -77,9 +84,14 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.metrics",
             "seam.domain.paired_evaluation",
             "seam.models.champion",
+            "seam.models.evaluation",
             "seam.models.evaluation_spec",
+            "seam.models.paired_evaluation",
             "seam.models.predictions",
-            "seam.models.workflow_state",
+            "seam.models.snapshot",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.evaluate",
         }
     ),
     "finalize": frozenset(
@@ -92,18 +104,24 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.sagemaker",
             "seam.adapters.workflow",
             "seam.domain.costing",
-            "seam.domain.deploy_runs",
             "seam.domain.finalization",
             "seam.domain.lock_handover",
             "seam.domain.starting",
             "seam.domain.training",
             "seam.models.champion",
             "seam.models.cost",
-            "seam.models.names",
-            "seam.models.run_opening",  # the base of the run record; a waiting run is started as opened
-            "seam.models.run_record",
-            "seam.models.version",
-            "seam.models.workflow_state",
+            # A waiting run it starts is recorded as opened; not the run record: the lock's hand-over
+            # reads the holder's status only (RunStore.status).
+            "seam.models.run_opening",
+            "seam.models.decision",
+            "seam.models.error_info",
+            "seam.models.release",
+            "seam.models.run_progress",
+            "seam.models.run_request",
+            "seam.models.snapshot",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.finalize",
         }
     ),
     "launch_training": frozenset(
@@ -112,13 +130,15 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.dynamodb.tokens",
             "seam.adapters.sagemaker",
             "seam.domain.training",
-            "seam.models.evaluation_spec",
-            "seam.models.model_config",
             "seam.models.model_identity",
             "seam.models.names",
             "seam.models.serving_target",
+            "seam.models.snapshot",
             "seam.models.task_token",
-            "seam.models.workflow_state",
+            "seam.models.training_config",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.training",
         }
     ),
     # A champion of another image digest: its Processing job, launched as LaunchTraining launches.
@@ -130,13 +150,15 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.champion_scoring",
             "seam.domain.training",
             "seam.domain.training_limits",
-            "seam.models.evaluation_spec",
-            "seam.models.model_config",
             "seam.models.model_identity",
             "seam.models.names",
             "seam.models.serving_target",
+            "seam.models.snapshot",
             "seam.models.task_token",
-            "seam.models.workflow_state",
+            "seam.models.training_config",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.training",
         }
     ),
     # Not the run record (nor its cost records): the sweep reads only what it checks of a quiet run
@@ -155,7 +177,10 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.starting",
             "seam.domain.training",
             "seam.models.run_opening",
+            "seam.models.run_request",
+            "seam.models.snapshot",
             "seam.models.training_check",
+            "seam.models.training_result",
         }
     ),
     "register": frozenset(
@@ -166,11 +191,18 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.deploy_runs",
             "seam.domain.registration",
             "seam.models.champion",
+            "seam.models.decision",
+            "seam.models.evaluation",
             "seam.models.model_identity",
             "seam.models.names",
+            "seam.models.paired_evaluation",
+            "seam.models.release",
+            "seam.models.run_request",
             "seam.models.serving_target",
+            "seam.models.training_result",
             "seam.models.version",
-            "seam.models.workflow_state",
+            "seam.models.views",
+            "seam.models.views.register",
         }
     ),
     "rollback": frozenset(
@@ -182,9 +214,13 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.serving.eks_auth",
             "seam.adapters.serving.kube_deployment",
             "seam.domain.deployment",
+            "seam.models.error_info",
+            "seam.models.release",
             "seam.models.serving",
             "seam.models.serving_target",
-            "seam.models.workflow_state",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.serving",
         }
     ),
     "training_callback": frozenset(
@@ -194,8 +230,10 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.workflow",
             "seam.domain.training",
             "seam.models.message_body",
+            "seam.models.snapshot",
             "seam.models.training_check",
             "seam.models.training_events",
+            "seam.models.training_result",
         }
     ),
     # Runs written as opened (not the whole run record), executions started with a document written
@@ -214,6 +252,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.message_body",
             "seam.models.names",
             "seam.models.run_opening",
+            "seam.models.run_request",
         }
     ),
     "validate": frozenset(
@@ -221,7 +260,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.datasets",
             "seam.adapters.dynamodb.models",
             "seam.adapters.dynamodb.versions",
-            "seam.domain.holdout",
+            "seam.domain.holdout",  # the holdout file's labels, checked against the predictions'
             "seam.domain.training_limits",
             "seam.domain.validation",
             "seam.models.champion",
@@ -230,7 +269,11 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.model_identity",
             "seam.models.names",
             "seam.models.serving_target",
-            "seam.models.workflow_state",
+            "seam.models.snapshot",
+            "seam.models.training_config",
+            "seam.models.training_result",
+            "seam.models.views",
+            "seam.models.views.validate",
         }
     ),
 }

@@ -210,7 +210,7 @@ def test_every_stale_training_is_heartbeated_within_its_window_past_the_sweep_bu
     budget: str,
 ) -> None:
     clock = sim_clock
-    harness.deps.settings.training_stale_after_seconds = STALE_AFTER
+    harness.deps.settings = harness.deps.settings._replace(training_stale_after_seconds=STALE_AFTER)
     heartbeats = HeartbeatClock(clock).install()
     simulated_budget(harness, clock, BUDGETS[budget])
     callback = event_source("callback")
@@ -293,7 +293,7 @@ def test_one_failed_call_does_not_end_the_sweep(
     figure: Figure,
 ) -> None:
     heartbeats = HeartbeatClock(SimClock(utc_now())).install()
-    harness.deps.settings.training_stale_after_seconds = STALE_AFTER
+    harness.deps.settings = harness.deps.settings._replace(training_stale_after_seconds=STALE_AFTER)
     quiet_since = utc_now() - timedelta(hours=1)
     runs = [training_run(harness, f"quiet-{n}", quiet_since) for n in range(3)]
     holders = [lost_holder(harness, f"lost-{n}") for n in range(2)]

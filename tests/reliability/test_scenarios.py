@@ -295,7 +295,7 @@ def test_duplicated_shuffled_and_late_events_start_one_run_per_intent_and_change
     callback.drain()
     trigger.send(*intents)
     trigger.drain()
-    harness.deps.settings.training_stale_after_seconds = 0
+    harness.deps.settings = harness.deps.settings._replace(training_stale_after_seconds=0)
     sweep = harness.stack.invoke("ReconcilerFunction", {})
 
     assert {r: harness.run(r).model_dump() for r in expected_runs} == before
@@ -331,7 +331,9 @@ def test_duplicated_shuffled_and_late_events_start_one_run_per_intent_and_change
 def test_lost_training_events_are_settled_by_the_reconciler(
     harness: Harness, faults: FaultInjector, event_source: Callable[..., EventSource], figure: Figure
 ) -> None:
-    harness.deps.settings.training_stale_after_seconds = 0  # every TRAINING run counts as stale
+    harness.deps.settings = harness.deps.settings._replace(
+        training_stale_after_seconds=0
+    )  # every TRAINING run counts as stale
     outcomes = {"lost-ok": "Completed", "lost-fail": "Failed", "lost-slow": "InProgress"}
     run_ids = {}
     for name in outcomes:
@@ -865,7 +867,7 @@ def kube(harness: Harness) -> Any:
             transport=transport,
             sleep=lambda seconds: None,  # the adapter's conflict backoff
         )
-        harness.deps.settings.rollout_max_checks = 1000
+        harness.deps.settings = harness.deps.settings._replace(rollout_max_checks=1000)
         yield server, transport
         transport.close()
 

@@ -213,7 +213,7 @@ def two_stages(
                 memory_mb,
                 timeout_s,
             )
-    other_deps = Dependencies(Settings.model_validate(other.environment))
+    other_deps = Dependencies(Settings.from_environ(other.environment))
     other_deps.serving = other_serving
     try:
         yield other, other_deps, other_serving

@@ -13,7 +13,7 @@ from seam.settings import Settings
 from tests import model_configs
 from tests.workflow.in_memory_serving import InMemoryServing
 
-SETTINGS = Settings.model_validate(
+SETTINGS = Settings.from_environ(
     {
         "SEAM_MODELS_TABLE": "m",
         "SEAM_RUNS_TABLE": "r",

@@ -45,7 +45,7 @@ def drop(name: str, model: str = "churn") -> RunRequest:
 def batch(deps: Dependencies, *requests: RunRequest) -> dict[str, Any]:
     # The stack allows the example config's cluster (the unit stack's parameter allows none).
     cluster = model_config().serving.cluster  # type: ignore[union-attr]
-    settings = deps.settings.model_copy(update={"allowed_clusters_csv": cluster})
+    settings = deps.settings._replace(allowed_clusters_csv=cluster)
     return start_batch(list(requests), deps.models, deps.locks, deps.runs, deps.workflow, settings)
 
 

@@ -154,7 +154,7 @@ def test_a_lost_scoring_event_is_settled_by_the_reconcilers_check(harness: Harne
 def test_a_run_over_budget_scores_no_champion_and_is_skipped(harness: Harness) -> None:
     """The budget is checked before a run's first paid job: for a run whose champion needs scoring that is
     the Processing job, so an over-budget run ends SKIPPED with neither job started."""
-    from seam.models.model_config import Budget
+    from seam.models.training_config import Budget
 
     harness.onboard(paired_config())
     known: set[str] = set()

@@ -46,7 +46,9 @@ def kube(harness: Harness) -> Iterator[KubeApiServer]:
             frozenset({"seam-local"}),
             resolve_cluster=lambda name: ClusterEndpoint(name, server.url, server.ca_data),
         )
-        harness.deps.settings.rollout_max_checks = 1000  # Wait is 0 s here: the ceiling counts fast checks
+        harness.deps.settings = harness.deps.settings._replace(
+            rollout_max_checks=1000
+        )  # Wait is 0 s here: the ceiling counts fast checks
         yield server
 
 

@@ -53,7 +53,9 @@ def test_a_tick_queues_one_delayed_retrain_per_due_model_and_starts_nothing_itse
 
 def test_the_queued_retrains_start_one_scheduled_run_per_model(harness: Harness) -> None:
     onboard_all(harness)
-    harness.deps.settings.schedule_spread_seconds = 0  # no delay: read them back at once
+    harness.deps.settings = harness.deps.settings._replace(
+        schedule_spread_seconds=0
+    )  # no delay: read them back at once
 
     harness.trigger(TICK)
     bodies = [m["Body"] for m in queued(harness)]

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, NamedTuple
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.domain.costing import Prices, price_table
-from seam.models.model_config import ModelConfig
 from seam.models.run import utc_now
 
 if TYPE_CHECKING:
     from seam.models.run_record import Run
+    from seam.models.training_config import TrainingConfig
 
 
 class BudgetCheck(NamedTuple):
@@ -32,7 +32,7 @@ class BudgetCheck(NamedTuple):
     reason: str  # for a refusal, the notification's one line (starts with "budget:")
 
 
-def worst_case_usd(config: ModelConfig, prices: Prices) -> float | None:
+def worst_case_usd(config: TrainingConfig, prices: Prices) -> float | None:
     """The most one run of `config` can be billed for training (None: its instance type has no price)."""
     spec = config.training
     hourly = prices.training_hourly(spec.instance_type)
@@ -60,7 +60,7 @@ def spent(runs: list[Run], run_id: str, worst_case: float) -> float:
 
 
 def check_budget(
-    config: ModelConfig,
+    config: TrainingConfig,
     run_id: str,
     models: ModelStore,
     runs: RunStore,

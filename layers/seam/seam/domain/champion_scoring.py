@@ -32,15 +32,17 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.domain.training import Launch, refuse_foreign_job, refuse_over_budget
 from seam.domain.training_limits import SCORING_MAX_RUNTIME_SECONDS
 from seam.errors import TrainingError, TransientError
-from seam.models.run import NAME_MAX, ChampionScoring, Holdout, RunStatus
+from seam.models.run import NAME_MAX, RunStatus
+from seam.models.snapshot import Holdout
+from seam.models.training_result import ChampionScoring
 
 if TYPE_CHECKING:
     from seam.adapters.dynamodb.models import ModelStore
     from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
     from seam.adapters.sagemaker import TrainingJobs
-    from seam.models.model_config import ModelConfig
-    from seam.models.run import ChampionArtifact
-    from seam.models.workflow_state import WorkflowState
+    from seam.models.snapshot import ChampionArtifact
+    from seam.models.training_config import TrainingConfig
+    from seam.models.views.training import TrainingState
 
 SCORING_SUFFIX = "-champion"
 SCORING_KIND = "processing"  # the token's kind: the job behind it is a Processing job
@@ -139,7 +141,7 @@ def _input(name: str, uri: str, path: str) -> dict[str, Any]:
     }
 
 
-def processing_job_request(config: ModelConfig, identity: ScoringIdentity, key_arn: str) -> dict[str, Any]:
+def processing_job_request(config: TrainingConfig, identity: ScoringIdentity, key_arn: str) -> dict[str, Any]:
     """CreateProcessingJob for the champion's `evaluate` entry point, hardened (see the module)."""
     if not key_arn:
         raise TrainingError("no key (SEAM_TRAINING_KEY_ARN): Seam creates no unencrypted processing job")
@@ -184,7 +186,7 @@ def processing_job_request(config: ModelConfig, identity: ScoringIdentity, key_a
 
 
 def launch_scoring(
-    state: WorkflowState,
+    state: TrainingState,
     task_token: str,
     attempt: int,
     models: ModelStore,
@@ -203,7 +205,7 @@ def launch_scoring(
     holdout = state.snapshot.holdout if state.snapshot else None
     if holdout is None or holdout.champion is None or holdout.champion.scored_in_training:
         raise TrainingError(f"run {state.run_id} has no champion of another image to score")
-    config = models.get(state.model)
+    config = models.training(state.model)
     identity = identity_for(state.run_id, stage, role_arn, holdout, holdout.champion, data_bucket)
     name = scoring_job_name(state.run_id)
     # The run's budget is checked before its first paid job, this one: over budget, nothing is scored.

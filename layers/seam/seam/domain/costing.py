@@ -37,11 +37,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from seam.errors import SeamError
 from seam.models.cost import CostPart, PartName, RunCost
 from seam.models.run import utc_now
-from seam.models.run_record import Run
 
 if TYPE_CHECKING:
     from seam.adapters.sagemaker import TrainingJobs
     from seam.adapters.workflow import Workflow
+    from seam.models.run_progress import RunProgress
 
 PRICE_TABLE = Path(__file__).resolve().parents[1] / "prices.json"
 # The states a run still enters once Finalize measures: RunOutcome, then Done or RunFailed.
@@ -333,7 +333,7 @@ class CostMeter:
         self.workflow, self.training, self.memory_mb = workflow, training, memory_mb
         self.prices = prices or price_table()
 
-    def measure(self, run: Run) -> RunCost:
+    def measure(self, run: RunProgress) -> RunCost:
         training = workflow = scoring = None
         unknown = None
         try:

@@ -24,17 +24,12 @@ from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
 from seam.errors import BadEventError, DeployRefusedError
 from seam.models.champion import Champion
+from seam.models.decision import DECISION_KEY, Decision
 from seam.models.names import MODEL_NAME_PATTERN
-from seam.models.run import (
-    Decision,
-    DeployOrder,
-    Registration,
-    RunRequest,
-    RunStatus,
-    TrainingResult,
-    TriggerKind,
-    WorkflowState,
-)
+from seam.models.release import Registration
+from seam.models.run import DeployOrder, RunStatus, TriggerKind
+from seam.models.run_request import RunRequest
+from seam.models.training_result import TrainingResult
 from seam.models.version import ModelVersion, version_label
 
 # Named for the signatures only: Register resolves deploy runs without loading the event models, and
@@ -43,9 +38,8 @@ if TYPE_CHECKING:
     from seam.adapters.dynamodb.locks import LockStore
     from seam.models.events import ModelPackageStateChangeEvent
     from seam.models.model_identity import ModelIdentity
+    from seam.models.views.register import RegisterState
 
-DECISION_KEY = "seam:decision"  # CustomerMetadataProperties key of the decision `seam approve/reject` made
-SEAM = "seam"  # who decided, when Seam itself did (a failed rollout marks its version Rejected)
 _MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
 
 
@@ -79,15 +73,6 @@ def approval_request(
         deploy=DeployOrder(kind="approval", version=version, model_package_arn=package_arn),
         requested_at=changed_at or received_at,
     )
-
-
-def decision_metadata(decision: Decision, force_over: str | None = None) -> dict[str, str]:
-    """What `seam approve/reject` writes into the package's CustomerMetadataProperties with the status:
-    who, why, and (--force) the champion the approval overrides."""
-    recorded = {"action": decision.action, "by": decision.by, "note": decision.note[:400]}
-    if force_over is not None:
-        recorded["force_over"] = force_over
-    return {DECISION_KEY: json.dumps(recorded)[:1024]}
 
 
 def decision_of(package: dict[str, Any], version: str) -> tuple[Decision, str | None]:
@@ -159,12 +144,12 @@ class PackageChanges:
 
 
 def resolve_deploy(
-    state: WorkflowState,
+    state: RegisterState,
     config: ModelIdentity,
     versions: VersionStore,
     runs: RunStore,
     registry: ModelRegistry,
-) -> WorkflowState:
+) -> RegisterState:
     """The Register state of a deploy run: check the order under the model's lock (DeployRefusedError
     says why not) and fill in what Deploy and Finalize read, as a retrain run's states would have:
     the version's training result, its registration, and its evaluation against the champion it now

@@ -8,12 +8,14 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.serving_targets import ServingTargetStore
 from seam.adapters.serving.base import ServingAdapter
 from seam.errors import ConfigError, ServingError, ServingTargetChangedError, UnexpectedImageError
-from seam.models.run import DeploymentInfo, RunStatus, WorkflowState
+from seam.models.release import DeploymentInfo
+from seam.models.run import RunStatus
 from seam.models.serving import DeploymentSnapshot, Release
 from seam.models.serving_target import ServingTarget
 
 if TYPE_CHECKING:  # only Deploy reads versions (its handler loads the store)
     from seam.adapters.dynamodb.versions import VersionStore
+    from seam.models.views.serving import ServingState
 
 
 def serving_target(
@@ -36,7 +38,7 @@ def _allowed(target: ServingTarget | None, model: str, allowed_clusters: frozens
 
 
 def deploy_target(
-    state: WorkflowState,
+    state: ServingState,
     targets: ServingTargetStore,
     versions: VersionStore,
     allowed_clusters: frozenset[str],
@@ -62,7 +64,7 @@ def _registered_image(model: str, version_label: str, versions: VersionStore) ->
 
 
 def deploy(
-    state: WorkflowState,
+    state: ServingState,
     target: ServingTarget,
     serving: ServingAdapter,
     runs: RunStore,
@@ -99,7 +101,7 @@ def deploy(
 
 
 def check_rollout(
-    state: WorkflowState, target: ServingTarget, serving: ServingAdapter, max_checks: int
+    state: ServingState, target: ServingTarget, serving: ServingAdapter, max_checks: int
 ) -> DeploymentInfo:
     if state.deployment is None:
         raise ServingError("check_rollout needs a deployment")
@@ -116,7 +118,7 @@ def check_rollout(
     return state.deployment.model_copy(update={"checks": checks, "rollout": details, "state": outcome})
 
 
-def rollback(state: WorkflowState, target: ServingTarget, serving: ServingAdapter, runs: RunStore) -> bool:
+def rollback(state: ServingState, target: ServingTarget, serving: ServingAdapter, runs: RunStore) -> bool:
     """Restore what Seam manages of the spec recorded before Deploy's patch (image, SEAM_* env, seam.dev/*
     annotations: never a whole stored container, so a tampered record cannot add a command, a volume or
     privileges); False when Deploy failed before recording one (nothing was patched, nothing to restore).

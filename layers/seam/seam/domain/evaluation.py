@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import math
 import tarfile
+from typing import TYPE_CHECKING
 
 from seam.adapters.datasets import DatasetStore
 from seam.adapters.dynamodb.models import ModelStore
@@ -32,24 +33,22 @@ from seam.errors import (
     PredictionsError,
 )
 from seam.models.champion import Champion
+from seam.models.evaluation import Evaluation
 from seam.models.evaluation_spec import EvaluationSpec
 from seam.models.predictions import Predictions, positional_ids
-from seam.models.run import (
-    ChampionArtifact,
-    ChampionScoring,
-    Evaluation,
-    Holdout,
-    RunStatus,
-    TrainingResult,
-    WorkflowState,
-)
+from seam.models.run import RunStatus
+from seam.models.snapshot import ChampionArtifact, Holdout
+from seam.models.training_result import ChampionScoring, TrainingResult
+
+if TYPE_CHECKING:  # the handler parses the document with it
+    from seam.models.views.evaluate import EvaluateState
 
 CHALLENGER_FILE, CHAMPION_FILE, CHAMPION_ERROR_FILE = "challenger.csv", "champion.csv", "champion.error"
 MAX_OUTPUT_MEMBER_BYTES = 256 * 1024 * 1024
 
 
 def evaluate_run(
-    state: WorkflowState,
+    state: EvaluateState,
     models: ModelStore,
     versions: VersionStore,
     runs: RunStore,

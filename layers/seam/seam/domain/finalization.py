@@ -18,17 +18,18 @@ from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.sagemaker import ModelRegistry
 from seam.adapters.workflow import Workflow
-from seam.domain.deploy_runs import SEAM, decision_metadata
 from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.training import OrphanedJobs
 from seam.errors import BudgetExceededError, DeployRefusedError, StaleUpdateError
 from seam.models.champion import Champion
-from seam.models.run import Decision, RunStatus, TriggerKind, WorkflowState, utc_now
-from seam.models.run_record import Run
+from seam.models.decision import SEAM, Decision, decision_metadata
+from seam.models.run import RunStatus, TriggerKind, utc_now
 
 if TYPE_CHECKING:  # the handler builds the meter: a Finalizer without one loads no pricing
     from seam.domain.costing import CostMeter
     from seam.models.cost import RunCost
+    from seam.models.run_progress import RunProgress
+    from seam.models.views.finalize import FinalizeState
 
 
 class Outcome(NamedTuple):
@@ -37,7 +38,7 @@ class Outcome(NamedTuple):
     reason: str
 
 
-def outcome_of(state: WorkflowState) -> Outcome:
+def outcome_of(state: FinalizeState) -> Outcome:
     if state.error and state.error.error == DeployRefusedError.__name__:
         return Outcome(RunStatus.REFUSED, "DeployRefused", state.error.message)
     if state.error and state.error.error == BudgetExceededError.__name__:  # not launched: nothing failed
@@ -91,7 +92,7 @@ class Finalizer:
         self.runs, self.versions, self.locks, self.workflow = runs, versions, locks, workflow
         self.outcomes, self.jobs, self.registry, self.meter = outcomes, jobs, registry, meter
 
-    def finalize(self, state: WorkflowState) -> dict[str, Any]:
+    def finalize(self, state: FinalizeState) -> dict[str, Any]:
         outcome = outcome_of(state)
         outcome = self._promote_champion(state, outcome)
         run = self._record(state, outcome)
@@ -132,7 +133,7 @@ class Finalizer:
             "cost": cost_summary(cost),
         }
 
-    def _promote_champion(self, state: WorkflowState, outcome: Outcome) -> Outcome:
+    def _promote_champion(self, state: FinalizeState, outcome: Outcome) -> Outcome:
         promotes = outcome.status is RunStatus.DEPLOYED or (
             outcome.status is RunStatus.REGISTERED
             and state.registration
@@ -161,7 +162,7 @@ class Finalizer:
             self.versions.mark_served(state.model, champion.version)
         return outcome
 
-    def _reject_failed_rollout(self, state: WorkflowState, outcome: Outcome) -> None:
+    def _reject_failed_rollout(self, state: FinalizeState, outcome: Outcome) -> None:
         """A version whose rollout failed and was rolled back is marked Rejected in the registry, with
         the reason, so the registry no longer says Approved of it. Not a rollback run's: the version it
         went back to served before; its failure says more about the cluster than about the version."""
@@ -174,8 +175,8 @@ class Finalizer:
             state.registration.model_package_arn, "Rejected", outcome.reason, decision_metadata(decision)
         )
 
-    def _record(self, state: WorkflowState, outcome: Outcome) -> Run | None:
-        run = self.runs.get(state.run_id)
+    def _record(self, state: FinalizeState, outcome: Outcome) -> RunProgress | None:
+        run = self.runs.progress(state.run_id)  # the fields read here, not the whole record
         if run is None or run.status.terminal:
             return run  # recorded by an earlier attempt: never overwrite a terminal status
         finished = utc_now()

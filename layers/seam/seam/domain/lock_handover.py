@@ -12,7 +12,8 @@ from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
 from seam.domain.starting import start_run
 from seam.errors import StaleUpdateError
-from seam.models.run import RunRequest, RunStatus, utc_now
+from seam.models.run import RunStatus, utc_now
+from seam.models.run_request import RunRequest
 
 LIVE_EXECUTION = frozenset({"RUNNING", "PENDING_REDRIVE"})
 

@@ -23,9 +23,10 @@ from pydantic_core import ErrorDetails
 
 from seam.errors import ConfigRefusedError, SeamError, ServingError, TransientError
 from seam.models.evaluation_spec import S3_KEY_PATTERN
-from seam.models.model_config import IMAGE_BY_DIGEST_PATTERN, ModelConfig
+from seam.models.model_config import ModelConfig
 from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.serving_target import K8S_NAME_PATTERN, ServingTarget
+from seam.models.training_config import IMAGE_BY_DIGEST_PATTERN
 
 if TYPE_CHECKING:
     from seam.adapters.images import ImageRegistry

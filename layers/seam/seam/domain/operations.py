@@ -16,10 +16,12 @@ from typing import Any
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.dynamodb.versions import VersionStore
 from seam.adapters.sagemaker import ModelRegistry
-from seam.domain.deploy_runs import approval_request, decision_metadata
+from seam.domain.deploy_runs import approval_request
 from seam.errors import OperationRefusedError
 from seam.models.champion import Champion
-from seam.models.run import Decision, DeployOrder, RunRequest, RunStatus, TriggerKind
+from seam.models.decision import Decision, decision_metadata
+from seam.models.run import DeployOrder, RunStatus, TriggerKind
+from seam.models.run_request import RunRequest
 from seam.models.version import ModelVersion, version_label
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seam.adapters.dynamodb.models import ModelStore
 from seam.adapters.dynamodb.runs import RunStore
@@ -12,19 +12,23 @@ from seam.adapters.sagemaker import ModelRegistry
 from seam.domain.deploy_runs import resolve_deploy
 from seam.errors import RegistryError
 from seam.models.model_identity import ModelIdentity
-from seam.models.run import DEPLOY_TRIGGERS, Registration, RunStatus, WorkflowState
+from seam.models.release import Registration
+from seam.models.run import DEPLOY_TRIGGERS, RunStatus
 from seam.models.version import ModelVersion, version_label
+
+if TYPE_CHECKING:  # the handler parses the document with it
+    from seam.models.views.register import RegisterState
 
 
 def register_run(
-    state: WorkflowState,
+    state: RegisterState,
     models: ModelStore,
     registry: ModelRegistry,
     versions: VersionStore,
     runs: RunStore,
     group_prefix: str,
     stage: str = "",
-) -> WorkflowState:
+) -> RegisterState:
     """The Register state: the run is REGISTERING, the challenger registered (`register`), and its
     version recorded on the run. A deploy run registers nothing: the version it deploys is resolved
     and checked instead (seam.domain.deploy_runs)."""
@@ -38,7 +42,7 @@ def register_run(
 
 
 def register(
-    state: WorkflowState,
+    state: RegisterState,
     config: ModelIdentity,
     registry: ModelRegistry,
     versions: VersionStore,
@@ -80,7 +84,7 @@ def register(
 
 
 def model_package_request(
-    state: WorkflowState, config: ModelIdentity, group: str, approval: str, stage: str = ""
+    state: RegisterState, config: ModelIdentity, group: str, approval: str, stage: str = ""
 ) -> dict[str, Any]:
     assert state.training and state.dataset and state.evaluation
     lineage = {

@@ -21,8 +21,8 @@ from seam.adapters.dynamodb.locks import LockOutcome, LockStore, Wait
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
 from seam.errors import ConfigRefusedError, ModelNotFoundError
-from seam.models.run import RunRequest, run_id_of_order
 from seam.models.run_opening import RunOpening
+from seam.models.run_request import RunRequest, run_id_of_order
 
 if TYPE_CHECKING:  # only the trigger's batches read configs (it loads them): not Finalize, the reconciler
     from seam.adapters.dynamodb.models import ModelStore

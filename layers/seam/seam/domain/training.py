@@ -21,7 +21,9 @@ from seam.errors import (
     TrainingError,
     TransientError,
 )
-from seam.models.run import RunStatus, Snapshot, TrainingResult, utc_now
+from seam.models.run import RunStatus, utc_now
+from seam.models.snapshot import Snapshot
+from seam.models.training_result import TrainingResult
 
 # Named for the signatures only: each function loads the adapters it uses, as LaunchTraining loads
 # the model config.
@@ -30,8 +32,8 @@ if TYPE_CHECKING:
     from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
     from seam.adapters.sagemaker import JobStop, TrainingJobs
     from seam.adapters.workflow import Workflow
-    from seam.models.model_config import ModelConfig
-    from seam.models.workflow_state import WorkflowState
+    from seam.models.training_config import TrainingConfig
+    from seam.models.views.training import TrainingState
 
 
 class Launch(NamedTuple):
@@ -127,7 +129,7 @@ def refuse_foreign_job(
 
 
 def launch_training(
-    state: WorkflowState,
+    state: TrainingState,
     task_token: str,
     attempt: int,
     models: ModelStore,
@@ -144,7 +146,7 @@ def launch_training(
     TRAINING, then CreateTrainingJob. Token first: a job that fails at once can emit its event before
     CreateTrainingJob returns. `attempt` (the state's retry count) orders the tokens of attempts that
     overlap: only a later attempt's token replaces an earlier one's."""
-    config = models.get(state.model)
+    config = models.training(state.model)
     if state.snapshot is None:  # not an assert: `python -O` drops those, and this is input checking
         raise TrainingError(
             f"run {state.run_id} has no dataset snapshot: Validate copies the validated bytes "
@@ -209,7 +211,7 @@ def input_channels(snapshot: Snapshot) -> list[dict[str, Any]]:
 
 
 def training_job_request(
-    config: ModelConfig, run_id: str, snapshot: Snapshot, role_arn: str, output_uri: str, stage: str
+    config: TrainingConfig, run_id: str, snapshot: Snapshot, role_arn: str, output_uri: str, stage: str
 ) -> dict[str, Any]:
     spec = config.training
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": spec.max_runtime_seconds}
@@ -245,7 +247,7 @@ def training_job_request(
 
 
 def refuse_over_budget(
-    config: ModelConfig, run_id: str, job_name: str, models: ModelStore, tokens: TokenStore, runs: RunStore
+    config: TrainingConfig, run_id: str, job_name: str, models: ModelStore, tokens: TokenStore, runs: RunStore
 ) -> None:
     """Budgets (seam.domain.budgets), before a job of the run is stored or created (its training job,
     or the Processing job that scores its champion first): BudgetExceededError ends the run SKIPPED
@@ -260,7 +262,7 @@ def refuse_over_budget(
         raise BudgetExceededError(check.reason)
 
 
-def hardened(request: dict[str, Any], config: ModelConfig, key_arn: str) -> dict[str, Any]:
+def hardened(request: dict[str, Any], config: TrainingConfig, key_arn: str) -> dict[str, Any]:
     """The training job's protections, on top of what it trains: no network unless the model config
     says why (EnableNetworkIsolation), the stack's KMS key for the ML volume and the output
     (VolumeKmsKeyId, OutputDataConfig.KmsKeyId: ARNs, as the IAM conditions sagemaker:VolumeKmsKey and

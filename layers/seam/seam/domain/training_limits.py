@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from seam.models.run import TrainingLimits
+from seam.models.training_result import TrainingLimits
 
 if TYPE_CHECKING:
-    from seam.models.model_config import ModelConfig
+    from seam.models.training_config import TrainingConfig
 
 # Time SageMaker may spend before the clock of MaxRuntimeInSeconds starts (provisioning, image pull).
 START_MARGIN_SECONDS = 1800
@@ -22,7 +22,7 @@ RECONCILER_PERIOD_SECONDS = 300
 HEARTBEAT_SLACK_SWEEPS = 6
 
 
-def limits_for(config: ModelConfig, stale_after_seconds: int) -> TrainingLimits:
+def limits_for(config: TrainingConfig, stale_after_seconds: int) -> TrainingLimits:
     """TimeoutSeconds/HeartbeatSeconds of the .waitForTaskToken state, from the model's max runtime.
 
     Without both, a task token waits up to a year. Heartbeats come from InProgress events, which

@@ -21,7 +21,8 @@ from seam.adapters.workflow import Workflow
 from seam.domain.starting import BatchOutcome, start_batch
 from seam.errors import BadEventError, ConfigRefusedError, ModelNotFoundError
 from seam.models.events import model_from_dataset_key
-from seam.models.run import DatasetRef, RunRequest, TriggerKind
+from seam.models.run import DatasetRef, TriggerKind
+from seam.models.run_request import RunRequest
 from seam.settings import Settings
 
 if TYPE_CHECKING:  # configs are parsed by ModelStore, which loads their classes at the first read

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from typing import TYPE_CHECKING
 
 from seam.adapters.datasets import DatasetStore
 from seam.adapters.dynamodb.models import ModelStore
@@ -33,7 +34,11 @@ from seam.errors import (
 )
 from seam.models.champion import Champion
 from seam.models.model_config import ModelConfig, ValidationRules
-from seam.models.run import ChampionArtifact, DatasetRef, Holdout, RunStatus, Snapshot, WorkflowState
+from seam.models.run import DatasetRef, RunStatus
+from seam.models.snapshot import ChampionArtifact, Holdout, Snapshot
+
+if TYPE_CHECKING:  # the handler parses the document with it
+    from seam.models.views.validate import ValidateState
 
 PARQUET_MAGIC = b"PAR1"
 SPOOL_BYTES = 64 * 1024 * 1024  # the train file stays in memory up to this, then spills to /tmp
@@ -122,14 +127,14 @@ def _check_types(ref: DatasetRef, header: list[str], body: list[list[str]], rule
 
 
 def validate_run(
-    state: WorkflowState,
+    state: ValidateState,
     models: ModelStore,
     versions: VersionStore,
     datasets: DatasetStore,
     runs: RunStore,
     *,
     stale_after_seconds: int,
-) -> WorkflowState:
+) -> ValidateState:
     """The Validate state: the run is VALIDATING, its dataset checked (`validate_dataset`) and, once
     resolved, recorded on the run."""
     runs.update(state.run_id, status=RunStatus.VALIDATING)
@@ -152,13 +157,13 @@ def validate_run(
 
 
 def validate_dataset(
-    state: WorkflowState,
+    state: ValidateState,
     config: ModelConfig,
     datasets: DatasetStore,
     champion: Champion | None,
     *,
     stale_after_seconds: int,
-) -> WorkflowState:
+) -> ValidateState:
     """Resolve the run's dataset and apply the config's rules; flag data the champion already saw.
     A dataset to train on gets the training wait limits (`limits_for`, with the reconciler's
     `stale_after_seconds`)."""

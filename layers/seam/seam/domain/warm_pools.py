@@ -11,11 +11,11 @@ import math
 from statistics import median
 from typing import TYPE_CHECKING
 
-from seam.models.model_config import ModelConfig
 from seam.models.run import RunStatus
 
 if TYPE_CHECKING:
     from seam.models.run_record import Run
+    from seam.models.training_config import TrainingConfig
 
 MAX_KEEP_ALIVE_SECONDS = 3600  # SageMaker's limit on KeepAlivePeriodInSeconds
 
@@ -26,7 +26,7 @@ def typical_training_seconds(runs: list[Run]) -> float | None:
     return median(measured) if measured else None
 
 
-def warm_pool_warning(config: ModelConfig, training_seconds: float | None) -> str | None:
+def warm_pool_warning(config: TrainingConfig, training_seconds: float | None) -> str | None:
     """Why the model's warm pool would expire between two scheduled retrains, and which keep-alive
     would hold it; None when it holds, or when the model has no warm pool or no cadence."""
     keep_alive = config.training.warm_pool_keep_alive_seconds

@@ -6,15 +6,12 @@ in the runs table (run_record.py).
 """
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from seam.models.paired_evaluation import PairedEvaluation
 
 
 def utc_now() -> datetime:
@@ -97,14 +94,6 @@ TERMINAL_STATUSES = frozenset(
 
 DEPLOY_TRIGGERS = frozenset({TriggerKind.APPROVAL, TriggerKind.ROLLBACK})
 
-# `RunRequest.order` within one second, as (group, rank). Group 0: a schedule slot, whose time is exact
-# and whole (the slot's first instant); 1: times with a fraction (drift alarms in ms; `seam trigger`,
-# rollbacks, retries in µs; approvals in ms), compared at milliseconds, then by rank; 2: a data drop,
-# whose S3 event time is the floor of its second (the write happened somewhere in it), so it is placed
-# at the end of its second: a drop is never superseded by a request of its own second.
-TIE_GROUP = {TriggerKind.SCHEDULE: 0, TriggerKind.DATA: 2}
-TIE_RANK = {TriggerKind.MANUAL: 1, TriggerKind.DRIFT: 2, TriggerKind.APPROVAL: 1, TriggerKind.ROLLBACK: 2}
-
 
 class _Record(BaseModel):
     # Built at first use (defer_build), not at import: every handler imports every record but uses a
@@ -133,45 +122,6 @@ class DatasetRef(_Record):
         return self.etag or self.version_id or self.key
 
 
-class ChampionArtifact(_Record):
-    """The serving champion as a run found it at Validate: what it is scored with on the holdout."""
-
-    version: str
-    image: str
-    model_artifact_uri: str
-    scored_in_training: bool  # same image digest as the challenger: the training job scores it too
-
-
-class Holdout(_Record):
-    """The rows a run scores champion and challenger on, fixed at Validate and kept under runs/<run>/."""
-
-    uri: str  # s3://<bucket>/runs/<run>/holdout/<file>: header + held-out rows + golden rows
-    rows: int
-    dataset_rows: int  # of them held out of the dataset; the rest are the golden set's
-    fraction: float
-    max_rows: int
-    rule: str  # how the rows were chosen, in words
-    golden: DatasetRef | None = None
-    champion: ChampionArtifact | None = None
-    # The config's validation.label_column when the holdout was cut: the labels the predictions must carry.
-    label_column: str | None = None
-
-
-class Snapshot(_Record):
-    """Exactly the bytes Validate checked, copied per run: training reads `train_uri` and nothing else
-    (a newer version of the object, or a sibling key such as a.csv.bak, is never trained on)."""
-
-    source: DatasetRef  # the object and the version/ETag that was validated
-    train_uri: str  # s3://<bucket>/runs/<run>/train/<file>
-    train_rows: int | None = None  # counted when rows were held out (the copy is not read otherwise)
-    holdout: Holdout | None = None
-
-    @property
-    def train_prefix(self) -> str:
-        """The channel's S3Prefix: the run's train folder, which holds this one file."""
-        return self.train_uri.rsplit("/", 1)[0] + "/"
-
-
 class DeployOrder(_Record):
     """What a deploy run deploys: a registered version, skipping Validate, training and Evaluate."""
 
@@ -182,180 +132,34 @@ class DeployOrder(_Record):
     note: str = Field(default="", max_length=1024)  # a rollback's reason
 
 
-class Decision(_Record):
-    """A person's (or Seam's) decision on a version, as the run records it: who, what, why."""
-
-    action: Literal["approve", "reject", "rollback"]
-    version: str
-    by: str  # the caller's identity (an IAM ARN), or what the registry names
-    note: str = ""
-    force: bool = False  # an approval deployed although the champion moved since its evaluation
-    at: datetime = Field(default_factory=utc_now)
-
-
-class RunRequest(_Record):
-    """What a trigger asks for. The run id is derived from the intent, so a redelivered event (or the
-    same intent arriving twice) maps to the same run."""
-
-    stage: str = Field(pattern=STAGE_PATTERN)  # the stack's: part of the run id
-    model: str
-    trigger: TriggerKind
-    intent: str = Field(description="what identifies the intent, e.g. bucket/key/version or tick time")
-    dataset: DatasetRef | None = None  # known for data triggers; found by Validate otherwise
-    detail: dict[str, str] = Field(default_factory=dict)
-    # When the intent arose, by the event's own clock (S3 event time, alarm state time, slot start,
-    # manual request time): the same for every redelivery, so it orders requests as they happened.
-    requested_at: datetime = Field(default_factory=utc_now)
-    sequencer: str | None = Field(default=None, max_length=64)  # S3's, hex: orders writes of one key
-    deploy: DeployOrder | None = None  # a deploy run's order (approval or rollback triggers)
-    retry_of: str | None = None  # `seam runs retry`: the failed run this one starts again
-    force: bool = False  # `seam trigger --force`: retrain even on the data the champion saw
-
-    @property
-    def run_id(self) -> str:
-        return run_id_for(self.stage, self.model, self.trigger, self.intent)
-
-    @property
-    def lock_slot(self) -> Literal["retrain", "deploy"]:
-        """Which of the model lock's two pending slots the request waits in: a deploy run (an approval,
-        a rollback, or a retry of one) and a retrain are different intents, so neither ever
-        supersedes the other; each is ordered only against requests of its own slot."""
-        return "deploy" if self.deploy is not None else "retrain"
-
-    @property
-    def order(self) -> str:
-        """Sorts as the intents happened (string order, so a DynamoDB condition can compare it); only
-        requests of one lock slot are ever compared (`lock_slot`).
-
-        The clocks differ in precision: an S3 event's time (EventBridge's envelope) and a schedule
-        slot have whole seconds, a drift alarm's state time and an approval's LastModifiedTime
-        milliseconds, `seam trigger`, `seam rollback` and `seam runs retry` microseconds. Comparing
-        them as they are made a drop look older than a manual request of the same second, which then
-        superseded it: its data was never trained. So the order compares only what both sides have:
-        1. the whole second (UTC), which every kind has;
-        2. within one second (`TIE_GROUP`): a schedule slot first (its time is exact: the slot's first
-           instant), then the requests whose times have a fraction, then data drops last (S3's time is
-           the floor of the write's second, so the write may be the last thing in it): a drop is never
-           superseded by a request of its own second;
-        3. between requests with a fraction: the milliseconds (the finest precision all of them
-           have), then `TIE_RANK` (retry < `seam trigger` < drift; approval < rollback), then the
-           remaining microseconds (only ever between two requests of one kind: one clock);
-        4. S3's sequencer (two writes of one key in one second; compared at equal length, as S3
-           documents), then the run id, so two different requests never tie.
-        The older request is SUPERSEDED: it never runs and its record names the run that won. A retrain
-        that reads the newest object at Validate (schedule, drift, `seam trigger` without --dataset)
-        trains on the superseded drop's data or newer; one that names its object (`--dataset KEY`, a
-        retry) trains only that object, so the superseded drop's data waits for the next drop or tick
-        (its SUPERSEDED record says which run took its place)."""
-        at = self.requested_at.replace(tzinfo=self.requested_at.tzinfo or UTC).astimezone(UTC)
-        group = TIE_GROUP.get(self.trigger, 1) if self.retry_of is None else 1
-        rank = 0 if self.retry_of is not None else TIE_RANK.get(self.trigger, 0)
-        fraction = f"{at.microsecond // 1000:03d}|{rank}|{at.microsecond % 1000:03d}"
-        sequencer = (self.sequencer or "").upper().rjust(64, "0")
-        return f"{at:%Y-%m-%dT%H:%M:%SZ}|{group}|{fraction}|{sequencer}|{self.run_id}"
-
-
-def run_id_of_order(order: str) -> str:
-    """The run id a `RunRequest.order` ends with (the lock keeps orders, not requests, of past holders)."""
-    return order.rsplit("|", 1)[-1]
-
-
-class TrainingLimits(_Record):
-    timeout_seconds: int
-    heartbeat_seconds: int
-    # The ScoreChampion state's (a run whose champion has another image digest): its Processing job's.
-    scoring_timeout_seconds: int | None = None
-    scoring_heartbeat_seconds: int | None = None
-
-
-class TrainingResult(_Record):
-    """What the training callback sends with SendTaskSuccess (from DescribeTrainingJob)."""
-
-    job_name: str
-    status: Literal["Completed"]
-    metrics: dict[str, float] = Field(default_factory=dict)
-    model_artifact_uri: str
-    image: str
-    billable_seconds: int | None = None
-    training_seconds: int | None = None
-
-
-class ChampionScoring(_Record):
-    """What the callback sends with SendTaskSuccess when the champion's Processing job completed (from
-    DescribeProcessingJob): where its per-row predictions on the run's holdout are."""
-
-    job_name: str
-    image: str  # the champion's own image, by digest
-    predictions_uri: str  # s3://<bucket>/runs/<run>/champion/predictions.csv
-    billable_seconds: int | None = None  # ProcessingStartTime -> ProcessingEndTime
-
-
-class Evaluation(_Record):
-    decision: Literal["promote", "reject"]
-    metric: str
-    direction: Literal["maximize", "minimize"]
-    challenger: float
-    champion: float | None = None
-    champion_version: str | None = None
-    improvement: float | None = None
-    reason: str
-    # Paired evaluation (evaluation.holdout_fraction set): every number the gate decided with, and the
-    # holdout both models were scored on. `warning`: why the gate fell back to the logged metric.
-    paired: PairedEvaluation | None = None
-    holdout: str | None = None
-    warning: str | None = None
-    # Which mechanism scored the champion on the holdout: its predictions came from the challenger's own
-    # training job (same image digest) or from a Processing job of the champion's image (`_job`).
-    champion_scored_by: Literal["training job", "processing job"] | None = None
-    champion_scoring_job: str | None = None
-
-
-class Registration(_Record):
-    version: str
-    model_package_arn: str
-    approval: Literal["Approved", "PendingManualApproval"]
-    deployable: bool = False  # approved and the model has a serving target
-
-
-class DeploymentInfo(_Record):
-    generation: int
-    wait_seconds: int = 15  # the workflow's Wait between rollout checks
-    checks: int = 0
-    rollout: dict[str, Any] = Field(default_factory=dict)  # the last RolloutStatus
-    state: Literal["progressing", "done", "failed"] = "progressing"
-
-
-class ErrorInfo(_Record):
-    """Step Functions' Catch output: {"Error": name, "Cause": text}."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    error: str = Field(alias="Error")
-    cause: str | None = Field(default=None, alias="Cause")  # absent for e.g. States.Timeout
-
-    @property
-    def message(self) -> str:
-        """A Lambda error's Cause is JSON with errorMessage; other causes are plain text."""
-        if not self.cause:
-            return ""
-        try:
-            return str(json.loads(self.cause).get("errorMessage", self.cause))
-        except (ValueError, AttributeError):
-            return self.cause
+# Records that live in modules of their own, loaded at first use from here (PEP 562), so a handler defines
+# only the records it uses (each costs about 0.05 ms per field to define, bench/cold_start.py) and
+# `from seam.models.run import Evaluation` keeps working: the sections of the workflow document, the
+# document itself (built at its import), and the runs table's record with its cost.
+_ELSEWHERE = {
+    "RunRequest": "seam.models.run_request",
+    "run_id_of_order": "seam.models.run_request",
+    "TIE_GROUP": "seam.models.run_request",
+    "TIE_RANK": "seam.models.run_request",
+    "Decision": "seam.models.decision",
+    "ChampionArtifact": "seam.models.snapshot",
+    "Holdout": "seam.models.snapshot",
+    "Snapshot": "seam.models.snapshot",
+    "TrainingLimits": "seam.models.training_result",
+    "TrainingResult": "seam.models.training_result",
+    "ChampionScoring": "seam.models.training_result",
+    "Evaluation": "seam.models.evaluation",
+    "Registration": "seam.models.release",
+    "DeploymentInfo": "seam.models.release",
+    "ErrorInfo": "seam.models.error_info",
+    "WorkflowState": "seam.models.workflow_state",
+    "Run": "seam.models.run_record",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # `WorkflowState` lives in workflow_state.py, built at its import; loaded at first use from here, so
-    # the handlers that never see the state machine's document (the reconciler, the training callback)
-    # do not build it at cold start. `from seam.models.run import WorkflowState` keeps working.
-    if name == "WorkflowState":
-        from seam.models.workflow_state import WorkflowState
+    if name in _ELSEWHERE:
+        from importlib import import_module
 
-        return WorkflowState
-    # `Run` (the runs table's record, with its cost) likewise: run_record.py, loaded by the handlers that
-    # read or write whole run records, not by those that only update a run's fields.
-    if name == "Run":
-        from seam.models.run_record import Run
-
-        return Run
+        return getattr(import_module(_ELSEWHERE[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,9 @@
 """The run record (runs table): one per run, with its outcome, timings and cost.
 
-Apart from run.py's records: only the handlers that read or write whole run records (Finalize, the
-serving functions) define it and the cost records it nests; the states that only update a run's fields
-do not, nor the trigger, which writes runs as they are opened (run_opening.py, this record's base),
-nor the reconciler, which reads only what it checks (bench/cold_start.py).
+Apart from run.py's records: no handler defines it, nor the cost records it nests, at cold start
+(bench/cold_start.py): the states update a run's fields, Finalize reads a projection of it
+(run_progress.py), the trigger writes runs as they are opened (run_opening.py, this record's base),
+the reconciler reads only what it checks. The CLI, lineage and budget checks read whole runs.
 """
 
 from datetime import datetime
@@ -12,8 +12,10 @@ from typing import Any
 from pydantic import Field
 
 from seam.models.cost import RunCost
-from seam.models.run import Decision, Evaluation, Snapshot
+from seam.models.decision import Decision
+from seam.models.evaluation import Evaluation
 from seam.models.run_opening import RunOpening
+from seam.models.snapshot import Snapshot
 
 
 class Run(RunOpening):

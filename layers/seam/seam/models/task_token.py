@@ -3,10 +3,10 @@ ScoreChampion each start a SageMaker job and return; the training callback settl
 
 from pydantic import BaseModel, Field
 
-from seam.models.workflow_state import WorkflowState
+from seam.models.views.training import TrainingState
 
 
 class TokenTaskInput(BaseModel):
-    state: WorkflowState
+    state: TrainingState
     task_token: str
     attempt: int = Field(default=0, ge=0)  # $$.State.RetryCount: a later attempt's token is the live one

@@ -5,7 +5,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seam.models.run import DatasetRef, Evaluation, utc_now
+from seam.models.evaluation import Evaluation
+from seam.models.run import DatasetRef, utc_now
 
 
 # Built at first use (seam.models.run._Record says why): only Register writes versions.

@@ -6,23 +6,13 @@ from typing import Any
 
 from pydantic import ConfigDict
 
+from seam.models.error_info import ErrorInfo
+from seam.models.evaluation import Evaluation
 from seam.models.paired_evaluation import PairedEvaluation
-from seam.models.run import (
-    ChampionArtifact,
-    ChampionScoring,
-    DatasetRef,
-    DeploymentInfo,
-    DeployOrder,
-    ErrorInfo,
-    Evaluation,
-    Holdout,
-    Registration,
-    Snapshot,
-    TrainingLimits,
-    TrainingResult,
-    TriggerKind,
-    _Record,
-)
+from seam.models.release import DeploymentInfo, Registration
+from seam.models.run import DatasetRef, DeployOrder, TriggerKind, _Record
+from seam.models.snapshot import ChampionArtifact, Holdout, Snapshot
+from seam.models.training_result import ChampionScoring, TrainingLimits, TrainingResult
 
 # The document's sections are built first, each before the records that nest it: pydantic reuses a
 # built record's schema wherever it is nested, so the document below, the run record (Finalize, the

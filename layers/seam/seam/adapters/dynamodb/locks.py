@@ -35,7 +35,8 @@ from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
-from seam.models.run import RunRequest, run_id_of_order, utc_now
+from seam.models.run import utc_now
+from seam.models.run_request import RunRequest, run_id_of_order
 
 TRANSACT_MAX_ITEMS = 100  # TransactWriteItems' limit per call
 

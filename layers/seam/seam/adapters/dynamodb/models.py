@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from seam.models.model_config import ModelConfig
     from seam.models.model_identity import ModelIdentity
     from seam.models.serving_target import ServingTarget
+    from seam.models.training_config import TrainingConfig
 
 
 class ModelStore(Table):
@@ -54,6 +55,16 @@ class ModelStore(Table):
 
         try:
             return ModelIdentity.model_validate(self._record(name)["config"])
+        except (ValidationError, KeyError, TypeError) as exc:
+            raise ConfigError(f"stored config for {name!r} is invalid: {exc}") from exc
+
+    def training(self, name: str) -> TrainingConfig:
+        """The model's identity, training spec, cadence and budget (LaunchTraining's and ScoreChampion's
+        read), not the whole config."""
+        from seam.models.training_config import TrainingConfig
+
+        try:
+            return TrainingConfig.model_validate(self._record(name)["config"])
         except (ValidationError, KeyError, TypeError) as exc:
             raise ConfigError(f"stored config for {name!r} is invalid: {exc}") from exc
 

@@ -9,10 +9,12 @@ from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_attribute, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
-from seam.models.run import TERMINAL_STATUSES, Decision, RunStatus, utc_now
+from seam.models.run import TERMINAL_STATUSES, RunStatus, utc_now
 
 if TYPE_CHECKING:
+    from seam.models.decision import Decision
     from seam.models.run_opening import RunOpening
+    from seam.models.run_progress import RunProgress
     from seam.models.run_record import Run
 
 
@@ -86,6 +88,13 @@ class RunStore(Table):
         yet). Deploy and Rollback read only this: they never load the run record's classes."""
         record = self.read(run_id, fields=("previous_serving",))
         return record is not None, (record or {}).get("previous_serving")
+
+    def progress(self, run_id: str) -> RunProgress | None:
+        """The fields Finalize reads of a run (seam.models.run_progress), None when there is no run."""
+        from seam.models.run_progress import RunProgress
+
+        record = self.read(run_id, fields=tuple(f for f in RunProgress.model_fields if f != self.KEY))
+        return RunProgress.model_validate(record) if record else None
 
     def update(self, run_id: str, **fields: Any) -> None:
         """Set fields on a run that has not ended; a terminal status is never overwritten.

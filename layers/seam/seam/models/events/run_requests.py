@@ -5,7 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from seam.models.run import RunRequest, TriggerKind
+from seam.models.run import TriggerKind
+from seam.models.run_request import RunRequest
 
 
 class QueuedRequest(BaseModel):
