@@ -67,10 +67,10 @@ class RunOpening(_Record):
 
     def item(self) -> dict[str, Any]:
         """The record as stored (JSON values): every field of the whole record."""
-        later = {
-            name: _fresh(value) for name, value in self.LATER.items() if name not in type(self).model_fields
-        }
-        return {**self.model_dump(mode="json"), **later}
+        stored = self.model_dump(mode="json")
+        for name, value in self.LATER.items():  # a whole record (Run) has them all: its own are kept
+            stored.setdefault(name, dict(value) if isinstance(value, dict) else value)
+        return stored
 
     @classmethod
     def started(cls, request: RunRequest) -> "RunOpening":
@@ -129,7 +129,3 @@ class RunOpening(_Record):
             cause=f"{type(refusal).__name__}: {refusal}",
             timeline={RunStatus.FAILED.value: now},
         )
-
-
-def _fresh(value: Any) -> Any:
-    return dict(value) if isinstance(value, dict) else value
