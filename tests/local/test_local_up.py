@@ -40,7 +40,7 @@ def poll(check: Callable[[], Any], timeout: float, message: str) -> Any:
 
 @contextlib.contextmanager
 def seam_local_up(cwd: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], Path]]:
-    """`seam local up ARGS` in `cwd` until the env file is written; killed if the test did not stop it."""
+    """`seam local up ARGS` in `cwd` until the env file is written; stopped if the test did not stop it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SEAM_"))}
     process = subprocess.Popen(
         [str(SEAM), "local", "up", "--port", str(free_port()), *args],
@@ -57,8 +57,14 @@ def seam_local_up(cwd: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str]
         yield process, env_file
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait(10)
+            # SIGTERM: a clean stop, which stops the model servers it started (their own sessions:
+            # a SIGKILL here would leave them running after the test).
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
 
 
 @pytest.fixture
