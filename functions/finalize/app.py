@@ -3,13 +3,13 @@
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# The adapters OrphanedJobs uses, which seam.domain.training only names: loaded here, at init.
+# The adapters OrphanedJobs uses, which seam.domain.orphaned_jobs only names: loaded here, at init.
 from seam.adapters import sagemaker  # noqa: F401
 from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies
 from seam.domain.costing import CostMeter
 from seam.domain.finalization import Finalizer
-from seam.domain.training import OrphanedJobs
+from seam.domain.orphaned_jobs import OrphanedJobs
 from seam.models.views.finalize import FinalizeState
 from seam.observability import RUN_ID_PATH, MetricUnit, logger, metrics, record_run_ended, tracer
 

@@ -5,8 +5,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 # Settlement's store, which seam.domain.training only names: loaded here, at init.
 from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies
+from seam.domain.orphaned_jobs import OrphanedJobs
 from seam.domain.reconciliation import Reconciler
-from seam.domain.training import OrphanedJobs
 from seam.observability import MetricUnit, logger, metrics, tracer
 
 # Stop starting new checks this long before the timeout: one lock's repair is a few AWS calls, each

@@ -96,7 +96,6 @@ OWN: dict[str, frozenset[str]] = {
     ),
     "finalize": frozenset(
         {
-            "seam.adapters.dynamodb.batch",
             "seam.adapters.dynamodb.locks",
             "seam.adapters.dynamodb.tokens",
             "seam.adapters.dynamodb.versions",
@@ -105,20 +104,17 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.workflow",
             "seam.domain.costing",
             "seam.domain.finalization",
+            # Not the start of a waiting run (seam.domain.starting, the run opening): loaded by the
+            # hand-over that starts one, not by a release that hands the lock to nobody.
             "seam.domain.lock_handover",
-            "seam.domain.starting",
-            "seam.domain.training",
+            "seam.domain.orphaned_jobs",
             "seam.models.champion",
             "seam.models.cost",
-            # A waiting run it starts is recorded as opened; not the run record: the lock's hand-over
-            # reads the holder's status only (RunStore.status).
-            "seam.models.run_opening",
             "seam.models.decision",
             "seam.models.error_info",
             "seam.models.release",
             "seam.models.run_progress",
             "seam.models.run_request",
-            "seam.models.snapshot",
             "seam.models.training_result",
             "seam.models.views",
             "seam.models.views.finalize",
@@ -129,6 +125,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.dynamodb.models",
             "seam.adapters.dynamodb.tokens",
             "seam.adapters.sagemaker",
+            "seam.domain.orphaned_jobs",
             "seam.domain.training",
             "seam.models.model_identity",
             "seam.models.names",
@@ -148,6 +145,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.dynamodb.tokens",
             "seam.adapters.sagemaker",
             "seam.domain.champion_scoring",
+            "seam.domain.orphaned_jobs",
             "seam.domain.training",
             "seam.domain.training_limits",
             "seam.models.model_identity",
@@ -166,21 +164,16 @@ OWN: dict[str, frozenset[str]] = {
     # opened (seam.models.run_opening).
     "reconciler": frozenset(
         {
-            "seam.adapters.dynamodb.batch",
             "seam.adapters.dynamodb.locks",
             "seam.adapters.dynamodb.tokens",
             "seam.adapters.queues",
             "seam.adapters.sagemaker",
             "seam.adapters.workflow",
             "seam.domain.lock_handover",
+            "seam.domain.orphaned_jobs",
             "seam.domain.reconciliation",
-            "seam.domain.starting",
-            "seam.domain.training",
-            "seam.models.run_opening",
             "seam.models.run_request",
-            "seam.models.snapshot",
             "seam.models.training_check",
-            "seam.models.training_result",
         }
     ),
     "register": frozenset(
@@ -228,9 +221,9 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.dynamodb.tokens",
             "seam.adapters.sagemaker",
             "seam.adapters.workflow",
+            "seam.domain.orphaned_jobs",
             "seam.domain.training",
             "seam.models.message_body",
-            "seam.models.snapshot",
             "seam.models.training_check",
             "seam.models.training_events",
             "seam.models.training_result",

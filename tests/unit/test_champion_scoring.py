@@ -15,7 +15,8 @@ from seam.domain.champion_scoring import (
     processing_job_request,
     scoring_job_name,
 )
-from seam.domain.training import OrphanedJobs, Settlement, TrainingSettler
+from seam.domain.orphaned_jobs import OrphanedJobs
+from seam.domain.training import Settlement, TrainingSettler
 from seam.errors import ForeignTrainingJobError
 from seam.models.run import (
     ChampionArtifact,

@@ -11,8 +11,8 @@ from seam.adapters.aws import client
 from seam.dependencies import Dependencies
 from seam.domain.finalization import Finalizer, Outcome, outcome_of, state_timings
 from seam.domain.lock_handover import resume_lock_holder
+from seam.domain.orphaned_jobs import OrphanedJobs
 from seam.domain.starting import start_or_coalesce
-from seam.domain.training import OrphanedJobs
 from seam.models.champion import Champion
 from seam.models.run import (
     DatasetRef,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from seam.dependencies import Dependencies
 from seam.domain.finalization import Finalizer
-from seam.domain.training import OrphanedJobs
+from seam.domain.orphaned_jobs import OrphanedJobs
 from seam.models.run import ErrorInfo, RunStatus
 from seam_local.template import StackTemplate
 

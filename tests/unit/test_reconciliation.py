@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from seam.dependencies import Dependencies
+from seam.domain.orphaned_jobs import OrphanedJobs
 from seam.domain.reconciliation import REPAIR_SHARE, Reconciler
-from seam.domain.training import OrphanedJobs
 from seam.models.run import Run, RunRequest, RunStatus, TriggerKind, utc_now
 from seam.models.training_events import parse_training_body
 from seam_local.moto_hooks import set_training_job

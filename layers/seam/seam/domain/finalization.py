@@ -19,7 +19,7 @@ from seam.adapters.outcomes import OutcomePublisher
 from seam.adapters.sagemaker import ModelRegistry
 from seam.adapters.workflow import Workflow
 from seam.domain.lock_handover import resume_lock_holder
-from seam.domain.training import OrphanedJobs
+from seam.domain.orphaned_jobs import OrphanedJobs
 from seam.errors import BudgetExceededError, DeployRefusedError, StaleUpdateError
 from seam.models.champion import Champion
 from seam.models.decision import SEAM, Decision, decision_metadata

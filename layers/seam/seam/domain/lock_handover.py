@@ -10,7 +10,6 @@ from collections.abc import Callable
 from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
-from seam.domain.starting import start_run
 from seam.errors import StaleUpdateError
 from seam.models.run import RunStatus, utc_now
 from seam.models.run_request import RunRequest
@@ -43,6 +42,10 @@ def resume_lock_holder(
         recorded = runs.status(holder.run_id)  # the run's status, not its whole record
         status = workflow.execution_status(holder.run_id) if recorded is not None else None
         if status is None or recorded is None:
+            # Loaded here: a release that hands the lock to nobody (Finalize's usual case) starts nothing,
+            # so Finalize's cold start does not define the start's records (bench/cold_start.py).
+            from seam.domain.starting import start_run
+
             start_run(holder, runs, workflow)  # no execution existed: whatever the record said, start it
             return holder.run_id
         if status in LIVE_EXECUTION and not recorded.terminal:

@@ -35,7 +35,7 @@ from seam.adapters.queues import SEND_BATCH_MAX, Queue
 from seam.adapters.sagemaker import JobStop
 from seam.adapters.workflow import Workflow
 from seam.domain.lock_handover import resume_lock_holder
-from seam.domain.training import OrphanedJobs
+from seam.domain.orphaned_jobs import OrphanedJobs
 from seam.models.run import RunStatus, utc_now
 from seam.models.training_check import TrainingCheck
 

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from seam.adapters.dynamodb.runs import RunStore
+from seam.domain.orphaned_jobs import is_scoring
 from seam.errors import (
     BudgetExceededError,
     ForeignTrainingJobError,
@@ -22,7 +23,6 @@ from seam.errors import (
     TransientError,
 )
 from seam.models.run import RunStatus, utc_now
-from seam.models.snapshot import Snapshot
 from seam.models.training_result import TrainingResult
 
 # Named for the signatures only: each function loads the adapters it uses, as LaunchTraining loads
@@ -30,8 +30,9 @@ from seam.models.training_result import TrainingResult
 if TYPE_CHECKING:
     from seam.adapters.dynamodb.models import ModelStore
     from seam.adapters.dynamodb.tokens import TokenRecord, TokenStore
-    from seam.adapters.sagemaker import JobStop, TrainingJobs
+    from seam.adapters.sagemaker import TrainingJobs
     from seam.adapters.workflow import Workflow
+    from seam.models.snapshot import Snapshot
     from seam.models.training_config import TrainingConfig
     from seam.models.views.training import TrainingState
 
@@ -435,35 +436,6 @@ class TrainingSettler:
         # The run may have ended already (e.g. timed out): a late result changes nothing.
         with suppress(StaleUpdateError):
             self.runs.update(run_id, **fields)
-
-
-class OrphanedJobs:
-    """Training jobs nobody waits for any more. A run that ends with its task token unsettled (it timed
-    out, a state after CreateTrainingJob failed, its execution was aborted or ended without Finalize)
-    leaves its job running to its max runtime, while the model's next run starts a second job."""
-
-    def __init__(self, tokens: TokenStore, training: TrainingJobs) -> None:
-        self.tokens, self.training = tokens, training
-
-    def stop(self, run_id: str) -> JobStop | None:
-        """Stop `run_id`'s job if its token is unsettled: its training job (named by the run id), else
-        the Processing job scoring its champion (which runs before training: a run waits on one job at a
-        time). None when there is nothing to stop: no token (the run never launched one) or a settled
-        token (the job ended and its result was delivered: tokens are claimed only for ended jobs)."""
-        token = self.tokens.get(run_id)
-        if token is not None and not token.settled:
-            return self.training.stop(token.training_job_name)
-        from seam.domain.champion_scoring import scoring_job_name
-
-        scoring = self.tokens.get(scoring_job_name(run_id))
-        if scoring is None or scoring.settled or not is_scoring(scoring):
-            return None
-        return self.training.stop_processing(scoring.training_job_name)
-
-
-def is_scoring(token: TokenRecord) -> bool:
-    """The token waits for a champion scoring (Processing) job, not a training job."""
-    return (token.expected or {}).get("kind") == "processing"
 
 
 def result_from(description: dict[str, Any]) -> TrainingResult:
