@@ -72,19 +72,24 @@ class RunOpening(_Record):
             stored.setdefault(name, dict(value) if isinstance(value, dict) else value)
         return stored
 
+    @staticmethod
+    def _asked(request: RunRequest) -> dict[str, Any]:
+        """What every record of a request says it asked for (a refused request is a retrain: no order)."""
+        return {
+            "run_id": request.run_id,
+            "model": request.model,
+            "trigger": request.trigger,
+            "dataset": request.dataset,
+            "intent": request.intent,
+            "deploy": request.deploy,
+            "model_version": request.deploy.version if request.deploy else None,
+            "retry_of": request.retry_of,
+        }
+
     @classmethod
     def started(cls, request: RunRequest) -> "RunOpening":
         """The record of a run whose request took its model's lock: STARTED, what it was asked for."""
-        return cls(
-            run_id=request.run_id,
-            model=request.model,
-            trigger=request.trigger,
-            dataset=request.dataset,
-            intent=request.intent,
-            deploy=request.deploy,
-            model_version=request.deploy.version if request.deploy else None,
-            retry_of=request.retry_of,
-        )
+        return cls(**cls._asked(request))
 
     @classmethod
     def superseded(cls, request: RunRequest, by: str) -> "RunOpening":
@@ -93,18 +98,11 @@ class RunOpening(_Record):
         asked for, and the run that took its place. Written where the lock decides it."""
         now = utc_now()
         return cls(
-            run_id=request.run_id,
-            model=request.model,
-            trigger=request.trigger,
+            **cls._asked(request),
             status=RunStatus.SUPERSEDED,
             started_at=request.requested_at,
             updated_at=now,
             finished_at=now,
-            dataset=request.dataset,
-            intent=request.intent,
-            deploy=request.deploy,
-            model_version=request.deploy.version if request.deploy else None,
-            retry_of=request.retry_of,
             superseded_by=by,
             cause=f"superseded by {by}: a newer {request.lock_slot} request of {request.model}",
             timeline={RunStatus.SUPERSEDED.value: now},
@@ -116,15 +114,10 @@ class RunOpening(_Record):
         started and no lock taken (`seam runs retry` starts it again once the config is fixed)."""
         now = utc_now()
         return cls(
-            run_id=request.run_id,
-            model=request.model,
-            trigger=request.trigger,
+            **cls._asked(request),
             status=RunStatus.FAILED,
             started_at=request.requested_at,
             finished_at=now,
-            dataset=request.dataset,
-            intent=request.intent,
-            retry_of=request.retry_of,
             error=type(refusal).__name__,
             cause=f"{type(refusal).__name__}: {refusal}",
             timeline={RunStatus.FAILED.value: now},
