@@ -228,8 +228,7 @@ def route(event: TriggerEvent, deps: Dependencies) -> Routed:
     locks and runs): an approval asks for a deploy run, a rejection is recorded on the run.
 
     It takes the dependencies and uses the adapters of the event's kind: only a registry change loads
-    the deploy runs' code and the versions store (with the whole WorkflowState, which a deploy run's
-    Register resolves: about 7 ms of the trigger's cold start), only a tick the trigger's queue."""
+    the deploy runs' code and the versions store, only a tick the trigger's queue."""
     settings = deps.settings
     try:
         if event.source == "aws.sagemaker":  # a model package state change

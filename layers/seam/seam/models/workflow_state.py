@@ -1,6 +1,6 @@
-"""The state machine's document (`WorkflowState`): each Lambda parses it, fills in its own section and
-returns it. Apart from run.py's records because it is built at import (below), and only the handlers
-that see the document should pay for that."""
+"""The state machine's document (`WorkflowState`): its whole definition. The state handlers parse it
+with their views (seam.models.views: the sections each reads, the rest passed through), which
+tests/unit/test_state_views.py keeps to this definition; no handler builds it at cold start."""
 
 from typing import Any
 
@@ -8,44 +8,16 @@ from pydantic import ConfigDict
 
 from seam.models.error_info import ErrorInfo
 from seam.models.evaluation import Evaluation
-from seam.models.paired_evaluation import PairedEvaluation
 from seam.models.release import DeploymentInfo, Registration
 from seam.models.run import DatasetRef, DeployOrder, TriggerKind, _Record
-from seam.models.snapshot import ChampionArtifact, Holdout, Snapshot
+from seam.models.snapshot import Snapshot
 from seam.models.training_result import ChampionScoring, TrainingLimits, TrainingResult
-
-# The document's sections are built first, each before the records that nest it: pydantic reuses a
-# built record's schema wherever it is nested, so the document below, the run record (Finalize, the
-# trigger, the serving functions) and a section a handler validates on its own (Validate's Snapshot,
-# Evaluate's Evaluation) do not each generate the same sections again. In Finalize that is about 3 ms
-# of 9 spent building schemas (bench/cold_start.py); a handler that builds only the document pays
-# about 1 ms more for it.
-SECTIONS = (
-    DatasetRef,
-    ChampionArtifact,
-    Holdout,
-    Snapshot,
-    TrainingLimits,
-    ChampionScoring,
-    TrainingResult,
-    PairedEvaluation,
-    Evaluation,
-    Registration,
-    DeploymentInfo,
-    DeployOrder,
-    ErrorInfo,
-)
-for _section in SECTIONS:
-    _section.model_rebuild()
 
 
 class WorkflowState(_Record):
     """The state machine's document. Sections fill in as the run advances."""
 
-    # Built at import, unlike the other records: nine of the eleven handlers parse or return it at
-    # their first invocation, and Powertools' event_parser would build it a second time (its own
-    # TypeAdapter) if the model itself were still unbuilt.
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     run_id: str
     model: str
