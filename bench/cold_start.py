@@ -185,16 +185,15 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
     ),
     "check_rollout": (_TARGET, f"{_SERVING}.RolloutStatus"),
     "rollback": (_TARGET, f"{_SERVING}.DeploymentSnapshot"),
-    # Finalize and the reconciler read the model's lock, whose holder and pending are RunRequests;
-    # Finalize also prices the run (seam.models.cost); it reads a projection of the run (RunStore.progress)
-    # and of the evaluation (EvaluationOutcome), not the whole records.
+    # Finalize prices the run (seam.models.cost); it reads a projection of the run (RunStore.progress) and
+    # of the evaluation (EvaluationOutcome), not the whole records, and releases the lock without parsing
+    # a request unless one waits for it (LockStore.release: a hand-over parses and starts it).
     "finalize": (
         "seam.models.cost.CostPart",
         "seam.models.cost.RunCost",
         f"{_RUN}.DatasetRef",
         "seam.models.decision.Decision",  # a failed rollout's version is marked Rejected with Seam's decision
         "seam.models.run_progress.RunProgress",
-        "seam.models.run_request.RunRequest",
         "seam.models.views.finalize.EvaluationOutcome",
         _CHAMPION,
     ),

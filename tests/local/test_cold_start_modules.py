@@ -45,6 +45,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.serving.eks_auth",
             "seam.adapters.serving.kube_deployment",
             "seam.domain.deployment",
+            "seam.models.deploy_order",
             "seam.models.error_info",
             "seam.models.release",
             "seam.models.serving",
@@ -65,6 +66,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.serving.kube_deployment",
             "seam.domain.deployment",
             "seam.models.champion",
+            "seam.models.deploy_order",
             "seam.models.error_info",
             "seam.models.release",
             "seam.models.serving",
@@ -104,8 +106,9 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.workflow",
             "seam.domain.costing",
             "seam.domain.finalization",
-            # Not the start of a waiting run (seam.domain.starting, the run opening): loaded by the
-            # hand-over that starts one, not by a release that hands the lock to nobody.
+            # Not the start of a waiting run (seam.domain.starting, the run opening) nor the request
+            # (seam.models.run_request): loaded by the hand-over that starts one, not by a release that
+            # hands the lock to nobody.
             "seam.domain.lock_handover",
             "seam.domain.orphaned_jobs",
             "seam.models.champion",
@@ -114,7 +117,6 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.error_info",
             "seam.models.release",
             "seam.models.run_progress",
-            "seam.models.run_request",
             "seam.models.training_result",
             "seam.models.views",
             "seam.models.views.finalize",
@@ -172,7 +174,6 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.lock_handover",
             "seam.domain.orphaned_jobs",
             "seam.domain.reconciliation",
-            "seam.models.run_request",
             "seam.models.training_check",
         }
     ),
@@ -185,6 +186,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.registration",
             "seam.models.champion",
             "seam.models.decision",
+            "seam.models.deploy_order",
             "seam.models.evaluation",
             "seam.models.model_identity",
             "seam.models.names",
@@ -207,6 +209,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.serving.eks_auth",
             "seam.adapters.serving.kube_deployment",
             "seam.domain.deployment",
+            "seam.models.deploy_order",
             "seam.models.error_info",
             "seam.models.release",
             "seam.models.serving",
@@ -241,6 +244,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.workflow",
             "seam.domain.starting",
             "seam.domain.triggering",
+            "seam.models.deploy_order",
             "seam.models.events",
             "seam.models.message_body",
             "seam.models.names",
@@ -253,7 +257,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.adapters.datasets",
             "seam.adapters.dynamodb.models",
             "seam.adapters.dynamodb.versions",
-            "seam.domain.holdout",  # the holdout file's labels, checked against the predictions'
+            "seam.domain.holdout",
             "seam.domain.training_limits",
             "seam.domain.validation",
             "seam.models.champion",

@@ -458,8 +458,8 @@ def test_finalize_starts_the_run_its_release_handed_the_lock_to_without_reading_
     run_id = begin(stores, first, RunStatus.EVALUATING)
     start_or_coalesce(pending, stores.locks, stores.runs, stores.workflow)
     reads: list[str] = []
-    read = stores.locks.get
-    monkeypatch.setattr(stores.locks, "get", lambda model: reads.append(model) or read(model))
+    read = stores.locks.read
+    monkeypatch.setattr(stores.locks, "read", lambda model: reads.append(model) or read(model))
 
     result = finalizer(stores, published).finalize(trained(run_id, evaluation=evaluation("reject", "000001")))
 

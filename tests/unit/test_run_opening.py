@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from seam.dependencies import Dependencies
 from seam.errors import ConfigRefusedError
-from seam.models.run import DatasetRef, DeployOrder, RunRequest, RunStatus, TriggerKind
+from seam.models.deploy_order import DeployOrder
+from seam.models.run import DatasetRef, RunRequest, RunStatus, TriggerKind
 from seam.models.run_opening import RunOpening
 from seam.models.run_record import Run
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from seam.adapters.dynamodb.locks import LockOutcome
 from seam.dependencies import Dependencies
-from seam.models.run import DatasetRef, DeployOrder, RunRequest, TriggerKind
+from seam.models.deploy_order import DeployOrder
+from seam.models.run import DatasetRef, RunRequest, TriggerKind
 
 pytestmark = pytest.mark.tables("RunsTable", "LocksTable")
 

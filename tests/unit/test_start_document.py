@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 from seam.domain.starting import start_document
-from seam.models.run import DatasetRef, DeployOrder, RunRequest, TriggerKind
+from seam.models.deploy_order import DeployOrder
+from seam.models.run import DatasetRef, RunRequest, TriggerKind
 from seam.models.workflow_state import WorkflowState
 
 AT = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -12,7 +12,8 @@ from seam.adapters.aws import add_client_hook
 from seam.dependencies import Dependencies
 from seam.domain.budgets import spent
 from seam.domain.starting import TriggerOutcome, start_batch, start_or_coalesce
-from seam.models.run import DatasetRef, DeployOrder, RunRequest, RunStatus, TriggerKind
+from seam.models.deploy_order import DeployOrder
+from seam.models.run import DatasetRef, RunRequest, RunStatus, TriggerKind
 
 from tests.unit.conftest import model_config
 

@@ -11,8 +11,9 @@ from seam.adapters.dynamodb.codec import to_item
 from seam.dependencies import Dependencies
 from seam.domain.starting import TriggerOutcome, start_batch
 from seam.errors import ConfigRefusedError
+from seam.models.deploy_order import DeployOrder
 from seam.models.model_config import ModelConfig
-from seam.models.run import DatasetRef, DeployOrder, RunRequest, RunStatus, TriggerKind, utc_now
+from seam.models.run import DatasetRef, RunRequest, RunStatus, TriggerKind, utc_now
 
 from tests.unit.conftest import model_config
 

@@ -25,9 +25,10 @@ from seam.adapters.sagemaker import ModelRegistry
 from seam.errors import BadEventError, DeployRefusedError
 from seam.models.champion import Champion
 from seam.models.decision import DECISION_KEY, Decision
+from seam.models.deploy_order import DeployOrder
 from seam.models.names import MODEL_NAME_PATTERN
 from seam.models.release import Registration
-from seam.models.run import DeployOrder, RunStatus, TriggerKind
+from seam.models.run import RunStatus, TriggerKind
 from seam.models.run_request import RunRequest
 from seam.models.training_result import TrainingResult
 from seam.models.version import ModelVersion, version_label

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from seam.adapters.dynamodb.locks import LockStore
 from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.workflow import Workflow
 from seam.errors import StaleUpdateError
 from seam.models.run import RunStatus, utc_now
-from seam.models.run_request import RunRequest
+
+if TYPE_CHECKING:  # parsed by the lock store, when a lock is read whole or handed over
+    from seam.models.run_request import RunRequest
 
 LIVE_EXECUTION = frozenset({"RUNNING", "PENDING_REDRIVE"})
 

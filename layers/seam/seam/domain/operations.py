@@ -20,7 +20,8 @@ from seam.domain.deploy_runs import approval_request
 from seam.errors import OperationRefusedError
 from seam.models.champion import Champion
 from seam.models.decision import Decision, decision_metadata
-from seam.models.run import DeployOrder, RunStatus, TriggerKind
+from seam.models.deploy_order import DeployOrder
+from seam.models.run import RunStatus, TriggerKind
 from seam.models.run_request import RunRequest
 from seam.models.version import ModelVersion, version_label
 

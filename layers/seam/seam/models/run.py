@@ -9,9 +9,9 @@ import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 
 def utc_now() -> datetime:
@@ -122,21 +122,12 @@ class DatasetRef(_Record):
         return self.etag or self.version_id or self.key
 
 
-class DeployOrder(_Record):
-    """What a deploy run deploys: a registered version, skipping Validate, training and Evaluate."""
-
-    kind: Literal["approval", "rollback"]
-    version: str  # the version label, e.g. "000003"
-    model_package_arn: str | None = None  # an approval's package (its event names it)
-    requested_by: str | None = None  # a rollback's caller; an approval's approver is read from the registry
-    note: str = Field(default="", max_length=1024)  # a rollback's reason
-
-
 # Records that live in modules of their own, loaded at first use from here (PEP 562), so a handler defines
 # only the records it uses (each costs about 0.05 ms per field to define, bench/cold_start.py) and
 # `from seam.models.run import Evaluation` keeps working: the sections of the workflow document, the
 # document itself (built at its import), and the runs table's record with its cost.
 _ELSEWHERE = {
+    "DeployOrder": "seam.models.deploy_order",
     "RunRequest": "seam.models.run_request",
     "run_id_of_order": "seam.models.run_request",
     "TIE_GROUP": "seam.models.run_request",

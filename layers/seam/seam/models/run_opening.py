@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ConfigDict, Field
 
-from seam.models.run import DatasetRef, DeployOrder, RunStatus, TriggerKind, _Record, utc_now
+from seam.models.deploy_order import DeployOrder
+from seam.models.run import DatasetRef, RunStatus, TriggerKind, _Record, utc_now
 from seam.models.run_request import RunRequest
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from seam.models.run import STAGE_PATTERN, DatasetRef, DeployOrder, TriggerKind, _Record, run_id_for, utc_now
+from seam.models.deploy_order import DeployOrder
+from seam.models.run import STAGE_PATTERN, DatasetRef, TriggerKind, _Record, run_id_for, utc_now
 
 # `RunRequest.order` within one second, as (group, rank). Group 0: a schedule slot, whose time is exact
 # and whole (the slot's first instant); 1: times with a fraction (drift alarms in ms; `seam trigger`,

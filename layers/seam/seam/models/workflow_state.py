@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import ConfigDict
 
+from seam.models.deploy_order import DeployOrder
 from seam.models.error_info import ErrorInfo
 from seam.models.evaluation import Evaluation
 from seam.models.release import DeploymentInfo, Registration
-from seam.models.run import DatasetRef, DeployOrder, TriggerKind, _Record
+from seam.models.run import DatasetRef, TriggerKind, _Record
 from seam.models.snapshot import Snapshot
 from seam.models.training_result import ChampionScoring, TrainingLimits, TrainingResult
 

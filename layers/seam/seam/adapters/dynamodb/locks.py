@@ -29,14 +29,16 @@ import contextlib
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_item
 from seam.adapters.dynamodb.table import Table
 from seam.errors import StaleUpdateError
 from seam.models.run import utc_now
-from seam.models.run_request import RunRequest, run_id_of_order
+
+if TYPE_CHECKING:
+    from seam.models.run_request import RunRequest
 
 TRANSACT_MAX_ITEMS = 100  # TransactWriteItems' limit per call
 
@@ -65,6 +67,14 @@ SLOTS = {
     ),
 }
 HAND_OVER_FIRST = ("deploy", "retrain")  # when both wait: the person's deploy, then the retrain
+
+
+def parse_request(stored: str) -> RunRequest:
+    """A request as the lock keeps it (JSON). Its module is loaded at the first parse: Finalize's usual
+    release hands the lock to nobody and so defines no request (bench/cold_start.py)."""
+    from seam.models.run_request import RunRequest
+
+    return RunRequest.model_validate_json(stored)
 
 
 def slot_of(request: RunRequest) -> Slot:
@@ -115,12 +125,12 @@ class LockRecord(NamedTuple):
 
         def waiting(kind: str) -> RunRequest | None:
             stored = data.get(SLOTS[kind].pending)
-            return RunRequest.model_validate_json(stored) if stored else None
+            return parse_request(stored) if stored else None
 
         return cls(
             model=data["model"],
             holder=data["holder"],
-            holder_request=RunRequest.model_validate_json(data["holder_request"]),
+            holder_request=parse_request(data["holder_request"]),
             since=datetime.fromisoformat(data["acquired_at"]),
             pending=waiting("retrain"),
             pending_deploy=waiting("deploy"),
@@ -189,6 +199,8 @@ class LockStore(Table):
             if lock is None and newest == request.order:
                 return LockOutcome.RELEASED  # it held the lock and let go: it has ended
             if newest > request.order:
+                from seam.models.run_request import run_id_of_order  # loaded with the request itself
+
                 self._record_superseded(request, by=run_id_of_order(newest))
                 return LockOutcome.SUPERSEDED
             if lock is None or lock.holder == request.run_id:
@@ -330,24 +342,25 @@ class LockStore(Table):
         """Release `run_id`'s lock. A pending request takes the lock over and is returned: the caller
         starts it (a pending deploy request before a pending retrain, which keeps waiting). None when
         the lock is free now, or was not `run_id`'s (already released or handed over: releasing is
-        idempotent)."""
+        idempotent). The item is read as stored: only a request handed over is parsed."""
         for _ in range(5):
-            lock = self.get(model)
-            if lock is None or lock.holder != run_id:
+            data = self.read(model) or {}
+            if data.get("holder") != run_id:
                 return None
             try:
                 with aws_call(f"release lock {self.table}/{model}"):
-                    return self._hand_over_or_delete(model, run_id, lock)
+                    return self._hand_over_or_delete(model, run_id, data)
             except StaleUpdateError:
                 continue
         raise StaleUpdateError(f"lock of {model} kept changing during release")
 
-    def _hand_over_or_delete(self, model: str, run_id: str, lock: LockRecord) -> RunRequest | None:
+    def _hand_over_or_delete(self, model: str, run_id: str, data: dict[str, Any]) -> RunRequest | None:
         for kind in HAND_OVER_FIRST:  # a deploy request waiting takes the lock before a retrain
-            pending = lock.waiting(kind)
-            if pending is None:
-                continue
             slot = SLOTS[kind]
+            stored = data.get(slot.pending)
+            if not stored:
+                continue
+            pending = parse_request(stored)
             self.ddb.update_item(
                 TableName=self.table,
                 Key=self.key(model),

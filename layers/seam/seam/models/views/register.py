@@ -3,9 +3,10 @@ its evaluation), or a deploy run's order, and the registration it writes."""
 
 from pydantic import ConfigDict
 
+from seam.models.deploy_order import DeployOrder
 from seam.models.evaluation import Evaluation
 from seam.models.release import Registration
-from seam.models.run import DatasetRef, DeployOrder
+from seam.models.run import DatasetRef
 from seam.models.training_result import TrainingResult
 from seam.models.views import StateView
 

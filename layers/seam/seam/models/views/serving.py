@@ -4,9 +4,9 @@ whether it was rolled back and why."""
 
 from pydantic import ConfigDict
 
+from seam.models.deploy_order import DeployOrder
 from seam.models.error_info import ErrorInfo
 from seam.models.release import DeploymentInfo, Registration
-from seam.models.run import DeployOrder
 from seam.models.training_result import TrainingResult
 from seam.models.views import StateView
 
