@@ -146,8 +146,9 @@ FIRST_INVOCATION_MODELS: dict[str, tuple[str, ...]] = {
         f"{_RUN}.DatasetRef",
         "seam.models.run_opening.RunOpening",
     ),
+    # Validate reads the config's data rules, gate and training spec (ModelStore.validation).
     "validate": (
-        f"{_CONFIG}.ModelConfig",
+        "seam.models.validation_config.ValidationConfig",
         f"{_RUN}.DatasetRef",
         "seam.models.snapshot.Snapshot",
         "seam.models.training_result.TrainingLimits",

@@ -136,6 +136,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.task_token",
             "seam.models.training_config",
             "seam.models.training_result",
+            "seam.models.training_spec",
             "seam.models.views",
             "seam.models.views.training",
         }
@@ -157,6 +158,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.models.task_token",
             "seam.models.training_config",
             "seam.models.training_result",
+            "seam.models.training_spec",
             "seam.models.views",
             "seam.models.views.training",
         }
@@ -262,13 +264,11 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.validation",
             "seam.models.champion",
             "seam.models.evaluation_spec",
-            "seam.models.model_config",
-            "seam.models.model_identity",
             "seam.models.names",
-            "seam.models.serving_target",
             "seam.models.snapshot",
-            "seam.models.training_config",
             "seam.models.training_result",
+            "seam.models.training_spec",
+            "seam.models.validation_config",
             "seam.models.views",
             "seam.models.views.validate",
         }

@@ -186,7 +186,7 @@ def lost_holder(h: Harness, name: str) -> str:
 
 def window() -> TrainingLimits:
     training = {"image": IMAGE, "max_runtime_seconds": LONG_RUNTIME}
-    return limits_for(model_config("long", training=training), STALE_AFTER)
+    return limits_for(model_config("long", training=training).training, STALE_AFTER)
 
 
 # -- item 2: every stale training heartbeated within its window, past the sweep's budget ----------------

@@ -176,3 +176,50 @@ def test_training_runs_without_network_unless_the_config_says_why() -> None:
     assert opened.training.network_isolation is False
     with pytest.raises(ValidationError, match="only for network_isolation: false"):
         model_config(training={"image": IMAGE, "network_access_reason": "no reason to give at all"})
+
+
+# -- the reads of parts of a config (ModelStore.identity, .training, .validation) -------------------------
+
+
+def test_each_part_read_of_the_example_is_the_whole_configs_same_fields() -> None:
+    """Register, LaunchTraining/ScoreChampion and Validate read parts of the stored config; each part is
+    ModelConfig's base, so it has exactly the whole config's fields and values for what it reads."""
+    from seam.models.model_identity import ModelIdentity
+    from seam.models.training_config import TrainingConfig
+    from seam.models.validation_config import ValidationConfig
+
+    stored = ModelConfig.model_validate(yaml.safe_load(EXAMPLE.read_text())).model_dump(mode="json")
+    whole = ModelConfig.model_validate(stored)
+    for part in (ModelIdentity, TrainingConfig, ValidationConfig):
+        read = part.model_validate(stored)
+        assert set(part.model_fields) < set(ModelConfig.model_fields), part.__name__
+        assert read.model_dump() == whole.model_dump(include=set(part.model_fields)), part.__name__
+    assert list(ModelConfig.model_fields) == [
+        *ModelIdentity.model_fields,
+        *(f for f in TrainingConfig.model_fields if f not in ModelIdentity.model_fields),
+        "data_prefix",
+        "validation",
+        "evaluation",
+        "drift_alarms",
+    ]  # the order `seam models show` prints
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ({"data_prefix": "datasets/other/"}, "data_prefix must be 'datasets/churn/'"),
+        (
+            {"validation": {"format": "parquet"}, "evaluation": {"metric": "auc", "holdout_fraction": 0.2}},
+            "holdout_fraction needs validation.format csv",
+        ),
+    ],
+)
+def test_validates_part_read_refuses_what_the_whole_config_refuses(
+    overrides: dict[str, Any], complaint: str
+) -> None:
+    from seam.models.validation_config import ValidationConfig
+
+    stored = {**yaml.safe_load(EXAMPLE.read_text()), **overrides}
+    for shape in (ModelConfig, ValidationConfig):
+        with pytest.raises(ValidationError, match=complaint):
+            shape.model_validate(stored)

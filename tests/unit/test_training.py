@@ -87,7 +87,7 @@ STALE_AFTER = 1800  # SEAM_TRAINING_STALE_AFTER_SECONDS' default
 def test_limits_are_the_runtime_plus_the_start_margin_and_a_clamped_heartbeat(
     spec: dict[str, Any], timeout: int, heartbeat: int
 ) -> None:
-    limits = limits_for(model_config(training=training(**spec)), STALE_AFTER)
+    limits = limits_for(model_config(training=training(**spec)).training, STALE_AFTER)
 
     assert limits == TrainingLimits(timeout_seconds=timeout, heartbeat_seconds=heartbeat)
     assert START_MARGIN_SECONDS == 1800
@@ -103,7 +103,7 @@ def test_a_healthy_training_without_events_outlives_its_heartbeat_window_through
     has been `stale_after` seconds without news, at its next sweep (<= 5 min later); the heartbeat is
     news, so the next check comes `stale_after` after it. The window must outlast that, with sweeps to
     spare for a backlog or a failed sweep, or the timeout must come first."""
-    limits = limits_for(model_config(training=training(max_runtime_seconds=runtime)), stale_after)
+    limits = limits_for(model_config(training=training(max_runtime_seconds=runtime)).training, stale_after)
     next_check = stale_after + RECONCILER_PERIOD_SECONDS
     spare_sweeps = (limits.heartbeat_seconds - next_check) // RECONCILER_PERIOD_SECONDS
     assert (
@@ -113,8 +113,10 @@ def test_a_healthy_training_without_events_outlives_its_heartbeat_window_through
 
 
 def test_a_warm_pool_does_not_change_the_limits() -> None:
-    warm = model_config(training=training(warm_pool_keep_alive_seconds=900))
-    assert limits_for(warm, STALE_AFTER) == limits_for(model_config(training=training()), STALE_AFTER)
+    warm = model_config(training=training(warm_pool_keep_alive_seconds=900)).training
+    assert limits_for(warm, STALE_AFTER) == limits_for(
+        model_config(training=training()).training, STALE_AFTER
+    )
 
 
 # -- training_job_request ------------------------------------------------------------------------------------

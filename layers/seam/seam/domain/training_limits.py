@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from seam.models.training_result import TrainingLimits
 
 if TYPE_CHECKING:
-    from seam.models.training_config import TrainingConfig
+    from seam.models.training_spec import TrainingSpec
 
 # Time SageMaker may spend before the clock of MaxRuntimeInSeconds starts (provisioning, image pull).
 START_MARGIN_SECONDS = 1800
@@ -22,7 +22,7 @@ RECONCILER_PERIOD_SECONDS = 300
 HEARTBEAT_SLACK_SWEEPS = 6
 
 
-def limits_for(config: TrainingConfig, stale_after_seconds: int) -> TrainingLimits:
+def limits_for(training: TrainingSpec, stale_after_seconds: int) -> TrainingLimits:
     """TimeoutSeconds/HeartbeatSeconds of the .waitForTaskToken state, from the model's max runtime.
 
     Without both, a task token waits up to a year. Heartbeats come from InProgress events, which
@@ -33,9 +33,9 @@ def limits_for(config: TrainingConfig, stale_after_seconds: int) -> TrainingLimi
     sweeps to arrive, so it only fires when both sources are gone (a shorter floor would fail healthy
     long trainings between their last event and that heartbeat). HeartbeatSeconds must stay below
     TimeoutSeconds."""
-    runtime = config.training.max_runtime_seconds
-    if config.training.use_spot and config.training.max_wait_seconds:
-        runtime = config.training.max_wait_seconds
+    runtime = training.max_runtime_seconds
+    if training.use_spot and training.max_wait_seconds:
+        runtime = training.max_wait_seconds
     timeout = runtime + START_MARGIN_SECONDS
     floor = stale_after_seconds + HEARTBEAT_SLACK_SWEEPS * RECONCILER_PERIOD_SECONDS
     heartbeat = min(timeout - 1, max(floor, runtime // 4))

@@ -33,9 +33,9 @@ from seam.errors import (
     GoldenDatasetError,
 )
 from seam.models.champion import Champion
-from seam.models.model_config import ModelConfig, ValidationRules
 from seam.models.run import DatasetRef, RunStatus
 from seam.models.snapshot import ChampionArtifact, Holdout, Snapshot
+from seam.models.validation_config import ValidationConfig, ValidationRules
 
 if TYPE_CHECKING:  # the handler parses the document with it
     from seam.models.views.validate import ValidateState
@@ -138,7 +138,7 @@ def validate_run(
     """The Validate state: the run is VALIDATING, its dataset checked (`validate_dataset`) and, once
     resolved, recorded on the run."""
     runs.update(state.run_id, status=RunStatus.VALIDATING)
-    config, champion = models.get(state.model), versions.champion(state.model)
+    config, champion = models.validation(state.model), versions.champion(state.model)
     validated = validate_dataset(state, config, datasets, champion, stale_after_seconds=stale_after_seconds)
     if validated.dataset and not validated.data_unchanged:
         scored = champion_artifact(config, champion, versions, datasets)
@@ -158,7 +158,7 @@ def validate_run(
 
 def validate_dataset(
     state: ValidateState,
-    config: ModelConfig,
+    config: ValidationConfig,
     datasets: DatasetStore,
     champion: Champion | None,
     *,
@@ -184,11 +184,13 @@ def validate_dataset(
         return state.model_copy(update={"dataset": ref, "data_unchanged": True})
     check_size(ref, config.validation)
     check_content(ref, datasets.read_head(ref, config.validation.sample_bytes), config.validation)
-    return state.model_copy(update={"dataset": ref, "limits": limits_for(config, stale_after_seconds)})
+    return state.model_copy(
+        update={"dataset": ref, "limits": limits_for(config.training, stale_after_seconds)}
+    )
 
 
 def champion_artifact(
-    config: ModelConfig, champion: Champion | None, versions: VersionStore, datasets: DatasetStore
+    config: ValidationConfig, champion: Champion | None, versions: VersionStore, datasets: DatasetStore
 ) -> ChampionArtifact | None:
     """What the holdout scores the champion with: its version's artifact and image. None when nothing is
     paired (no holdout, or no champion yet: the floor decides). An artifact that is gone ends the run
@@ -218,7 +220,7 @@ def champion_artifact(
 def snapshot_dataset(
     run_id: str,
     ref: DatasetRef,
-    config: ModelConfig,
+    config: ValidationConfig,
     datasets: DatasetStore,
     champion: ChampionArtifact | None = None,
 ) -> Snapshot:
@@ -261,7 +263,7 @@ def snapshot_dataset(
 
 
 def _golden(
-    config: ModelConfig, datasets: DatasetStore, header: bytes
+    config: ValidationConfig, datasets: DatasetStore, header: bytes
 ) -> tuple[DatasetRef | None, list[bytes]]:
     """The golden set, checked by the same rules as the dataset, and its rows."""
     key = config.evaluation.golden_dataset

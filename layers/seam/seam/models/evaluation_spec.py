@@ -1,6 +1,7 @@
 """A model config's gate (`evaluation`). Its own module because Evaluate reads nothing else of a config:
 it validates this, not a whole ModelConfig, whose classes and build cost about 6 ms of a cold start
-(ModelStore.evaluation). The config was validated whole when it was put and at the run's Validate."""
+(ModelStore.evaluation). The config was checked whole when it was put or, stored some other way, by
+the trigger before the run started (seam.domain.starting.refused_by_config)."""
 
 from typing import Literal, Self
 

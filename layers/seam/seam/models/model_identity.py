@@ -1,7 +1,8 @@
 """Who a model is and where it serves: the part of a model config Register reads (name, team, approval,
 serving). Its own module, and ModelConfig's base, because Register validates this and not a whole
 ModelConfig, whose classes and build cost about 6 ms of its cold start (ModelStore.identity). The
-config was validated whole when it was put and at the run's Validate."""
+config was checked whole when it was put or, stored some other way, by the trigger before the run
+started (seam.domain.starting.refused_by_config)."""
 
 from typing import Literal
 

@@ -11,9 +11,9 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_item
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from seam.models.model_identity import ModelIdentity
     from seam.models.serving_target import ServingTarget
     from seam.models.training_config import TrainingConfig
+    from seam.models.validation_config import ValidationConfig
+
+Projection = TypeVar("Projection", bound=BaseModel)
 
 
 class ModelStore(Table):
@@ -53,18 +56,26 @@ class ModelStore(Table):
         """The model's name, team, approval and serving target (Register's read), not the whole config."""
         from seam.models.model_identity import ModelIdentity
 
-        try:
-            return ModelIdentity.model_validate(self._record(name)["config"])
-        except (ValidationError, KeyError, TypeError) as exc:
-            raise ConfigError(f"stored config for {name!r} is invalid: {exc}") from exc
+        return self._projection(name, ModelIdentity)
 
     def training(self, name: str) -> TrainingConfig:
         """The model's identity, training spec, cadence and budget (LaunchTraining's and ScoreChampion's
         read), not the whole config."""
         from seam.models.training_config import TrainingConfig
 
+        return self._projection(name, TrainingConfig)
+
+    def validation(self, name: str) -> ValidationConfig:
+        """The model's data rules, data prefix, gate and training spec (Validate's read), not the whole
+        config: not its serving target, cadence or budget."""
+        from seam.models.validation_config import ValidationConfig
+
+        return self._projection(name, ValidationConfig)
+
+    def _projection(self, name: str, shape: type[Projection]) -> Projection:
+        """The part of the stored config `shape` reads (its other fields are ignored)."""
         try:
-            return TrainingConfig.model_validate(self._record(name)["config"])
+            return shape.model_validate(self._record(name)["config"])
         except (ValidationError, KeyError, TypeError) as exc:
             raise ConfigError(f"stored config for {name!r} is invalid: {exc}") from exc
 
