@@ -2,11 +2,13 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# Settlement's store, which seam.domain.training only names: loaded here, at init.
+# Settlement's store, which seam.domain.training only names, and the sweep's records, which the stores
+# load at first use (the other handlers never sweep): loaded here, at init.
 from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies
 from seam.domain.orphaned_jobs import OrphanedJobs
 from seam.domain.reconciliation import Reconciler
+from seam.models import sweep  # noqa: F401
 from seam.observability import MetricUnit, logger, metrics, tracer
 
 # Stop starting new checks this long before the timeout: one lock's repair is a few AWS calls, each

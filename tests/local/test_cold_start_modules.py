@@ -176,6 +176,7 @@ OWN: dict[str, frozenset[str]] = {
             "seam.domain.lock_handover",
             "seam.domain.orphaned_jobs",
             "seam.domain.reconciliation",
+            "seam.models.sweep",
             "seam.models.training_check",
         }
     ),

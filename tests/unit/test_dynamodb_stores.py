@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from seam.adapters.aws import add_client_hook
 from seam.adapters.dynamodb.codec import from_item, to_item
-from seam.adapters.dynamodb.locks import HeldLock, LockOutcome
+from seam.adapters.dynamodb.locks import LockOutcome
 from seam.adapters.dynamodb.models import ModelStore
-from seam.adapters.dynamodb.runs import QuietRun
 from seam.dependencies import Dependencies
 from seam.errors import ConfigError, ModelNotFoundError, StaleUpdateError
 from seam.models.champion import Champion
 from seam.models.run import TERMINAL_STATUSES, DatasetRef, Run, RunRequest, RunStatus, TriggerKind, utc_now
+from seam.models.sweep import HeldLock, QuietRun
 from seam.models.version import ModelVersion
 
 from tests.stored import stored_versions

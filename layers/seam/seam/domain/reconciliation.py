@@ -27,10 +27,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from seam.adapters.dynamodb.locks import HeldLock, LockStore
-from seam.adapters.dynamodb.runs import QuietRun, RunStore
+from seam.adapters.dynamodb.locks import LockStore
+from seam.adapters.dynamodb.runs import RunStore
 from seam.adapters.queues import SEND_BATCH_MAX, Queue
 from seam.adapters.sagemaker import JobStop
 from seam.adapters.workflow import Workflow
@@ -38,6 +38,9 @@ from seam.domain.lock_handover import resume_lock_holder
 from seam.domain.orphaned_jobs import OrphanedJobs
 from seam.models.run import RunStatus, utc_now
 from seam.models.training_check import TrainingCheck
+
+if TYPE_CHECKING:
+    from seam.models.sweep import HeldLock, QuietRun
 
 # Share of a sweep's time kept for lock repair: checks of quiet trainings never take more than the rest.
 REPAIR_SHARE = 0.5

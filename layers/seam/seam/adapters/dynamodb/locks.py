@@ -39,6 +39,7 @@ from seam.models.run import utc_now
 
 if TYPE_CHECKING:
     from seam.models.run_request import RunRequest
+    from seam.models.sweep import HeldLock
 
 TRANSACT_MAX_ITEMS = 100  # TransactWriteItems' limit per call
 
@@ -136,16 +137,6 @@ class LockRecord(NamedTuple):
             pending_deploy=waiting("deploy"),
             last_orders=(data.get(SLOTS["retrain"].last, ""), data.get(SLOTS["deploy"].last, "")),
         )
-
-
-class HeldLock(NamedTuple):
-    """A held lock as the reconciler's sweep reads it (`LockStore.list`): who holds it and since when,
-    not the requests it keeps, which a lock's repair reads whole (`LockStore.get`). A NamedTuple
-    (seam.adapters.dynamodb.tokens.TokenRecord says why)."""
-
-    model: str
-    holder: str  # run id of the run holding the lock
-    since: datetime  # when the holder took the lock (acquired, or handed over)
 
 
 class Wait:
@@ -326,6 +317,8 @@ class LockStore(Table):
     def list(self) -> list[HeldLock]:
         """Every held lock: its model, holder and since when (a projection: the requests it keeps are
         neither read nor parsed)."""
+        from seam.models.sweep import HeldLock  # the reconciler's alone: not loaded with the store
+
         names = {"#m": "model", "#h": "holder", "#a": "acquired_at"}
         with aws_call(f"Scan {self.table}"):
             pages = self.ddb.get_paginator("scan").paginate(

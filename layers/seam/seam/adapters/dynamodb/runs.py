@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from seam.adapters.aws import aws_call
 from seam.adapters.dynamodb.codec import from_item, to_attribute, to_item
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from seam.models.run_opening import RunOpening
     from seam.models.run_progress import RunProgress
     from seam.models.run_record import Run
+    from seam.models.sweep import QuietRun
 
 
 def _run(record: dict[str, Any]) -> Run:
@@ -24,36 +25,6 @@ def _run(record: dict[str, Any]) -> Run:
     from seam.models.run_record import Run
 
     return Run.model_validate(record)
-
-
-class QuietRun(NamedTuple):
-    """What the reconciler reads of a run it may have checked (`RunStore.list_by_status`): a projection,
-    so its sweep neither reads the rest of the record nor loads its classes. A NamedTuple
-    (seam.adapters.dynamodb.tokens.TokenRecord says why)."""
-
-    run_id: str
-    status: RunStatus
-    updated_at: datetime  # when Seam last had news of it
-    training_job_name: str | None = None
-    champion_scoring_job_name: str | None = None
-
-    @property
-    def waiting_for(self) -> str:
-        """The job it waits for: its champion's scoring job while SCORING, else its training job."""
-        if self.status is RunStatus.SCORING and self.champion_scoring_job_name:
-            return self.champion_scoring_job_name
-        return self.training_job_name or self.run_id
-
-    @classmethod
-    def from_stored(cls, data: dict[str, Any]) -> QuietRun:
-        """From the projected item as JSON values (codec.from_item)."""
-        return cls(
-            run_id=data["run_id"],
-            status=RunStatus(data["status"]),
-            updated_at=datetime.fromisoformat(data["updated_at"]),
-            training_job_name=data.get("training_job_name"),
-            champion_scoring_job_name=data.get("champion_scoring_job_name"),
-        )
 
 
 class RunStore(Table):
@@ -196,6 +167,8 @@ class RunStore(Table):
 
     def list_by_status(self, status: RunStatus, updated_before: datetime) -> list[QuietRun]:
         """The runs in `status` not updated since `updated_before`: what the reconciler checks of each."""
+        from seam.models.sweep import QuietRun  # the reconciler's alone: not loaded with the store
+
         names = {f"#p{i}": name for i, name in enumerate(QuietRun._fields)}
         alias = {name: placeholder for placeholder, name in names.items()}
         runs: list[QuietRun] = []
