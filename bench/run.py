@@ -17,7 +17,10 @@ RESULTS = Path(__file__).with_name("results.json")
 TARGETS = {  # key -> (limit, "max" | "min")
     "cold_start_ratio_max": (1.3, "max"),
     "package_function_max_bytes": (1_000_000, "max"),
-    "layer_bytes": (30_000_000, "max"),
+    # Source and bytecode (compiled at build, layers/seam/Makefile: Lambda cannot write it, so without it
+    # every cold start compiles each module it imports; the bytecode adds about 10 MB unzipped, 4 MB zipped).
+    # Lambda's limit is 250 MB unzipped for a function and its layers.
+    "layer_bytes": (35_000_000, "max"),
     "overhead_median_s": (1.5, "max"),
     "transitions_per_run": (20, "max"),
     "cost_per_run_usd": (0.0006, "max"),
