@@ -3,6 +3,7 @@ Apart from run.py: only the trigger, the lock's users (Finalize, the reconciler)
 runs read requests; the other states do not define them at cold start."""
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field
@@ -73,12 +74,21 @@ class RunRequest(_Record):
         trains on the superseded drop's data or newer; one that names its object (`--dataset KEY`, a
         retry) trains only that object, so the superseded drop's data waits for the next drop or tick
         (its SUPERSEDED record says which run took its place)."""
-        at = self.requested_at.replace(tzinfo=self.requested_at.tzinfo or UTC).astimezone(UTC)
-        group = TIE_GROUP.get(self.trigger, 1) if self.retry_of is None else 1
-        rank = 0 if self.retry_of is not None else TIE_RANK.get(self.trigger, 0)
-        fraction = f"{at.microsecond // 1000:03d}|{rank}|{at.microsecond % 1000:03d}"
-        sequencer = (self.sequencer or "").upper().rjust(64, "0")
-        return f"{at:%Y-%m-%dT%H:%M:%SZ}|{group}|{fraction}|{sequencer}|{self.run_id}"
+        return _order(self.requested_at, self.trigger, self.retry_of, self.sequencer, self.run_id)
+
+
+# A batch asks for each request's order about five times (its slot, what supersedes what, the records);
+# formatting it costs about 4 µs, some 4 % of the trigger's own work per event in `make bench`'s storm.
+@lru_cache(maxsize=8192)
+def _order(
+    requested_at: datetime, trigger: TriggerKind, retry_of: str | None, sequencer: str | None, run_id: str
+) -> str:
+    at = requested_at.replace(tzinfo=requested_at.tzinfo or UTC).astimezone(UTC)
+    group = TIE_GROUP.get(trigger, 1) if retry_of is None else 1
+    rank = 0 if retry_of is not None else TIE_RANK.get(trigger, 0)
+    fraction = f"{at.microsecond // 1000:03d}|{rank}|{at.microsecond % 1000:03d}"
+    padded = (sequencer or "").upper().rjust(64, "0")
+    return f"{at:%Y-%m-%dT%H:%M:%SZ}|{group}|{fraction}|{padded}|{run_id}"
 
 
 def run_id_of_order(order: str) -> str:
