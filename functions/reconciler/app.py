@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# Settlement's store, which seam.domain.training only names, and the sweep's records, which the stores
+# The tokens store, which seam.domain.orphaned_jobs only names, and the sweep's records, which the stores
 # load at first use (the other handlers never sweep): loaded here, at init.
 from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies

@@ -10,11 +10,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# The adapters settlement uses, which seam.domain.training only names: loaded here, at init.
+# The adapters settlement uses, which seam.domain.settlement only names: loaded here, at init.
 from seam.adapters import sagemaker, workflow  # noqa: F401
 from seam.adapters.dynamodb import tokens  # noqa: F401
 from seam.dependencies import dependencies
-from seam.domain.training import Settlement, TrainingSettler
+from seam.domain.settlement import Settlement, TrainingSettler
 from seam.models.training_check import TrainingCheck
 from seam.models.training_events import parse_training_body
 from seam.observability import MetricUnit, logged_record_handler, logger, metrics, tracer

@@ -117,10 +117,10 @@ def sim_clock(faults: FaultInjector, monkeypatch: pytest.MonkeyPatch) -> SimCloc
     """A simulated clock the stores, the settler and the sweep read (`utc_now` where they use it)."""
     import seam.adapters.dynamodb.runs
     import seam.domain.reconciliation
-    import seam.domain.training
+    import seam.domain.settlement
 
     clock = SimClock(utc_now())
-    for module in (seam.adapters.dynamodb.runs, seam.domain.reconciliation, seam.domain.training):
+    for module in (seam.adapters.dynamodb.runs, seam.domain.reconciliation, seam.domain.settlement):
         monkeypatch.setattr(module, "utc_now", clock.now, raising=False)
     add_client_hook(lambda client: client.meta.events.register("before-call", clock.charge))
     return clock

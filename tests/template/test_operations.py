@@ -12,8 +12,8 @@ from typing import Any, get_args
 
 import pytest
 from seam.domain.costing import TASK_MEMORY_MB
+from seam.domain.settlement import Settlement
 from seam.domain.starting import TriggerOutcome
-from seam.domain.training import Settlement
 from seam.models.run import Evaluation, RunStatus
 
 from tests.template.test_template import _dead_letter_queues, _ref_id, cfn, load_raw, raw, resources

@@ -16,7 +16,7 @@ from seam.domain.champion_scoring import (
     scoring_job_name,
 )
 from seam.domain.orphaned_jobs import OrphanedJobs
-from seam.domain.training import Settlement, TrainingSettler
+from seam.domain.settlement import Settlement, TrainingSettler
 from seam.errors import ForeignTrainingJobError
 from seam.models.run import (
     ChampionArtifact,

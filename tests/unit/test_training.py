@@ -9,17 +9,9 @@ from typing import Any
 import pytest
 from seam.adapters.workflow import Workflow
 from seam.dependencies import Dependencies
-from seam.domain.training import (
-    FOREIGN_JOB_CLAIMANT,
-    JobIdentity,
-    Settlement,
-    TrainingSettler,
-    adopt_existing_job,
-    hardened,
-    input_channels,
-    result_from,
-    training_job_request,
-)
+from seam.domain.job_identity import FOREIGN_JOB_CLAIMANT, JobIdentity
+from seam.domain.settlement import Settlement, TrainingSettler, result_from
+from seam.domain.training import adopt_existing_job, hardened, input_channels, training_job_request
 from seam.domain.training_limits import (
     HEARTBEAT_SLACK_SWEEPS,
     RECONCILER_PERIOD_SECONDS,

@@ -29,7 +29,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seam.adapters.dynamodb.runs import RunStore
-from seam.domain.training import Launch, refuse_foreign_job, refuse_over_budget
+from seam.domain.job_identity import refuse_foreign_job
+from seam.domain.training import Launch, refuse_over_budget
 from seam.domain.training_limits import SCORING_MAX_RUNTIME_SECONDS
 from seam.errors import TrainingError, TransientError
 from seam.models.run import NAME_MAX, RunStatus

@@ -1,6 +1,6 @@
 """Jobs nobody waits for any more (`OrphanedJobs`): Finalize and the reconciler stop them. Apart from
-seam.domain.training (launch and settlement), which those two would otherwise load at cold start only
-for this."""
+seam.domain.training (launch) and seam.domain.settlement, which those two would otherwise load at cold
+start only for this."""
 
 from __future__ import annotations
 
